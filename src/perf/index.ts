@@ -1,0 +1,19 @@
+export { tracked } from './decorators.js';
+export { performanceMonitor } from './default.js';
+export { type HistogramStorage, LatencyHistogram } from './histogram.js';
+export type { Labels, LabelValue, NormalizedLabels } from './labels.js';
+export {
+  type CheckTargetsOptions,
+  type EncodedSeries,
+  type OperationStats,
+  PerformanceMonitor,
+  type PerformanceMonitorOptions,
+  type RecordEvent,
+  type SeriesSnapshot,
+  type StatsQuery,
+  type TargetResult,
+  type TargetsInput,
+  type TrackedDecorator,
+} from './monitor.js';
+export type { ReportOptions } from './report.js';
+export { Span, type SpanEndOptions } from './span.js';

@@ -1,0 +1,119 @@
+import { LatencyHistogram } from './histogram.js';
+import type { NormalizedLabels } from './labels.js';
+
+/** Outcome label values that count as errors. */
+export const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['error', 'timeout']);
+
+interface Slice {
+  start: number;
+  hist: LatencyHistogram;
+  count: number;
+  sumMs: number;
+}
+
+/**
+ * One (operation, labels) series. Records go into a dense "current" slice; when the slice's
+ * time is up it is folded into the packed all-time histogram and kept (packed) in a ring for
+ * the rolling window. Recording therefore touches one dense histogram only.
+ * @internal
+ */
+export class Series {
+  readonly isError: boolean;
+  count = 0;
+  sumMs = 0;
+  private current: LatencyHistogram;
+  private currentStart: number;
+  private currentCount = 0;
+  private currentSumMs = 0;
+  private readonly total: LatencyHistogram;
+  private readonly ring: Slice[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly labels: NormalizedLabels,
+    readonly key: string,
+    private readonly sliceMs: number,
+    private readonly slices: number,
+    private readonly digits: number,
+    now: number,
+  ) {
+    this.isError = labels.outcome !== undefined && ERROR_OUTCOMES.has(labels.outcome);
+    this.current = new LatencyHistogram({ significantDigits: digits, storage: 'dense' });
+    this.total = new LatencyHistogram({ significantDigits: digits, storage: 'packed' });
+    this.currentStart = now - (now % sliceMs);
+  }
+
+  record(ms: number, now: number): void {
+    if (now >= this.currentStart + this.sliceMs) this.rotate(now);
+    this.current.recordMs(ms);
+    this.currentCount++;
+    this.currentSumMs += ms;
+    this.count++;
+    this.sumMs += ms;
+  }
+
+  /** Adds samples decoded from elsewhere (fleet, files) into the all-time histogram. */
+  mergeHistogram(hist: LatencyHistogram, count: number, sumMs: number, now: number): void {
+    if (now >= this.currentStart + this.sliceMs) this.rotate(now);
+    this.current.add(hist);
+    this.currentCount += count;
+    this.currentSumMs += sumMs;
+    this.count += count;
+    this.sumMs += sumMs;
+  }
+
+  private rotate(now: number): void {
+    if (this.currentCount > 0) {
+      this.total.add(this.current);
+      let slice: Slice;
+      if (this.ring.length >= this.slices) {
+        slice = this.ring.shift()!;
+        slice.hist.reset();
+      } else {
+        slice = {
+          start: 0,
+          hist: new LatencyHistogram({ significantDigits: this.digits }),
+          count: 0,
+          sumMs: 0,
+        };
+      }
+      slice.hist.add(this.current);
+      slice.start = this.currentStart;
+      slice.count = this.currentCount;
+      slice.sumMs = this.currentSumMs;
+      this.ring.push(slice);
+      this.current.reset();
+    }
+    this.currentStart = now - (now % this.sliceMs);
+    this.currentCount = 0;
+    this.currentSumMs = 0;
+  }
+
+  /**
+   * Adds this series' samples into `into`. With `windowMs`, only slices that end after
+   * `now - windowMs` (slice resolution). Returns the count and sum that were added.
+   */
+  addTo(into: LatencyHistogram, now: number, windowMs?: number): { count: number; sumMs: number } {
+    if (windowMs === undefined) {
+      into.add(this.total);
+      into.add(this.current);
+      return { count: this.count, sumMs: this.sumMs };
+    }
+    const from = now - windowMs;
+    let count = 0;
+    let sumMs = 0;
+    for (const s of this.ring) {
+      if (s.start + this.sliceMs > from) {
+        into.add(s.hist);
+        count += s.count;
+        sumMs += s.sumMs;
+      }
+    }
+    if (this.currentStart + this.sliceMs > from) {
+      into.add(this.current);
+      count += this.currentCount;
+      sumMs += this.currentSumMs;
+    }
+    return { count, sumMs };
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Stage contracts: the small interfaces every provider adapter (and every fake, and every
+ * custom stage a host app writes) implements. The pipeline knows only these, never an SDK.
+ *
+ * Conventions shared by every contract:
+ * - Streams are `AsyncIterable`s, so stages overlap (TTS starts on the first sentence while the
+ *   LLM is still writing).
+ * - Every call takes a {@link StageCallOptions} with an `AbortSignal`; aborting it must stop the
+ *   remote request (close the socket / abort the fetch) and make the iterable end by throwing
+ *   an `AbortedError`.
+ * - Errors are `EarshotError`s (usually `ProviderError` with `provider`, `status`, `retryable`,
+ *   `requestId`).
+ * - Times are milliseconds.
+ * @module
+ */
+import type { z } from 'zod';
+
+/** Options every stage call accepts. */
+export interface StageCallOptions {
+  /** Cancels the call (barge-in, deadline). Implementations must honour it promptly. */
+  signal?: AbortSignal;
+}
+
+/** Identifies a stage implementation in metrics labels and reports. */
+export interface StageInfo {
+  /** Provider name used in the `provider` label, e.g. `deepgram`, `openai`, `fake`. */
+  readonly provider: string;
+  /** Model id, voice id, index name... whatever distinguishes configurations. */
+  readonly model?: string;
+}
+
+// ───────────────────────────── audio ─────────────────────────────
+
+/**
+ * Audio encodings, named the ElevenLabs way: `<codec>_<sampleRate>[_<bitrate>]`,
+ * e.g. `pcm_16000` (signed 16-bit little-endian mono), `mp3_44100_128`, `ulaw_8000`,
+ * plus `wav` for a RIFF/WAVE container (sample rate in its header).
+ */
+export type AudioFormat = `pcm_${number}` | `mp3_${number}_${number}` | `ulaw_${number}` | `alaw_${number}` | 'wav' | (string & {});
+
+/** Audio input to speech-to-text: a finished utterance or a stream of chunks. */
+export type AudioInput = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** A chunk of synthesized audio. */
+export interface AudioChunk {
+  /** Raw bytes in `format`. */
+  data: Uint8Array;
+  /** Encoding of `data`. */
+  format: AudioFormat;
+}
+
+// ───────────────────────────── STT ─────────────────────────────
+
+/** A transcript, interim or final. */
+export interface Transcript {
+  text: string;
+  /** True when the provider will not revise this text. */
+  isFinal: boolean;
+  /** 0–1 when the provider reports it. */
+  confidence?: number;
+  /** Position in the audio, seconds from the start of the stream. */
+  startSeconds?: number;
+  durationSeconds?: number;
+  /** Provider request id, for support tickets. */
+  requestId?: string;
+}
+
+/** Options of a one-shot transcription. */
+export interface TranscribeOptions extends StageCallOptions {
+  /** Encoding of the input when it is not self-describing (WAV is). */
+  format?: AudioFormat;
+  /** BCP-47 language, e.g. `en-US`. */
+  language?: string;
+}
+
+/** Events of a streaming transcription session. */
+export type SpeechToTextEvent =
+  | { type: 'transcript'; transcript: Transcript }
+  /** The provider detected the start of speech. */
+  | { type: 'speech-started'; atMs: number }
+  /** End of the user's utterance (endpointing / utterance end): time to answer. */
+  | { type: 'end-of-speech'; atMs: number; transcript: string };
+
+/** A live transcription session (WebSocket or similar). */
+export interface SpeechToTextSession extends AsyncIterable<SpeechToTextEvent> {
+  /** Sends audio. Resolves when the bytes are handed to the transport. */
+  send(chunk: Uint8Array): void | Promise<void>;
+  /**
+   * Declares that the user stopped speaking: the provider flushes and the next final
+   * transcript answers it. STT latency is measured from this call to that final transcript.
+   */
+  finalize(): void | Promise<void>;
+  /** Ends the session gracefully (the iterable ends after the last events). */
+  close(): Promise<void>;
+}
+
+/** Speech-to-text. */
+export interface SpeechToText extends StageInfo {
+  /** Transcribes a finished utterance and returns the final transcript. */
+  transcribe(audio: AudioInput, options?: TranscribeOptions): Promise<Transcript>;
+  /** Opens a streaming session, for providers that stream. */
+  stream?(options?: TranscribeOptions & { interimResults?: boolean }): Promise<SpeechToTextSession>;
+}
+
+// ───────────────────────────── LLM ─────────────────────────────
+
+/** A tool call requested by the model. `arguments` is the raw JSON text the model wrote. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Chat messages, provider-neutral. */
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+/** A tool as the language model sees it: JSON Schema parameters. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+/** Token usage of one model call. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens?: number;
+}
+
+/** Events a language model streams. */
+export type LanguageModelEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call'; call: ToolCall }
+  | { type: 'usage'; usage: TokenUsage }
+  | {
+      type: 'finish';
+      reason: 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'other';
+      requestId?: string;
+    };
+
+/** Options of one model call. */
+export interface GenerateOptions extends StageCallOptions {
+  tools?: readonly ToolDefinition[];
+  /** Upper bound on output tokens. Adapters default to 1024. */
+  maxTokens?: number;
+  temperature?: number;
+}
+
+/** A streaming chat language model. */
+export interface LanguageModel extends StageInfo {
+  /** Streams text deltas and tool calls for `messages`, then `usage` (when known) and `finish`. */
+  stream(messages: readonly ChatMessage[], options?: GenerateOptions): AsyncIterable<LanguageModelEvent>;
+}
+
+// ───────────────────────────── TTS ─────────────────────────────
+
+/** Options of one synthesis. */
+export interface SynthesizeOptions extends StageCallOptions {
+  /** Requested output format; adapters document their default. */
+  format?: AudioFormat;
+}
+
+/** Text-to-speech. */
+export interface TextToSpeech extends StageInfo {
+  /** Audio format produced when none is requested. */
+  readonly defaultFormat: AudioFormat;
+  /** Synthesizes `text`; audio chunks arrive as they are produced. */
+  synthesize(text: string, options?: SynthesizeOptions): AsyncIterable<AudioChunk>;
+  /**
+   * Streamed text in, audio out (e.g. ElevenLabs' WebSocket stream-input), for providers that
+   * support it: text pieces are sent while the LLM writes.
+   */
+  synthesizeStream?(text: AsyncIterable<string>, options?: SynthesizeOptions): AsyncIterable<AudioChunk>;
+}
+
+// ───────────────────────────── search ─────────────────────────────
+
+/** One document returned by a search. */
+export interface SearchResult {
+  id: string;
+  /** Similarity score; higher is closer. */
+  score: number;
+  /** The text to give the model, when stored. */
+  text?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Options of a document search. */
+export interface SearchOptions extends StageCallOptions {
+  /** Number of results. Default 5. */
+  topK?: number;
+  /** Provider namespace (Pinecone namespace, collection...). */
+  namespace?: string;
+  /** Metadata filter in the Mongo-like syntax Pinecone uses (`{ lang: { $eq: 'en' } }`). */
+  filter?: Record<string, unknown>;
+}
+
+/** Query text → top-k documents. */
+export interface DocumentSearch extends StageInfo {
+  search(query: string, options?: SearchOptions): Promise<SearchResult[]>;
+}
+
+/** Text → vectors. */
+export interface Embedder extends StageInfo {
+  readonly dimensions?: number;
+  embed(texts: readonly string[], options?: StageCallOptions): Promise<number[][]>;
+}
+
+/** A record stored in a vector index. */
+export interface VectorRecord {
+  id: string;
+  values: number[];
+  metadata?: Record<string, string | number | boolean | string[]>;
+}
+
+/** A vector store. An `Embedder` + `VectorIndex` pair makes a {@link DocumentSearch}. */
+export interface VectorIndex extends StageInfo {
+  query(vector: readonly number[], options?: SearchOptions): Promise<SearchResult[]>;
+  upsert(records: readonly VectorRecord[], options?: StageCallOptions & { namespace?: string }): Promise<void>;
+}
+
+// ───────────────────────────── tools ─────────────────────────────
+
+/** Context given to a tool when the model calls it. */
+export interface ToolContext extends StageCallOptions {
+  /** Id of the model's tool call. */
+  callId: string;
+}
+
+/**
+ * A tool the model may call. `parameters` validates the model's arguments before `execute`
+ * runs; a validation failure is reported back to the model as a tool error.
+ */
+export interface Tool<P extends z.ZodType = z.ZodType, R = unknown> {
+  name: string;
+  description: string;
+  parameters: P;
+  /**
+   * True when running the tool changes something (books a load, sends an email). Answers that
+   * involved such a tool are never cached.
+   */
+  sideEffects?: boolean;
+  execute(args: z.output<P>, ctx: ToolContext): Promise<R>;
+}
