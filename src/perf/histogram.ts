@@ -7,20 +7,32 @@ type JsHistogram = hdr.JsHistogram;
 const INITIAL_HIGHEST_US = 60_000_000;
 
 /**
- * Kind of storage: `dense` (32-bit counts, fastest to record into; used for the slice that is
- * being written) or `packed` (sparse 64-bit-safe counts, a few KB; used for everything kept).
+ * Kind of counts array:
+ * - `wide` (default): 64-bit float counts, exact up to 2^53 per bucket, so merging any number
+ *   of histograms cannot overflow; fast to read and merge.
+ * - `dense`: 32-bit counts, the fastest to record into (used for the slice being written).
+ * - `packed`: sparse counts, a few KB, but ~30x slower to read and merge: for storage only.
  */
-export type HistogramStorage = 'dense' | 'packed';
+export type HistogramStorage = 'wide' | 'dense' | 'packed';
+
+const BIT_BUCKETS = { wide: 64, dense: 32, packed: 'packed' } as const;
 
 function build(storage: HistogramStorage, significantDigits: number): JsHistogram {
   return hdr.build({
-    bitBucketSize: storage === 'dense' ? 32 : 'packed',
+    bitBucketSize: BIT_BUCKETS[storage],
     autoResize: true,
     lowestDiscernibleValue: 1,
     highestTrackableValue: INITIAL_HIGHEST_US,
     numberOfSignificantValueDigits: significantDigits as 1 | 2 | 3 | 4 | 5,
     useWebAssembly: false,
   }) as JsHistogram;
+}
+
+/** Non-empty buckets of a histogram; see {@link LatencyHistogram.toSparse}. */
+export interface SparseCounts {
+  /** Bucket values in µs (each bucket's lowest equivalent value). */
+  readonly valuesUs: Float64Array;
+  readonly counts: Float64Array;
 }
 
 /**
@@ -43,7 +55,7 @@ export class LatencyHistogram {
 
   constructor(options: { significantDigits?: number; storage?: HistogramStorage } = {}, raw?: JsHistogram) {
     this.significantDigits = options.significantDigits ?? 3;
-    this.raw = raw ?? build(options.storage ?? 'packed', this.significantDigits);
+    this.raw = raw ?? build(options.storage ?? 'wide', this.significantDigits);
   }
 
   /** Records a duration in milliseconds (rounded to the microsecond, negatives clamp to 0). */
@@ -83,12 +95,32 @@ export class LatencyHistogram {
 
   /** Mean in ms (0 when empty), to HDR precision. */
   get meanMs(): number {
-    return this.count === 0 ? 0 : this.raw.mean / 1000;
+    return this.moments().mean / 1000;
   }
 
   /** Standard deviation in ms. */
   get stdDevMs(): number {
-    return this.count === 0 ? 0 : this.raw.stdDeviation / 1000;
+    return this.moments().std / 1000;
+  }
+
+  // One pass over the buckets (hdr-histogram-js's own mean/stdDeviation walk an allocating
+  // iterator and cost milliseconds on a wide histogram).
+  private moments(): { mean: number; std: number } {
+    const h = this.raw;
+    const n = h.totalCount;
+    if (n === 0) return { mean: 0, std: 0 };
+    const last = Math.min(h.countsArrayIndex(h.maxValue), h.countsArrayLength - 1);
+    let sum = 0;
+    let sumSq = 0;
+    for (let i = 0; i <= last; i++) {
+      const c = h.getCountAtIndex(i);
+      if (c === 0) continue;
+      const v = h.medianEquivalentValue(h.valueFromIndex(i));
+      sum += v * c;
+      sumSq += v * v * c;
+    }
+    const mean = sum / n;
+    return { mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)) };
   }
 
   /**
@@ -138,14 +170,43 @@ export class LatencyHistogram {
     if (other.count > 0) this.raw.add(other.raw);
   }
 
+  /**
+   * The non-empty buckets as parallel arrays (bucket value in µs, count): a compact copy, a
+   * few KB for a typical latency distribution, that {@link addSparse} adds back cheaply.
+   */
+  toSparse(): SparseCounts {
+    const h = this.raw;
+    if (h.totalCount === 0) return { valuesUs: new Float64Array(0), counts: new Float64Array(0) };
+    const last = Math.min(h.countsArrayIndex(h.maxValue), h.countsArrayLength - 1);
+    let n = 0;
+    for (let i = 0; i <= last; i++) if (h.getCountAtIndex(i) !== 0) n++;
+    const valuesUs = new Float64Array(n);
+    const counts = new Float64Array(n);
+    let j = 0;
+    for (let i = 0; i <= last; i++) {
+      const c = h.getCountAtIndex(i);
+      if (c !== 0) {
+        valuesUs[j] = h.valueFromIndex(i);
+        counts[j++] = c;
+      }
+    }
+    return { valuesUs, counts };
+  }
+
+  /** Adds buckets taken with {@link toSparse} (from a histogram of the same precision). */
+  addSparse(sparse: SparseCounts): void {
+    const { valuesUs, counts } = sparse;
+    for (let i = 0; i < valuesUs.length; i++) this.raw.recordValueWithCount(valuesUs[i]!, counts[i]!);
+  }
+
   /** Removes every sample. */
   reset(): void {
     this.raw.reset();
   }
 
-  /** A packed copy. */
+  /** A `wide` copy. */
   clone(): LatencyHistogram {
-    const copy = new LatencyHistogram({ significantDigits: this.significantDigits, storage: 'packed' });
+    const copy = new LatencyHistogram({ significantDigits: this.significantDigits, storage: 'wide' });
     copy.add(this);
     return copy;
   }
@@ -162,7 +223,7 @@ export class LatencyHistogram {
   static decode(encoded: string): LatencyHistogram {
     let raw: JsHistogram;
     try {
-      raw = hdr.decodeFromCompressedBase64(encoded, 'packed', false) as JsHistogram;
+      raw = hdr.decodeFromCompressedBase64(encoded, 64, false) as JsHistogram;
     } catch (err) {
       throw new InvalidArgumentError('Not an encoded HDR histogram (expected compressed base64 V2).', {
         cause: err,

@@ -1,6 +1,19 @@
+export {
+  type AlarmDatapoint,
+  AlarmEvaluator,
+  type AlarmEvent,
+  type AlarmSource,
+  type AlarmState,
+  type AlarmTransition,
+  createLatencyAlarm,
+  LatencyAlarm,
+  type LatencyAlarmOptions,
+  latencyAlarmOptionsSchema,
+  type TreatMissingData,
+} from './alarms.js';
 export { tracked } from './decorators.js';
 export { performanceMonitor } from './default.js';
-export { type HistogramStorage, LatencyHistogram } from './histogram.js';
+export { type HistogramStorage, LatencyHistogram, type SparseCounts } from './histogram.js';
 export type { Labels, LabelValue, NormalizedLabels } from './labels.js';
 export {
   type CheckTargetsOptions,

@@ -1,4 +1,5 @@
 import { CardinalityError, InvalidArgumentError, TargetError, type TargetFailure } from '../errors.js';
+import { createLatencyAlarm, type LatencyAlarm, type LatencyAlarmOptions } from './alarms.js';
 import { LatencyHistogram } from './histogram.js';
 import {
   type Labels,
@@ -435,6 +436,21 @@ export class PerformanceMonitor {
     return results;
   }
 
+  /**
+   * A latency alarm on this monitor, in the manner of CloudWatch (not started: call `.start()`).
+   * @example
+   * ```ts
+   * // the source design's alarm: P90 above 500 ms for 2 periods of a minute
+   * const alarm = monitor
+   *   .alarm({ operation: 'e2e', percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60 })
+   *   .start();
+   * alarm.on('alarm', (t) => pager.trigger(t.reason));
+   * ```
+   */
+  alarm(options: LatencyAlarmOptions): LatencyAlarm {
+    return createLatencyAlarm(this, options);
+  }
+
   // ───────────────────────── output ─────────────────────────
 
   /** A readable text table of every operation (and targets, when given). */
@@ -494,7 +510,7 @@ export class PerformanceMonitor {
     for (const e of series) {
       const hist = LatencyHistogram.decode(e.histogram);
       const target = this.resolve(e.name, e.labels);
-      target.mergeHistogram(hist, e.count, e.sumMs, this.now());
+      target.mergeHistogram(hist, e.count, e.sumMs);
     }
   }
 

@@ -1,4 +1,4 @@
-import { LatencyHistogram } from './histogram.js';
+import { LatencyHistogram, type SparseCounts } from './histogram.js';
 import type { NormalizedLabels } from './labels.js';
 
 /** Outcome label values that count as errors. */
@@ -6,15 +6,16 @@ export const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['error', 'timeout'])
 
 interface Slice {
   start: number;
-  hist: LatencyHistogram;
+  buckets: SparseCounts;
   count: number;
   sumMs: number;
 }
 
 /**
- * One (operation, labels) series. Records go into a dense "current" slice; when the slice's
- * time is up it is folded into the packed all-time histogram and kept (packed) in a ring for
- * the rolling window. Recording therefore touches one dense histogram only.
+ * One (operation, labels) series. Records go into a dense 32-bit "current" slice; when the
+ * slice's time is up it is added into the 64-bit all-time histogram and kept as sparse buckets
+ * (a few KB) in a ring for the rolling window. Recording therefore touches one dense histogram
+ * only, and reading merges dense and sparse data, both fast.
  * @internal
  */
 export class Series {
@@ -39,7 +40,7 @@ export class Series {
   ) {
     this.isError = labels.outcome !== undefined && ERROR_OUTCOMES.has(labels.outcome);
     this.current = new LatencyHistogram({ significantDigits: digits, storage: 'dense' });
-    this.total = new LatencyHistogram({ significantDigits: digits, storage: 'packed' });
+    this.total = new LatencyHistogram({ significantDigits: digits, storage: 'wide' });
     this.currentStart = now - (now % sliceMs);
   }
 
@@ -52,12 +53,12 @@ export class Series {
     this.sumMs += ms;
   }
 
-  /** Adds samples decoded from elsewhere (fleet, files) into the all-time histogram. */
-  mergeHistogram(hist: LatencyHistogram, count: number, sumMs: number, now: number): void {
-    if (now >= this.currentStart + this.sliceMs) this.rotate(now);
-    this.current.add(hist);
-    this.currentCount += count;
-    this.currentSumMs += sumMs;
+  /**
+   * Adds samples decoded from elsewhere (fleet, files) into the all-time histogram only: their
+   * time is unknown, so they never enter the rolling window.
+   */
+  mergeHistogram(hist: LatencyHistogram, count: number, sumMs: number): void {
+    this.total.add(hist);
     this.count += count;
     this.sumMs += sumMs;
   }
@@ -65,23 +66,13 @@ export class Series {
   private rotate(now: number): void {
     if (this.currentCount > 0) {
       this.total.add(this.current);
-      let slice: Slice;
-      if (this.ring.length >= this.slices) {
-        slice = this.ring.shift()!;
-        slice.hist.reset();
-      } else {
-        slice = {
-          start: 0,
-          hist: new LatencyHistogram({ significantDigits: this.digits }),
-          count: 0,
-          sumMs: 0,
-        };
-      }
-      slice.hist.add(this.current);
-      slice.start = this.currentStart;
-      slice.count = this.currentCount;
-      slice.sumMs = this.currentSumMs;
-      this.ring.push(slice);
+      if (this.ring.length >= this.slices) this.ring.shift();
+      this.ring.push({
+        start: this.currentStart,
+        buckets: this.current.toSparse(),
+        count: this.currentCount,
+        sumMs: this.currentSumMs,
+      });
       this.current.reset();
     }
     this.currentStart = now - (now % this.sliceMs);
@@ -104,7 +95,7 @@ export class Series {
     let sumMs = 0;
     for (const s of this.ring) {
       if (s.start + this.sliceMs > from) {
-        into.add(s.hist);
+        into.addSparse(s.buckets);
         count += s.count;
         sumMs += s.sumMs;
       }

@@ -305,3 +305,28 @@ describe('targets', () => {
     expect(JSON.parse(JSON.stringify(json)).operations[1].count).toBe(100);
   });
 });
+
+describe('alarms', () => {
+  it('monitor.alarm goes to ALARM after P90 stays above the threshold for the evaluation periods', () => {
+    const monitor = new PerformanceMonitor();
+    const alarm = monitor.alarm({
+      operation: 'e2e',
+      percentile: 90,
+      thresholdMs: 500,
+      evaluationPeriods: 2,
+      periodSeconds: 60,
+      minSamples: 5,
+    });
+    const states: string[] = [];
+    alarm.on('change', (t) => states.push(t.state));
+    for (let period = 0; period < 3; period++) {
+      for (let i = 0; i < 10; i++) monitor.record('e2e', 700);
+      alarm.evaluate();
+    }
+    for (let i = 0; i < 10; i++) monitor.record('e2e', 200);
+    alarm.evaluate();
+    // INSUFFICIENT_DATA → OK after one breaching period (1 of 2 is not enough), ALARM after the
+    // second, OK again after a good period
+    expect(states).toEqual(['OK', 'ALARM', 'OK']);
+  });
+});
