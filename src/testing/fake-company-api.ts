@@ -1,0 +1,649 @@
+/**
+ * A fake company API: a real HTTP server on 127.0.0.1 serving the shape of
+ * `docs/company-api.openapi.json` with deterministic, seeded data (thousands of loads,
+ * inventory items and equipment), a latency profile and injectable faults, both switchable
+ * while it runs.
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import type { Equipment, InventoryItem, Load, Place } from '../company-api/schemas.js';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+import {
+  createRng,
+  FaultInjector,
+  type FaultProfile,
+  hangThenDrop,
+  LatencyModel,
+  type LatencyProfile,
+  malformJson,
+  type Rng,
+  resetConnection,
+  waitUnlessClosed,
+} from './latency.js';
+
+/** Route names of the fake (the OpenAPI `operationId`s), used by `requests` and by fault `routes`. */
+export const FAKE_COMPANY_API_ROUTES = [
+  'getLoad',
+  'listLoads',
+  'getInventoryItem',
+  'listInventory',
+  'getEquipment',
+  'listEquipment',
+] as const;
+export type FakeCompanyApiRoute = (typeof FAKE_COMPANY_API_ROUTES)[number];
+
+/**
+ * Options of {@link startFakeCompanyApi}.
+ *
+ * | option | default | |
+ * | --- | --- | --- |
+ * | `port` | 0 (any free port) | the server always binds 127.0.0.1 |
+ * | `latency` | none | a {@link LatencyProfile}, applied to every answer (errors too) |
+ * | `faults` | none | a {@link FaultProfile} |
+ * | `seed` | 1 | seeds the data, the latency draws and the fault draws |
+ * | `size` | 5000 loads, 3000 items, 1000 equipment | how much data to generate |
+ * | `apiKey` | none | when set, requests without `Authorization: Bearer <apiKey>` get 401 |
+ */
+export const fakeCompanyApiOptionsSchema = z
+  .object({
+    port: z.number().int().min(0).max(65_535).default(0),
+    latency: z.custom<LatencyProfile>(() => true).optional(),
+    faults: z.custom<FaultProfile>(() => true).optional(),
+    seed: z.union([z.number().finite(), z.string()]).default(1),
+    size: z
+      .object({
+        loads: z.number().int().min(1).max(200_000).default(5000),
+        inventory: z.number().int().min(1).max(200_000).default(3000),
+        equipment: z.number().int().min(1).max(200_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    apiKey: z.string().min(1).optional(),
+  })
+  .strict();
+export type FakeCompanyApiOptions = z.input<typeof fakeCompanyApiOptionsSchema>;
+
+/** Request counts of the fake: one entry per route, plus `unknown` (no route matched) and `total`. */
+export type FakeCompanyApiRequestCounts = Record<FakeCompanyApiRoute | 'unknown' | 'total', number>;
+
+/** A running fake company API. */
+export interface FakeCompanyApi {
+  /** `http://127.0.0.1:<port>`: pass it as the client's `baseUrl`. */
+  readonly url: string;
+  readonly port: number;
+  /** Requests received so far, counted on arrival (before latency and faults), per route. */
+  readonly requests: Readonly<FakeCompanyApiRequestCounts>;
+  /** The data served, for tests that need real ids (`fake.data.loads[0].id`). */
+  readonly data: {
+    readonly loads: readonly Load[];
+    readonly inventory: readonly InventoryItem[];
+    readonly equipment: readonly Equipment[];
+  };
+  /** The latency model (see `LatencyModel`); `setLatency` is a shortcut for `latency.set`. */
+  readonly latency: LatencyModel;
+  /** The fault injector (see `FaultInjector`): `faults.enqueue('reset')`, `faults.injected`. */
+  readonly faults: FaultInjector;
+  /** Switches the latency profile; the next request uses it. */
+  setLatency(profile: LatencyProfile): void;
+  /** Switches the fault profile (`undefined` heals the fake); the next request uses it. */
+  setFaults(profile: FaultProfile | undefined): void;
+  /** Changes a resource in place, as if the company's system had updated it (`updatedAt` moves on; `id` and `sku` stay). */
+  update(kind: 'load', id: string, patch: Partial<Load>): void;
+  update(kind: 'inventory', id: string, patch: Partial<InventoryItem>): void;
+  update(kind: 'equipment', id: string, patch: Partial<Equipment>): void;
+  /** Sets every request count back to 0. */
+  resetCounts(): void;
+  /** Stops the server and drops open connections (held "timeout" requests included). */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeded data
+// ---------------------------------------------------------------------------------------------
+
+const CITIES: readonly Place[] = [
+  ['Dallas', 'TX'],
+  ['Houston', 'TX'],
+  ['Laredo', 'TX'],
+  ['Atlanta', 'GA'],
+  ['Chicago', 'IL'],
+  ['Memphis', 'TN'],
+  ['Nashville', 'TN'],
+  ['Denver', 'CO'],
+  ['Phoenix', 'AZ'],
+  ['Los Angeles', 'CA'],
+  ['Oakland', 'CA'],
+  ['Seattle', 'WA'],
+  ['Portland', 'OR'],
+  ['Kansas City', 'MO'],
+  ['St. Louis', 'MO'],
+  ['Columbus', 'OH'],
+  ['Indianapolis', 'IN'],
+  ['Charlotte', 'NC'],
+  ['Jacksonville', 'FL'],
+  ['Miami', 'FL'],
+  ['Newark', 'NJ'],
+  ['Salt Lake City', 'UT'],
+  ['Reno', 'NV'],
+  ['Albuquerque', 'NM'],
+].map(([city, state]) => ({ city: city!, state: state! }));
+
+const COMMODITIES = [
+  'frozen food',
+  'fresh produce',
+  'electronics',
+  'auto parts',
+  'paper goods',
+  'building materials',
+  'beverages',
+  'pharmaceuticals',
+  'furniture',
+  'steel coils',
+] as const;
+const CARRIERS = [
+  'Blue Ridge Freight',
+  'Lone Star Logistics',
+  'Northwind Transport',
+  'Red River Carriers',
+  'Summit Haulers',
+  'Coastal Express',
+] as const;
+const FIRST = [
+  'Ana',
+  'Ben',
+  'Carla',
+  'Dev',
+  'Elena',
+  'Frank',
+  'Grace',
+  'Hiro',
+  'Ivan',
+  'Jade',
+  'Kofi',
+  'Lena',
+] as const;
+const LAST = [
+  'Alvarez',
+  'Brooks',
+  'Chen',
+  'Diaz',
+  'Evans',
+  'Fischer',
+  'Garcia',
+  'Hughes',
+  'Ito',
+  'Jensen',
+] as const;
+const WAREHOUSES = ['DAL-1', 'ATL-1', 'CHI-2', 'LAX-1', 'EWR-3'] as const;
+const CATEGORIES = [
+  {
+    code: 'PAL',
+    name: 'pallets',
+    unit: 'each',
+    names: ['GMA pallet 48x40', 'Euro pallet', 'Plastic pallet'],
+  },
+  {
+    code: 'WRP',
+    name: 'packaging',
+    unit: 'case',
+    names: ['Stretch wrap 18in', 'Shrink film', 'Corner boards'],
+  },
+  { code: 'STR', name: 'straps', unit: 'each', names: ['Ratchet strap 2in', 'Load bar', 'E-track strap'] },
+  { code: 'TIR', name: 'tires', unit: 'each', names: ['Steer tire 295/75R22.5', 'Drive tire 11R22.5'] },
+  { code: 'FLT', name: 'filters', unit: 'case', names: ['Oil filter', 'Fuel filter', 'Air filter'] },
+  {
+    code: 'DEF',
+    name: 'fluids',
+    unit: 'pallet',
+    names: ['DEF 2.5 gal', 'Coolant 1 gal', 'Engine oil 15W-40'],
+  },
+] as const;
+const EQUIPMENT_KINDS = [
+  { type: 'tractor', prefix: 'TRK', weight: 35 },
+  { type: 'trailer', prefix: 'TRL', weight: 30 },
+  { type: 'reefer', prefix: 'RFR', weight: 15 },
+  { type: 'flatbed', prefix: 'FLB', weight: 10 },
+  { type: 'forklift', prefix: 'FRK', weight: 10 },
+] as const;
+
+// Fixed instant the data is built around, so every run serves the same bytes.
+const BASE_MS = Date.UTC(2025, 0, 6, 12, 0, 0);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const iso = (ms: number): string => new Date(Math.round(ms / 1000) * 1000).toISOString();
+
+function weighted<T extends string>(rng: Rng, table: readonly (readonly [T, number])[]): T {
+  const total = table.reduce((s, [, w]) => s + w, 0);
+  let roll = rng.next() * total;
+  for (const [v, w] of table) {
+    if (roll < w) return v;
+    roll -= w;
+  }
+  return table[table.length - 1]![0];
+}
+
+function generate(seed: number | string, size: { loads: number; inventory: number; equipment: number }) {
+  const rng = createRng(seed);
+  const equipment: Equipment[] = [];
+  for (let i = 0; i < size.equipment; i++) {
+    const kind = weighted(
+      rng,
+      EQUIPMENT_KINDS.map((k) => [k.type, k.weight] as const),
+    );
+    const prefix = EQUIPMENT_KINDS.find((k) => k.type === kind)!.prefix;
+    const status = weighted(rng, [
+      ['available', 40],
+      ['in_use', 45],
+      ['maintenance', 10],
+      ['out_of_service', 5],
+    ] as const);
+    const lastService = BASE_MS - (5 + rng.int(170)) * DAY;
+    equipment.push({
+      id: `${prefix}-${String(i + 1).padStart(4, '0')}`,
+      type: kind,
+      status,
+      location: status === 'out_of_service' && rng.next() < 0.5 ? null : rng.pick(CITIES),
+      assignedLoadId: null,
+      odometerMiles: kind === 'tractor' ? 20_000 + rng.int(680_000) : null,
+      lastServiceAt: iso(lastService),
+      nextServiceDueAt: iso(lastService + 180 * DAY),
+      updatedAt: iso(BASE_MS - rng.int(72) * HOUR),
+    });
+  }
+  const tractors = equipment.filter((e) => e.type !== 'forklift');
+
+  const loads: Load[] = [];
+  for (let i = 0; i < size.loads; i++) {
+    const status = weighted(rng, [
+      ['delivered', 35],
+      ['in_transit', 25],
+      ['assigned', 12],
+      ['pending', 12],
+      ['delayed', 10],
+      ['cancelled', 6],
+    ] as const);
+    const origin = rng.pick(CITIES);
+    let destination = rng.pick(CITIES);
+    if (destination === origin) destination = CITIES[(CITIES.indexOf(origin) + 7) % CITIES.length]!;
+    const pickup = BASE_MS + (rng.int(20 * 24) - 10 * 24) * HOUR;
+    const transit = (12 + rng.int(84)) * HOUR;
+    const hasCrew = status !== 'pending' && status !== 'cancelled';
+    const rig = hasCrew && tractors.length > 0 ? rng.pick(tractors) : undefined;
+    if (rig && (status === 'in_transit' || status === 'delayed') && rig.assignedLoadId === null) {
+      rig.assignedLoadId = String(1000 + i);
+      rig.status = 'in_use';
+      rig.location = rig.location ?? origin;
+    }
+    const current =
+      status === 'delivered'
+        ? destination
+        : status === 'in_transit' || status === 'delayed'
+          ? rng.pick(CITIES)
+          : status === 'assigned'
+            ? origin
+            : null;
+    loads.push({
+      id: String(1000 + i),
+      status,
+      origin,
+      destination,
+      commodity: rng.pick(COMMODITIES),
+      weightLbs: 1000 + rng.int(43_000),
+      carrier: hasCrew ? rng.pick(CARRIERS) : null,
+      driverName: hasCrew ? `${rng.pick(FIRST)} ${rng.pick(LAST)}` : null,
+      equipmentId: rig ? rig.id : null,
+      currentLocation: current,
+      pickupAt: iso(pickup),
+      estimatedDeliveryAt:
+        status === 'cancelled'
+          ? null
+          : iso(pickup + transit + (status === 'delayed' ? (6 + rng.int(30)) * HOUR : 0)),
+      deliveredAt: status === 'delivered' ? iso(pickup + transit + (rng.int(8) - 4) * HOUR) : null,
+      updatedAt: iso(BASE_MS - rng.int(48 * 60) * 60_000),
+    });
+  }
+
+  const inventory: InventoryItem[] = [];
+  for (let i = 0; i < size.inventory; i++) {
+    const cat = rng.pick(CATEGORIES);
+    const onHand = rng.next() < 0.08 ? 0 : rng.int(2000);
+    const reserved = rng.int(Math.max(1, Math.floor(onHand / 2) + 1));
+    inventory.push({
+      id: `ITM-${String(i + 1).padStart(5, '0')}`,
+      sku: `${cat.code}-${10_000 + i}`,
+      name: rng.pick(cat.names),
+      category: cat.name,
+      warehouse: rng.pick(WAREHOUSES),
+      unit: cat.unit,
+      quantityOnHand: onHand,
+      quantityReserved: reserved,
+      quantityAvailable: onHand - reserved,
+      reorderPoint: 10 + rng.int(290),
+      updatedAt: iso(BASE_MS - rng.int(14 * 24) * HOUR),
+    });
+  }
+  return { loads, inventory, equipment };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------------------------
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  429: 'rate_limited',
+  500: 'internal',
+  502: 'bad_gateway',
+  503: 'unavailable',
+  504: 'gateway_timeout',
+};
+
+class BadRequest extends Error {}
+
+const LOAD_STATUSES = new Set(['pending', 'assigned', 'in_transit', 'delayed', 'delivered', 'cancelled']);
+const EQUIPMENT_TYPES = new Set(['tractor', 'trailer', 'reefer', 'flatbed', 'forklift']);
+const EQUIPMENT_STATUSES = new Set(['available', 'in_use', 'maintenance', 'out_of_service']);
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(`o:${offset}`).toString('base64url');
+}
+function decodeCursor(cursor: string, total: number): number {
+  const m = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const offset = m ? Number(m[1]) : Number.NaN;
+  if (!(offset >= 0 && offset <= total)) throw new BadRequest('cursor is not one this server issued');
+  return offset;
+}
+
+type Query = URLSearchParams;
+function checkQuery(q: Query, allowed: readonly string[]): void {
+  for (const key of q.keys()) {
+    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter "${key}"`);
+  }
+  for (const key of allowed) {
+    if (q.getAll(key).length > 1) throw new BadRequest(`query parameter "${key}" given more than once`);
+  }
+}
+function textParam(q: Query, key: string, max: number): string | undefined {
+  const v = q.get(key);
+  if (v === null) return undefined;
+  if (v.length < 1 || v.length > max) throw new BadRequest(`${key} must be 1–${max} characters`);
+  return v;
+}
+function enumParam(q: Query, key: string, values: Set<string>): string | undefined {
+  const v = q.get(key);
+  if (v === null) return undefined;
+  if (!values.has(v)) throw new BadRequest(`${key} must be one of ${[...values].join(', ')}`);
+  return v;
+}
+
+function page<T>(all: readonly T[], q: Query): { items: T[]; nextCursor: string | null; total: number } {
+  const rawLimit = q.get('limit');
+  let limit = 20;
+  if (rawLimit !== null) {
+    if (!/^\d{1,3}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 100) {
+      throw new BadRequest('limit must be an integer from 1 to 100');
+    }
+    limit = Number(rawLimit);
+  }
+  const rawCursor = q.get('cursor');
+  if (rawCursor !== null && (rawCursor.length < 1 || rawCursor.length > 512))
+    throw new BadRequest('bad cursor');
+  const offset = rawCursor === null ? 0 : decodeCursor(rawCursor, all.length);
+  const items = all.slice(offset, offset + limit);
+  const next = offset + items.length;
+  return { items, nextCursor: next < all.length ? encodeCursor(next) : null, total: all.length };
+}
+
+/**
+ * Starts a fake company API on 127.0.0.1 and resolves once it listens.
+ *
+ * Routes (see `docs/company-api.openapi.json`): `getLoad` `GET /v1/loads/{loadId}`,
+ * `listLoads` `GET /v1/loads`, `getInventoryItem` `GET /v1/inventory/{itemIdOrSku}`,
+ * `listInventory` `GET /v1/inventory`, `getEquipment` `GET /v1/equipment/{equipmentId}`,
+ * `listEquipment` `GET /v1/equipment`. Load ids are `"1000"` to `"5999"` with the default
+ * size, item ids `ITM-00001`…, SKUs like `PAL-10000`, equipment ids like `TRK-0001`.
+ *
+ * @example
+ * ```ts
+ * import { startFakeCompanyApi } from 'earshot/testing';
+ * const fake = await startFakeCompanyApi({ latency: { kind: 'distribution', p50Ms: 60, p90Ms: 100 } });
+ * const api = createCompanyApiClient({ baseUrl: fake.url });
+ * await api.getLoadStatus('2314');
+ * fake.setFaults({ errorRate: 0.2 });   // degrade mid-run
+ * console.log(fake.requests.getLoad);
+ * await fake.close();
+ * ```
+ */
+export async function startFakeCompanyApi(options: FakeCompanyApiOptions = {}): Promise<FakeCompanyApi> {
+  const parsed = fakeCompanyApiOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      { source: 'startFakeCompanyApi options' },
+    );
+  }
+  const o = parsed.data;
+  const seedText = String(o.seed);
+  const latency = new LatencyModel(o.latency ?? { kind: 'none' }, { seed: `${seedText}:latency` });
+  const faults = new FaultInjector(o.faults, { seed: `${seedText}:faults` });
+  const malformRng = createRng(`${seedText}:malformed`);
+  const data = generate(o.seed, o.size);
+  const loadsById = new Map(data.loads.map((l) => [l.id, l]));
+  const itemsByKey = new Map<string, InventoryItem>();
+  for (const item of data.inventory) {
+    itemsByKey.set(item.id, item);
+    itemsByKey.set(item.sku, item);
+  }
+  const equipmentById = new Map(data.equipment.map((e) => [e.id, e]));
+
+  const counts = Object.fromEntries(
+    [...FAKE_COMPANY_API_ROUTES, 'unknown', 'total'].map((k) => [k, 0]),
+  ) as Record<FakeCompanyApiRoute | 'unknown' | 'total', number>;
+  let requestSeq = 0;
+  let tick = 0;
+
+  const route = (path: string): { name: FakeCompanyApiRoute; id?: string } | undefined => {
+    const m = /^\/v1\/(loads|inventory|equipment)(?:\/([^/]+))?\/?$/.exec(path);
+    if (!m) return undefined;
+    const [, collection, rawId] = m;
+    const kind = collection as 'loads' | 'inventory' | 'equipment';
+    if (rawId === undefined) {
+      return {
+        name: kind === 'loads' ? 'listLoads' : kind === 'inventory' ? 'listInventory' : 'listEquipment',
+      };
+    }
+    let id: string;
+    try {
+      id = decodeURIComponent(rawId);
+    } catch {
+      id = rawId;
+    }
+    return {
+      name: kind === 'loads' ? 'getLoad' : kind === 'inventory' ? 'getInventoryItem' : 'getEquipment',
+      id,
+    };
+  };
+
+  const answer = (
+    name: FakeCompanyApiRoute,
+    id: string | undefined,
+    q: Query,
+  ): { status: number; body: unknown } => {
+    if (id !== undefined) {
+      checkQuery(q, []);
+      if (!ID.test(id)) throw new BadRequest('the id must be 1–64 letters, digits, ".", "_" or "-"');
+      const found =
+        name === 'getLoad'
+          ? loadsById.get(id)
+          : name === 'getInventoryItem'
+            ? itemsByKey.get(id)
+            : equipmentById.get(id);
+      if (!found) {
+        const what =
+          name === 'getLoad' ? 'load' : name === 'getInventoryItem' ? 'inventory item or SKU' : 'equipment';
+        return { status: 404, body: { code: 'not_found', message: `no ${what} "${id}"` } };
+      }
+      return { status: 200, body: found };
+    }
+    if (name === 'listLoads') {
+      checkQuery(q, ['status', 'originState', 'destinationState', 'carrier', 'limit', 'cursor']);
+      const status = enumParam(q, 'status', LOAD_STATUSES);
+      const originState = textParam(q, 'originState', 32);
+      const destinationState = textParam(q, 'destinationState', 32);
+      const carrier = textParam(q, 'carrier', 128);
+      const all = data.loads.filter(
+        (l) =>
+          (status === undefined || l.status === status) &&
+          (originState === undefined || l.origin.state === originState) &&
+          (destinationState === undefined || l.destination.state === destinationState) &&
+          (carrier === undefined || l.carrier === carrier),
+      );
+      return { status: 200, body: page(all, q) };
+    }
+    if (name === 'listInventory') {
+      checkQuery(q, ['warehouse', 'category', 'belowReorderPoint', 'limit', 'cursor']);
+      const warehouse = textParam(q, 'warehouse', 128);
+      const category = textParam(q, 'category', 128);
+      const below = enumParam(q, 'belowReorderPoint', new Set(['true', 'false']));
+      const all = data.inventory.filter(
+        (i) =>
+          (warehouse === undefined || i.warehouse === warehouse) &&
+          (category === undefined || i.category === category) &&
+          (below === undefined || i.quantityAvailable <= i.reorderPoint === (below === 'true')),
+      );
+      return { status: 200, body: page(all, q) };
+    }
+    checkQuery(q, ['type', 'status', 'limit', 'cursor']);
+    const type = enumParam(q, 'type', EQUIPMENT_TYPES);
+    const status = enumParam(q, 'status', EQUIPMENT_STATUSES);
+    const all = data.equipment.filter(
+      (e) => (type === undefined || e.type === type) && (status === undefined || e.status === status),
+    );
+    return { status: 200, body: page(all, q) };
+  };
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    requestId: string,
+    text: string,
+    extra: Record<string, string> = {},
+  ) => {
+    if (res.destroyed || res.writableEnded) return;
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': requestId,
+      ...extra,
+    });
+    res.end(text);
+  };
+  const sendError = (res: ServerResponse, status: number, requestId: string, message: string, extra = {}) => {
+    const code = STATUS_CODES[status] ?? `http_${status}`;
+    send(res, status, requestId, JSON.stringify({ error: { code, message }, requestId }), extra);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    counts.total++;
+    const requestId = `req_${(++requestSeq).toString().padStart(6, '0')}`;
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    const matched = route(url.pathname);
+    if (matched) counts[matched.name]++;
+    else counts.unknown++;
+
+    const decision = faults.decide(matched?.name);
+    const waitMs = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
+    if (!(await waitUnlessClosed(waitMs, res))) return;
+
+    if (decision.kind === 'reset') return resetConnection(req);
+    if (decision.kind === 'timeout') return hangThenDrop(req, res, decision.hangMs);
+
+    if (!matched) return sendError(res, 404, requestId, `no route for ${url.pathname}`);
+    if (req.method !== 'GET') return sendError(res, 405, requestId, 'only GET is served', { allow: 'GET' });
+    if (o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) {
+      return sendError(res, 401, requestId, 'missing or wrong API key');
+    }
+    if (decision.kind === 'error') return sendError(res, decision.status, requestId, 'injected failure');
+    if (decision.kind === 'rateLimit') {
+      return sendError(res, 429, requestId, 'slow down', {
+        'retry-after': String(decision.retryAfterSeconds),
+      });
+    }
+
+    let result: { status: number; body: unknown };
+    try {
+      result = answer(matched.name, matched.id, url.searchParams);
+    } catch (err) {
+      if (err instanceof BadRequest) return sendError(res, 400, requestId, err.message);
+      throw err;
+    }
+    if (result.status !== 200) {
+      const b = result.body as { message: string };
+      return sendError(res, result.status, requestId, b.message);
+    }
+    const text =
+      decision.kind === 'malformed' ? malformJson(result.body, malformRng) : JSON.stringify(result.body);
+    send(res, 200, requestId, text);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) sendError(res, 500, 'req_internal', 'fake server bug');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+
+  const update = (
+    kind: 'load' | 'inventory' | 'equipment',
+    id: string,
+    patch: Record<string, unknown>,
+  ): void => {
+    const target =
+      kind === 'load' ? loadsById.get(id) : kind === 'inventory' ? itemsByKey.get(id) : equipmentById.get(id);
+    if (!target) throw new InvalidArgumentError(`The fake has no ${kind} "${id}".`);
+    // Ids and SKUs are lookup keys: they stay as they are.
+    const { id: _id, sku: _sku, ...rest } = patch;
+    tick++;
+    Object.assign(target, rest, { updatedAt: iso(BASE_MS + tick * 1000) });
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get requests() {
+      return { ...counts };
+    },
+    data,
+    latency,
+    faults,
+    setLatency: (profile) => latency.set(profile),
+    setFaults: (profile) => faults.set(profile),
+    update: update as FakeCompanyApi['update'],
+    resetCounts() {
+      for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
