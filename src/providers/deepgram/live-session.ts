@@ -1,0 +1,487 @@
+/**
+ * One live transcription over Deepgram's WebSocket (`/v1/listen`), as a
+ * {@link SpeechToTextSession}: audio in with `send()`, events out with `for await`.
+ *
+ * STT latency is measured the honest way: from the end of speech to the final transcript
+ * that answers it, not from socket events the provider controls.
+ * - After `finalize()` (the app's own VAD decided the user stopped): from the `finalize()` call
+ *   to the final result flushed by it (`from_finalize`). Label `trigger: 'finalize'`.
+ * - On Deepgram's own endpointing (`speech_final`): from the moment the audio holding the end
+ *   of the last word was handed to the socket to the arrival of the final result, so the
+ *   endpointing silence the user waits through is included. Label `trigger: 'endpoint'`.
+ * @module
+ */
+import {
+  AbortedError,
+  type EarshotError,
+  InvalidArgumentError,
+  ProviderError,
+  TimeoutError,
+} from '../../errors.js';
+import type { Labels, PerformanceMonitor } from '../../perf/index.js';
+import type { SpeechToTextEvent, SpeechToTextSession } from '../../pipeline/contracts.js';
+import { malformed, mapDeepgramError, mapHandshakeError, PROVIDER } from './errors.js';
+import type { DeepgramSdk } from './sdk.js';
+import { AsyncQueue, CallControl, raceControl } from './support.js';
+
+type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
+/** The SDK's live socket (`await client.listen.v1.connect(...)`). */
+export type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
+
+/** The one monitor method the adapter uses. */
+export type LatencyRecorder = Pick<PerformanceMonitor, 'record'>;
+/** Records nothing (`monitor: false`). */
+export const NO_RECORDING: LatencyRecorder = { record() {} };
+
+interface CloseEventLike {
+  code?: number;
+  reason?: string;
+}
+
+/** Close codes after which reconnecting and resending the utterance may work. */
+const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+const MAX_TIMELINE = 4096;
+
+/** Everything a session needs from the adapter. */
+export interface LiveSessionParams {
+  socket: ListenSocket;
+  monitor: LatencyRecorder;
+  /** `provider` and `model` labels. */
+  labels: Labels;
+  /** Bytes of audio per second when the encoding is raw; undefined for containers (WAV, Opus...). */
+  bytesPerSecond: number | undefined;
+  timeoutMs: number;
+  keepAliveMs: number | false;
+  /** Reconnects allowed after a drop (the SDK reconnects; audio in flight is lost). */
+  reconnectAttempts: number;
+  signal: AbortSignal | undefined;
+}
+
+interface ResultsMessage {
+  type: 'Results';
+  start?: unknown;
+  duration?: unknown;
+  is_final?: unknown;
+  speech_final?: unknown;
+  from_finalize?: unknown;
+  channel?: { alternatives?: { transcript?: unknown; confidence?: unknown; words?: { end?: unknown }[] }[] };
+  metadata?: { request_id?: unknown };
+}
+
+/**
+ * A live Deepgram session. Created by `DeepgramSpeechToText.stream()`; not constructed directly.
+ *
+ * @example
+ * ```ts
+ * const session = await stt.stream();
+ * (async () => { for await (const chunk of mic) session.send(chunk); await session.finalize(); })();
+ * for await (const event of session) if (event.type === 'end-of-speech') answer(event.transcript);
+ * ```
+ */
+export class DeepgramLiveSession implements SpeechToTextSession {
+  readonly #socket: ListenSocket;
+  readonly #monitor: LatencyRecorder;
+  readonly #labels: Labels;
+  readonly #bps: number | undefined;
+  readonly #timeoutMs: number;
+  readonly #keepAliveMs: number | false;
+  readonly #reconnectAttempts: number;
+  #reconnects = 0;
+  readonly #control: CallControl;
+  readonly #queue: AsyncQueue<SpeechToTextEvent>;
+  #state: 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed' = 'connecting';
+  #failure: EarshotError | undefined;
+  #deadline = '';
+  #timeline: { endByte: number; atMs: number }[] = [];
+  #bytesSent = 0;
+  #lastSendAt = 0;
+  #lastAudioAt: number | undefined;
+  #finalizeAt: number | undefined;
+  #utterance: string[] = [];
+  #requestId: string | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #closePromise: Promise<void> | undefined;
+  #closedResolve!: () => void;
+  readonly #closedEvent = new Promise<void>((r) => {
+    this.#closedResolve = r;
+  });
+  /** ms the WebSocket handshake took, once open. */
+  connectMs: number | undefined;
+
+  constructor(params: LiveSessionParams) {
+    this.#socket = params.socket;
+    this.#monitor = params.monitor;
+    this.#labels = params.labels;
+    this.#bps = params.bytesPerSecond;
+    this.#timeoutMs = params.timeoutMs;
+    this.#keepAliveMs = params.keepAliveMs;
+    this.#reconnectAttempts = params.reconnectAttempts;
+    this.#control = new CallControl(params.signal);
+    this.#queue = new AsyncQueue<SpeechToTextEvent>(() => this.#teardown());
+    this.#socket.on('message', (m: unknown) => this.#onMessage(m));
+    this.#socket.on('close', (e: CloseEventLike) => this.#onClose(e));
+    this.#socket.on('error', (e: Error) => this.#onError(e));
+    this.#socket.on('open', () => this.#onReopen());
+    this.#control.signal.addEventListener('abort', () => this.#onControlAbort(), { once: true });
+  }
+
+  /** Deepgram's request id of this session, once a result or the Metadata carried it. */
+  get requestId(): string | undefined {
+    return this.#requestId;
+  }
+
+  /** Opens the socket; rejects with a mapped error (and leaves nothing open) on failure. */
+  async open(): Promise<void> {
+    const started = performance.now();
+    this.#deadline = `Opening the Deepgram live socket took longer than ${this.#timeoutMs} ms`;
+    this.#control.arm(this.#timeoutMs);
+    try {
+      this.#socket.connect();
+      await raceControl(this.#socket.waitForOpen(), this.#control, () => this.#controlError());
+    } catch (err) {
+      const mapped = this.#failure ?? mapHandshakeError(err, 'Deepgram live transcription');
+      this.#fail(mapped);
+      throw mapped;
+    }
+    this.#control.disarm();
+    this.connectMs = performance.now() - started;
+    this.#state = 'open';
+    this.#lastSendAt = performance.now();
+    const every = this.#keepAliveMs;
+    if (every !== false) {
+      this.#keepAlive = setInterval(() => this.#maybeKeepAlive(every), Math.max(50, Math.floor(every / 2)));
+      this.#keepAlive.unref?.();
+    }
+  }
+
+  send(chunk: Uint8Array): void {
+    this.#assertWritable('send()');
+    try {
+      this.#socket.sendMedia(chunk);
+    } catch (err) {
+      throw mapDeepgramError(err, { what: 'Sending audio to Deepgram', timeoutMs: this.#timeoutMs });
+    }
+    const now = performance.now();
+    this.#bytesSent += chunk.byteLength;
+    this.#timeline.push({ endByte: this.#bytesSent, atMs: now });
+    if (this.#timeline.length > MAX_TIMELINE) this.#timeline.splice(0, MAX_TIMELINE / 2);
+    this.#lastAudioAt = now;
+    this.#lastSendAt = now;
+  }
+
+  finalize(): void {
+    this.#assertWritable('finalize()');
+    const now = performance.now();
+    // A second finalize() before the answer keeps the first anchor: the user stopped then.
+    this.#finalizeAt ??= now;
+    try {
+      this.#socket.sendFinalize({ type: 'Finalize' });
+    } catch (err) {
+      throw mapDeepgramError(err, { what: 'Sending Finalize to Deepgram', timeoutMs: this.#timeoutMs });
+    }
+    this.#lastSendAt = now;
+    this.#deadline = `Deepgram sent no final transcript within ${this.#timeoutMs} ms of finalize()`;
+    this.#control.arm(this.#timeoutMs);
+  }
+
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      if (this.#state === 'open') {
+        this.#state = 'closing';
+        try {
+          this.#socket.sendCloseStream({ type: 'CloseStream' });
+        } catch {
+          // Already closing on the server side: the close event ends the session.
+        }
+        // Deepgram flushes, sends Metadata and closes with 1000; do not wait forever for it.
+        const timer = setTimeout(() => this.#teardown(), this.#timeoutMs);
+        await this.#closedEvent;
+        clearTimeout(timer);
+      }
+      this.#teardown();
+    })();
+    return this.#closePromise;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SpeechToTextEvent> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  // ───────────────────────── internals ─────────────────────────
+
+  #assertWritable(what: string): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#state === 'reconnecting') {
+      throw new ProviderError(
+        `${what}: the Deepgram live socket dropped and is reconnecting; try again shortly.`,
+        {
+          provider: PROVIDER,
+          retryable: true,
+          ...(this.#requestId ? { requestId: this.#requestId } : {}),
+        },
+      );
+    }
+    if (this.#state !== 'open') {
+      throw new InvalidArgumentError(
+        `${what} called on a Deepgram session that is ${this.#state}; open a new one with stream().`,
+      );
+    }
+  }
+
+  #maybeKeepAlive(every: number): void {
+    if (this.#state !== 'open' || performance.now() - this.#lastSendAt < every) return;
+    try {
+      this.#socket.sendKeepAlive({ type: 'KeepAlive' });
+      this.#lastSendAt = performance.now();
+    } catch {
+      // The close event reports the problem.
+    }
+  }
+
+  /**
+   * Wall-clock time (performance.now) at which the audio at offset `seconds` had been sent:
+   * the chunk ending at or after it (`edge: 'end'`, for the end of a word) or the chunk holding
+   * the sample that starts there (`edge: 'start'`, for the start of speech).
+   */
+  #wallTimeOf(seconds: number | undefined, edge: 'start' | 'end' = 'end'): number | undefined {
+    if (seconds === undefined || this.#bps === undefined) return this.#lastAudioAt;
+    const target = seconds * this.#bps + (edge === 'start' ? 1 : 0);
+    const t = this.#timeline;
+    let lo = 0;
+    let hi = t.length - 1;
+    let found: number | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]!.endByte >= target) {
+        found = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found === undefined ? this.#lastAudioAt : t[found]!.atMs;
+  }
+
+  #onMessage(m: unknown): void {
+    if (this.#state === 'closed') return;
+    if (m === null || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') {
+      this.#fail(
+        malformed(
+          'Deepgram live transcription',
+          '(frame)',
+          'expected a JSON message with a "type"',
+          this.#requestId,
+        ),
+      );
+      return;
+    }
+    const msg = m as { type: string } & Record<string, unknown>;
+    const now = performance.now();
+    switch (msg.type) {
+      case 'Results':
+        this.#onResults(msg as ResultsMessage, now);
+        return;
+      case 'UtteranceEnd': {
+        const end = typeof msg.last_word_end === 'number' ? msg.last_word_end : undefined;
+        this.#endOfSpeech(this.#wallTimeOf(end) ?? now);
+        return;
+      }
+      case 'SpeechStarted': {
+        const ts = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
+        this.#queue.push({ type: 'speech-started', atMs: this.#wallTimeOf(ts, 'start') ?? now });
+        return;
+      }
+      case 'Metadata':
+        if (typeof msg.request_id === 'string') this.#requestId = msg.request_id;
+        return;
+      default:
+        // Newer message types are ignored, as Deepgram's own SDK does.
+        return;
+    }
+  }
+
+  #onResults(m: ResultsMessage, now: number): void {
+    const alt = m.channel?.alternatives?.[0];
+    if (!alt || typeof alt.transcript !== 'string') {
+      this.#fail(
+        malformed(
+          'Deepgram live transcription',
+          'channel.alternatives.0.transcript',
+          'expected a string',
+          this.#requestId,
+        ),
+      );
+      return;
+    }
+    if (typeof m.metadata?.request_id === 'string') this.#requestId = m.metadata.request_id;
+    const start = typeof m.start === 'number' ? m.start : undefined;
+    const duration = typeof m.duration === 'number' ? m.duration : undefined;
+    const isFinal = m.is_final === true;
+    const text = alt.transcript;
+    this.#queue.push({
+      type: 'transcript',
+      transcript: {
+        text,
+        isFinal,
+        ...(typeof alt.confidence === 'number' ? { confidence: alt.confidence } : {}),
+        ...(start === undefined ? {} : { startSeconds: start }),
+        ...(duration === undefined ? {} : { durationSeconds: duration }),
+        ...(this.#requestId ? { requestId: this.#requestId } : {}),
+      },
+    });
+    if (!isFinal) return;
+    if (text.trim()) this.#utterance.push(text.trim());
+    // A server that does not tag flushed results (from_finalize absent) answers with its next final.
+    const answersFinalize =
+      this.#finalizeAt !== undefined && (m.from_finalize === true || m.from_finalize === undefined);
+    if (answersFinalize) {
+      const at = this.#finalizeAt as number;
+      this.#finalizeAt = undefined;
+      this.#control.disarm();
+      this.#monitor.record('stt', now - at, {
+        ...this.#labels,
+        mode: 'stream',
+        trigger: 'finalize',
+        outcome: 'ok',
+      });
+      this.#endOfSpeech(at);
+    } else if (m.speech_final === true) {
+      const words = alt.words ?? [];
+      const lastWordEnd = words.length > 0 ? words[words.length - 1]?.end : undefined;
+      const speechEnd =
+        typeof lastWordEnd === 'number'
+          ? lastWordEnd
+          : start !== undefined && duration !== undefined
+            ? start + duration
+            : undefined;
+      const at = this.#wallTimeOf(speechEnd);
+      if (at !== undefined && text.trim()) {
+        this.#monitor.record('stt', Math.max(0, now - at), {
+          ...this.#labels,
+          mode: 'stream',
+          trigger: 'endpoint',
+          outcome: 'ok',
+        });
+      }
+      this.#endOfSpeech(at ?? now);
+    }
+  }
+
+  #endOfSpeech(atMs: number): void {
+    const transcript = this.#utterance.join(' ').trim();
+    this.#utterance = [];
+    if (transcript) this.#queue.push({ type: 'end-of-speech', atMs, transcript });
+  }
+
+  #onClose(e: CloseEventLike | undefined): void {
+    // While connecting, open() reports handshake failures (the SDK also emits a close 1000 then).
+    if (this.#state === 'closed' || this.#state === 'connecting') return;
+    const code = e?.code;
+    if (this.#state === 'closing' || code === 1000) {
+      this.#state = 'closed';
+      this.#cleanup();
+      this.#queue.end();
+      this.#closedResolve();
+      return;
+    }
+    const retryable = code === undefined || RETRYABLE_CLOSE_CODES.has(code);
+    if (this.#state === 'open' && retryable && this.#reconnects < this.#reconnectAttempts) {
+      // The SDK reconnects on its own. What was in flight is lost: the open finalize() can
+      // never be answered, and audio offsets restart at 0 on the new connection.
+      this.#reconnects++;
+      this.#state = 'reconnecting';
+      this.#abandonFinalize();
+      this.#utterance = [];
+      this.#deadline = `The Deepgram live socket did not reconnect within ${this.#timeoutMs} ms`;
+      this.#control.arm(this.#timeoutMs);
+      return;
+    }
+    const reason = e?.reason ? `: ${e.reason}` : '';
+    this.#fail(
+      new ProviderError(
+        `Deepgram closed the live session unexpectedly (code ${code ?? 'unknown'}${reason}).` +
+          (String(e?.reason).includes('NET-0001')
+            ? ' Send audio or enable keepAliveMs to keep it open.'
+            : ''),
+        {
+          provider: PROVIDER,
+          retryable,
+          ...(this.#requestId ? { requestId: this.#requestId } : {}),
+        },
+      ),
+    );
+  }
+
+  #onReopen(): void {
+    if (this.#state !== 'reconnecting') return;
+    this.#control.disarm();
+    this.#bytesSent = 0;
+    this.#timeline = [];
+    this.#state = 'open';
+  }
+
+  #abandonFinalize(): void {
+    if (this.#finalizeAt === undefined) return;
+    this.#monitor.record('stt', performance.now() - this.#finalizeAt, {
+      ...this.#labels,
+      mode: 'stream',
+      trigger: 'finalize',
+      outcome: 'error',
+    });
+    this.#finalizeAt = undefined;
+  }
+
+  #onError(e: Error): void {
+    if (this.#state !== 'open' && this.#state !== 'closing') return;
+    // With reconnects allowed, the close event that follows decides between reconnect and failure.
+    if (this.#state === 'open' && this.#reconnects < this.#reconnectAttempts) return;
+    this.#fail(
+      new ProviderError(`Deepgram live socket error (${e?.message ?? 'unknown'}).`, {
+        provider: PROVIDER,
+        retryable: true,
+        ...(this.#requestId ? { requestId: this.#requestId } : {}),
+      }),
+    );
+  }
+
+  #controlError(): EarshotError {
+    if (this.#control.reason === 'timeout') return new TimeoutError(`${this.#deadline}.`, this.#timeoutMs);
+    return new AbortedError('The Deepgram live session was aborted.');
+  }
+
+  #onControlAbort(): void {
+    if (this.#state === 'closed' || this.#control.reason === 'closed') return;
+    if (this.#control.reason === 'timeout') this.#abandonFinalize();
+    if (this.#state === 'connecting') return; // open() is racing the control and reports it
+    this.#fail(this.#controlError());
+  }
+
+  #fail(err: EarshotError): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#failure = err;
+    this.#cleanup();
+    this.#queue.fail(err);
+    this.#closedResolve();
+  }
+
+  /** Ends the session without waiting for the server (consumer break, close timeout). */
+  #teardown(): void {
+    if (this.#state !== 'closed') {
+      this.#state = 'closed';
+      this.#cleanup();
+      this.#queue.end();
+      this.#closedResolve();
+    }
+  }
+
+  #cleanup(): void {
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+    this.#control.abort('closed');
+    this.#control.dispose();
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Options of the Deepgram adapter: a zod schema, the type inferred from it, and the defaults
+ * (from the source design: `nova-2`, `smart_format`, interim results; retries off in favour of
+ * the pipeline's deadlines).
+ * @module
+ */
+import { z } from 'zod';
+import { ConfigError } from '../../errors.js';
+import type { PerformanceMonitor } from '../../perf/index.js';
+
+const monitorSchema = z.custom<PerformanceMonitor>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as { record?: unknown }).record === 'function',
+  { message: 'expected a PerformanceMonitor' },
+);
+
+/** Defaults of {@link DeepgramSpeechToTextOptions}, documented in docs/providers.md. */
+export const DEEPGRAM_DEFAULTS = {
+  model: 'nova-2',
+  smartFormat: true,
+  interimResults: true,
+  endpointingMs: 300,
+  utteranceEndMs: 1000,
+  vadEvents: true,
+  encoding: 'linear16',
+  sampleRate: 16_000,
+  channels: 1,
+  keepAliveMs: 5_000,
+  timeoutMs: 10_000,
+  maxRetries: 0,
+  reconnectAttempts: 0,
+} as const;
+
+/** Schema of {@link DeepgramSpeechToTextOptions}. */
+export const deepgramOptionsSchema = z
+  .object({
+    /** API key. Default: `process.env.DEEPGRAM_API_KEY`. Registered as a secret, never logged. */
+    apiKey: z.string().min(1).optional(),
+    /** API origin for REST and WebSocket, e.g. a fake server or a proxy. Default Deepgram's (`https://api.deepgram.com`). */
+    baseUrl: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
+    /** Model id. Default `nova-2` (the source design's choice); `nova-3` is newer. */
+    model: z.string().min(1).default(DEEPGRAM_DEFAULTS.model),
+    /** BCP-47 language, e.g. `en-US`. Default: Deepgram's default for the model (English). */
+    language: z.string().min(1).optional(),
+    /** Numbers, dates and punctuation formatted. Default true. */
+    smartFormat: z.boolean().default(DEEPGRAM_DEFAULTS.smartFormat),
+    /** Live: interim (not final) transcripts while the user speaks. Default true. */
+    interimResults: z.boolean().default(DEEPGRAM_DEFAULTS.interimResults),
+    /** Live: ms of silence that ends an utterance (`speech_final`), or false to disable. Default 300. */
+    endpointingMs: z
+      .union([z.number().int().min(10), z.literal(false)])
+      .default(DEEPGRAM_DEFAULTS.endpointingMs),
+    /** Live: `UtteranceEnd` after this gap between words (≥ 1000), or false. Default 1000. */
+    utteranceEndMs: z
+      .union([z.number().int().min(1000), z.literal(false)])
+      .default(DEEPGRAM_DEFAULTS.utteranceEndMs),
+    /** Live: `SpeechStarted` events. Default true. */
+    vadEvents: z.boolean().default(DEEPGRAM_DEFAULTS.vadEvents),
+    /** Live: encoding of raw audio when the call gives no `format`. Default `linear16`. */
+    encoding: z.string().min(1).default(DEEPGRAM_DEFAULTS.encoding),
+    /** Live: sample rate of raw audio when the call gives no `format`. Default 16 000. */
+    sampleRate: z.number().int().positive().default(DEEPGRAM_DEFAULTS.sampleRate),
+    /** Live: audio channels. Default 1. */
+    channels: z.number().int().min(1).max(8).default(DEEPGRAM_DEFAULTS.channels),
+    /**
+     * Live: send a KeepAlive when no audio was sent for this long (Deepgram closes idle sockets
+     * after 10 s), or false. Default 5 000.
+     */
+    keepAliveMs: z
+      .union([z.number().int().positive(), z.literal(false)])
+      .default(DEEPGRAM_DEFAULTS.keepAliveMs),
+    /**
+     * Deadline in ms: a whole prerecorded request; opening a live socket; and, live, the wait
+     * from `finalize()` to its final transcript. Default 10 000.
+     */
+    timeoutMs: z.number().int().positive().default(DEEPGRAM_DEFAULTS.timeoutMs),
+    /** SDK retries of REST calls (on 408/429/5xx, backoff from 1 s). Default 0: the pipeline owns deadlines. */
+    maxRetries: z.number().int().min(0).max(10).default(DEEPGRAM_DEFAULTS.maxRetries),
+    /** SDK reconnects of a dropped live socket. Default 0 (a reconnect loses the utterance anyway). */
+    reconnectAttempts: z.number().int().min(0).max(30).default(DEEPGRAM_DEFAULTS.reconnectAttempts),
+    /** Where latencies are recorded. Default: the shared `performanceMonitor`; `false` records nothing. */
+    monitor: z.union([monitorSchema, z.literal(false)]).optional(),
+  })
+  .strict();
+
+/** Options of `DeepgramSpeechToText`, as callers write them (every field optional). */
+export type DeepgramSpeechToTextOptions = z.input<typeof deepgramOptionsSchema>;
+/** Options with every default filled in. */
+export type ResolvedDeepgramOptions = z.output<typeof deepgramOptionsSchema>;
+
+/** Validates options, throwing ConfigError with every bad field (never echoing the key). */
+export function parseDeepgramOptions(options: DeepgramSpeechToTextOptions): ResolvedDeepgramOptions {
+  const parsed = deepgramOptionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((i) => ({
+      path: i.path.join('.'),
+      message: i.path[0] === 'apiKey' ? 'must be a non-empty string' : i.message,
+    })),
+    { source: 'DeepgramSpeechToText options' },
+  );
+}

@@ -1,0 +1,268 @@
+/**
+ * `DeepgramSpeechToText`: the {@link SpeechToText} stage over `@deepgram/sdk` v5, prerecorded
+ * (`POST /v1/listen`) and live (WebSocket `/v1/listen`).
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { InvalidArgumentError, ProviderError } from '../../errors.js';
+import { performanceMonitor } from '../../perf/index.js';
+import type {
+  AudioFormat,
+  AudioInput,
+  SpeechToText,
+  SpeechToTextSession,
+  TranscribeOptions,
+  Transcript,
+} from '../../pipeline/contracts.js';
+import { malformed, mapDeepgramError, PROVIDER } from './errors.js';
+import { DeepgramLiveSession, type LatencyRecorder, NO_RECORDING } from './live-session.js';
+import {
+  type DeepgramSpeechToTextOptions,
+  parseDeepgramOptions,
+  type ResolvedDeepgramOptions,
+} from './options.js';
+import { type DeepgramSdk, loadDeepgramSdk } from './sdk.js';
+import { CallControl, raceControl, resolveApiKey, throwIfAborted } from './support.js';
+
+type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
+
+/** Deepgram query parameters that describe raw audio. */
+interface FormatParams {
+  encoding?: string;
+  sampleRate?: number;
+}
+
+/**
+ * Maps an earshot {@link AudioFormat} to Deepgram's `encoding` / `sample_rate`. Containers
+ * (WAV, MP3, Opus/Ogg) are self-describing, so Deepgram needs neither.
+ */
+export function deepgramFormat(format: AudioFormat | undefined): FormatParams | undefined {
+  if (format === undefined) return undefined;
+  if (format === 'wav' || /^(mp3|opus)_/.test(format)) return {};
+  const m = /^(pcm|ulaw|alaw)_(\d+)$/.exec(format);
+  if (!m) {
+    throw new InvalidArgumentError(
+      `Deepgram cannot take audio format "${format}": use pcm_<rate>, ulaw_<rate>, alaw_<rate>, wav, mp3_* or opus_*.`,
+    );
+  }
+  const encoding = m[1] === 'pcm' ? 'linear16' : m[1] === 'ulaw' ? 'mulaw' : 'alaw';
+  return { encoding, sampleRate: Number(m[2]) };
+}
+
+function bytesPerSecond(encoding: string | undefined, sampleRate: number | undefined, channels: number) {
+  if (!encoding || !sampleRate) return undefined;
+  const width = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 }[encoding];
+  return width === undefined ? undefined : width * sampleRate * channels;
+}
+
+interface PrerecordedBody {
+  metadata?: { request_id?: unknown; duration?: unknown };
+  results?: { channels?: { alternatives?: { transcript?: unknown; confidence?: unknown }[] }[] };
+  request_id?: unknown;
+}
+
+function parsePrerecorded(data: unknown, headerRequestId: string | null): Transcript {
+  const what = 'Deepgram transcription';
+  if (data === null || typeof data !== 'object') throw malformed(what, '(body)', 'expected a JSON object');
+  const body = data as PrerecordedBody;
+  const requestId =
+    typeof body.metadata?.request_id === 'string'
+      ? body.metadata.request_id
+      : typeof body.request_id === 'string'
+        ? body.request_id
+        : (headerRequestId ?? undefined);
+  if (!('results' in body) && typeof body.request_id === 'string') {
+    throw new ProviderError(
+      `${what}: Deepgram accepted the request for asynchronous processing (a callback URL was set); earshot needs the synchronous result. Remove the callback parameter.`,
+      { provider: PROVIDER, retryable: false, requestId: body.request_id },
+    );
+  }
+  if (
+    typeof body.metadata !== 'object' ||
+    body.metadata === null ||
+    typeof body.metadata.request_id !== 'string'
+  ) {
+    throw malformed(what, 'metadata.request_id', 'expected a string', requestId);
+  }
+  const alt = body.results?.channels?.[0]?.alternatives?.[0];
+  if (!alt || typeof alt.transcript !== 'string') {
+    throw malformed(what, 'results.channels.0.alternatives.0.transcript', 'expected a string', requestId);
+  }
+  return {
+    text: alt.transcript,
+    isFinal: true,
+    ...(typeof alt.confidence === 'number' ? { confidence: alt.confidence } : {}),
+    startSeconds: 0,
+    ...(typeof body.metadata.duration === 'number' ? { durationSeconds: body.metadata.duration } : {}),
+    ...(requestId ? { requestId } : {}),
+  };
+}
+
+async function* bytesOf(audio: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const chunk of audio) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * Speech-to-text over Deepgram (`@deepgram/sdk` v5, an optional peer: `npm install @deepgram/sdk`).
+ *
+ * - `transcribe()`: one prerecorded request (`POST /v1/listen`), recorded as `stt` with
+ *   `mode: 'prerecorded'` (the whole request).
+ * - `stream()`: a live WebSocket session with interim results, endpointing, utterance end and
+ *   VAD events; `stt` with `mode: 'stream'` measures end of speech → final transcript.
+ *
+ * The SDK is loaded on first use (or by {@link DeepgramSpeechToText.create}). Retries and
+ * reconnects are off by default: the pipeline owns deadlines.
+ *
+ * @example
+ * ```ts
+ * import { DeepgramSpeechToText } from 'earshot/deepgram';
+ * const stt = await DeepgramSpeechToText.create({ model: 'nova-2' }); // key from DEEPGRAM_API_KEY
+ * const { text } = await stt.transcribe(wavBytes, { format: 'wav' });
+ *
+ * const session = await stt.stream({ format: 'pcm_16000' });
+ * for await (const e of session) if (e.type === 'end-of-speech') console.log(e.transcript);
+ * ```
+ */
+export class DeepgramSpeechToText implements SpeechToText {
+  readonly provider = PROVIDER;
+  readonly model: string;
+  readonly #options: Omit<ResolvedDeepgramOptions, 'apiKey'>;
+  readonly #apiKey: string;
+  readonly #monitor: LatencyRecorder;
+  #client: Promise<DeepgramClient> | undefined;
+
+  /**
+   * Validates options (ConfigError on bad ones) and resolves the API key (ConfigError naming
+   * `DEEPGRAM_API_KEY` when absent). Does not load the SDK yet.
+   */
+  constructor(options: DeepgramSpeechToTextOptions = {}) {
+    const { apiKey, ...rest } = parseDeepgramOptions(options);
+    this.#apiKey = resolveApiKey(apiKey, 'DEEPGRAM_API_KEY', 'Deepgram');
+    this.#options = rest;
+    this.model = rest.model;
+    this.#monitor = rest.monitor === false ? NO_RECORDING : (rest.monitor ?? performanceMonitor);
+  }
+
+  /**
+   * Creates the adapter and loads the SDK now, so a missing `@deepgram/sdk` fails at startup
+   * with a MissingDependencyError instead of on the first call.
+   */
+  static async create(options: DeepgramSpeechToTextOptions = {}): Promise<DeepgramSpeechToText> {
+    const stt = new DeepgramSpeechToText(options);
+    await stt.#getClient();
+    return stt;
+  }
+
+  #getClient(): Promise<DeepgramClient> {
+    this.#client ??= loadDeepgramSdk().then(
+      (sdk) =>
+        new sdk.DeepgramClient({
+          apiKey: this.#apiKey,
+          ...(this.#options.baseUrl ? { baseUrl: this.#options.baseUrl } : {}),
+          maxRetries: this.#options.maxRetries,
+          timeoutInSeconds: this.#options.timeoutMs / 1000,
+        }),
+      (err: unknown) => {
+        this.#client = undefined;
+        throw err;
+      },
+    );
+    return this.#client;
+  }
+
+  /**
+   * Transcribes a finished utterance with one prerecorded request. Raw audio needs `format`
+   * (`pcm_16000`...); WAV, MP3 and Opus describe themselves. An async iterable is uploaded as
+   * it is produced (chunked), so the upload overlaps the recording.
+   */
+  async transcribe(audio: AudioInput, options: TranscribeOptions = {}): Promise<Transcript> {
+    throwIfAborted(options.signal, 'Deepgram transcription');
+    const o = this.#options;
+    const fmt = deepgramFormat(options.format) ?? {};
+    const language = options.language ?? o.language;
+    const client = await this.#getClient();
+    const control = new CallControl(options.signal);
+    const labels = { provider: PROVIDER, model: o.model, mode: 'prerecorded' };
+    const what = 'Deepgram transcription';
+    const started = performance.now();
+    control.arm(o.timeoutMs);
+    try {
+      const body = audio instanceof Uint8Array ? audio : Readable.from(bytesOf(audio), { objectMode: false });
+      const call = client.listen.v1.media
+        .transcribeFile(
+          body,
+          {
+            model: o.model,
+            smart_format: o.smartFormat,
+            ...(language ? { language } : {}),
+            ...(fmt.encoding ? { encoding: fmt.encoding } : {}),
+          },
+          {
+            abortSignal: control.signal,
+            maxRetries: o.maxRetries,
+            timeoutInSeconds: o.timeoutMs / 1000,
+            ...(fmt.sampleRate ? { queryParams: { sample_rate: fmt.sampleRate } } : {}),
+          },
+        )
+        .withRawResponse();
+      const { data, rawResponse } = await raceControl(call, control, () => undefined);
+      const transcript = parsePrerecorded(data, rawResponse.headers.get('dg-request-id'));
+      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: 'ok' });
+      return transcript;
+    } catch (err) {
+      const mapped = mapDeepgramError(err, { what, timeoutMs: o.timeoutMs, control });
+      if (control.reason !== 'aborted') {
+        this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: 'error' });
+      }
+      throw mapped;
+    } finally {
+      control.dispose();
+    }
+  }
+
+  /**
+   * Opens a live session (resolves once the WebSocket is open). Send raw audio in `format`
+   * (default `pcm_16000`, from the `encoding`/`sampleRate` options) or a container format.
+   * Call `finalize()` when your VAD says the user stopped, to get the final transcript fast.
+   */
+  async stream(options: TranscribeOptions & { interimResults?: boolean } = {}): Promise<SpeechToTextSession> {
+    throwIfAborted(options.signal, 'Opening a Deepgram live session');
+    const o = this.#options;
+    const fmt = deepgramFormat(options.format) ?? { encoding: o.encoding, sampleRate: o.sampleRate };
+    const interim = options.interimResults ?? o.interimResults;
+    const language = options.language ?? o.language;
+    const client = await this.#getClient();
+    let socket: Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
+    try {
+      socket = await client.listen.v1.connect({
+        model: o.model,
+        smart_format: String(o.smartFormat),
+        interim_results: String(interim),
+        vad_events: String(o.vadEvents),
+        endpointing: o.endpointingMs === false ? 'false' : o.endpointingMs,
+        // Deepgram only sends UtteranceEnd with interim results on.
+        ...(o.utteranceEndMs !== false && interim ? { utterance_end_ms: o.utteranceEndMs } : {}),
+        ...(language ? { language } : {}),
+        ...(fmt.encoding
+          ? { encoding: fmt.encoding, sample_rate: fmt.sampleRate, channels: o.channels }
+          : {}),
+        reconnectAttempts: o.reconnectAttempts,
+        connectionTimeoutInSeconds: o.timeoutMs / 1000,
+      });
+    } catch (err) {
+      throw mapDeepgramError(err, { what: 'Opening a Deepgram live session', timeoutMs: o.timeoutMs });
+    }
+    const session = new DeepgramLiveSession({
+      socket,
+      monitor: this.#monitor,
+      labels: { provider: PROVIDER, model: o.model },
+      bytesPerSecond: bytesPerSecond(fmt.encoding, fmt.sampleRate, o.channels),
+      timeoutMs: o.timeoutMs,
+      keepAliveMs: o.keepAliveMs,
+      reconnectAttempts: o.reconnectAttempts,
+      signal: options.signal,
+    });
+    await session.open();
+    return session;
+  }
+}

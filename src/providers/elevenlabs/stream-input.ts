@@ -1,0 +1,319 @@
+/**
+ * ElevenLabs' WebSocket stream-input mode (`/v1/text-to-speech/{voice}/stream-input`): text
+ * goes in while the language model is still writing, audio comes out as soon as ElevenLabs
+ * has enough text. Neither `@elevenlabs/elevenlabs-js` nor the legacy `elevenlabs` package
+ * has a client for it, so this speaks the protocol over `ws` directly.
+ *
+ * Measured (labels `provider`, `model`, `mode: 'websocket'`):
+ * - `tts_ttfb`: first text piece sent → first audio byte received. With the default
+ *   `flush: 'sentence'` the first complete sentence is generated at once; otherwise ElevenLabs
+ *   waits for `chunkLengthSchedule[0]` characters, and that wait is counted.
+ * - `tts`: first text piece sent → the final message.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { EarshotError } from '../../errors.js';
+import { AbortedError, isEarshotError, ProviderError, TimeoutError } from '../../errors.js';
+import type { Labels, PerformanceMonitor } from '../../perf/index.js';
+import type { AudioChunk } from '../../pipeline/contracts.js';
+import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
+import type { WsClass } from './sdk.js';
+import { AsyncQueue, CallControl } from './support.js';
+
+/** The one monitor method the adapter uses. */
+export type LatencyRecorder = Pick<PerformanceMonitor, 'record'>;
+/** Records nothing (`monitor: false`). */
+export const NO_RECORDING: LatencyRecorder = { record() {} };
+
+const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
+const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+
+/** Everything one stream-input call needs from the adapter. */
+export interface StreamInputParams {
+  WebSocket: WsClass;
+  apiKey: string;
+  baseUrl: string;
+  options: Omit<ResolvedElevenLabsOptions, 'apiKey'>;
+  format: string;
+  monitor: LatencyRecorder;
+  labels: Labels;
+  signal: AbortSignal | undefined;
+  onUsage: ((usage: ElevenLabsUsage) => void) | undefined;
+}
+
+/** `http(s)://host` → `ws(s)://host/v1/text-to-speech/<voice>/stream-input?...` */
+export function streamInputUrl(baseUrl: string, o: StreamInputParams['options'], format: string): string {
+  const url = new URL(baseUrl);
+  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/text-to-speech/${encodeURIComponent(o.voiceId)}/stream-input`;
+  url.searchParams.set('model_id', o.modelId);
+  url.searchParams.set('output_format', format);
+  url.searchParams.set('inactivity_timeout', String(o.inactivityTimeoutSeconds));
+  url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
+  if (o.autoMode) url.searchParams.set('auto_mode', 'true');
+  if (o.languageCode) url.searchParams.set('language_code', o.languageCode);
+  return url.toString();
+}
+
+function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => resolve(text);
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      if (text.length < limit) text += d;
+    });
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+    setTimeout(done, 1000).unref();
+  });
+}
+
+/**
+ * Runs one stream-input synthesis: yields audio chunks while `text` is still being written.
+ * Ends after ElevenLabs' final message; throws a mapped EarshotError otherwise.
+ */
+export async function* streamInput(
+  text: AsyncIterable<string>,
+  p: StreamInputParams,
+): AsyncGenerator<AudioChunk> {
+  const o = p.options;
+  const what = 'ElevenLabs stream-input synthesis';
+  const control = new CallControl(p.signal);
+  const queue = new AsyncQueue<AudioChunk>();
+  let failure: EarshotError | undefined;
+  let requestId: string | undefined;
+  let firstTextAt: number | undefined;
+  let firstAudioAt: number | undefined;
+  let inputEnded = false;
+  let finalSeen = false;
+  let characters = 0;
+  let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
+
+  const ws = new p.WebSocket(streamInputUrl(p.baseUrl, o, p.format), {
+    headers: { 'xi-api-key': p.apiKey },
+    handshakeTimeout: o.timeoutMs,
+    perMessageDeflate: false,
+  });
+
+  const fail = (err: EarshotError) => {
+    if (queue.settled) return;
+    failure = err;
+    queue.fail(err);
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
+  };
+  control.signal.addEventListener(
+    'abort',
+    () => {
+      if (control.reason === 'aborted') fail(new AbortedError(`${what} was aborted.`));
+      else if (control.reason === 'timeout') fail(new TimeoutError(`${deadline}.`, o.timeoutMs));
+    },
+    { once: true },
+  );
+
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (req, res) => {
+      requestId = typeof res.headers['request-id'] === 'string' ? res.headers['request-id'] : undefined;
+      const retryAfter =
+        typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined;
+      const status = res.statusCode ?? 0;
+      void readSome(res).then((body) => {
+        let parsed: unknown = body;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          // keep the text
+        }
+        reject(statusError(status, what, { detail: detailOf(parsed), requestId, retryAfter }));
+        req.destroy();
+      });
+    });
+    ws.once('error', (err) => {
+      reject(
+        new ProviderError(
+          `${what}: the WebSocket could not be opened (${(err as { code?: string }).code ?? err.message}). Check baseUrl and the network.`,
+          { provider: PROVIDER, retryable: true },
+          { cause: err },
+        ),
+      );
+    });
+    control.signal.addEventListener(
+      'abort',
+      () => reject(failure ?? new AbortedError(`${what} was aborted.`)),
+      {
+        once: true,
+      },
+    );
+  });
+
+  // Audio is expected (and a stall is an error) only after a flush or the end of input.
+  const expectAudio = () => {
+    deadline = `${what}: no audio from ElevenLabs within ${o.timeoutMs} ms`;
+    control.arm(o.timeoutMs);
+  };
+
+  // Registered before the socket opens: a frame can arrive in the same packet as the handshake.
+  const onMessage = (data: unknown, isBinary: boolean) => {
+    if (queue.settled) return;
+    let msg: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error('binary frame');
+      const parsed: unknown = JSON.parse(String(data));
+      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
+      msg = parsed as Record<string, unknown>;
+    } catch {
+      fail(malformed(what, '(frame)', 'expected a JSON object', requestId));
+      return;
+    }
+    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
+      fail(inBandError(msg, what));
+      return;
+    }
+    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
+      const bytes = Buffer.from(msg.audio, 'base64');
+      if (bytes.length > 0) {
+        const now = performance.now();
+        if (firstAudioAt === undefined) {
+          firstAudioAt = now;
+          if (firstTextAt !== undefined) {
+            p.monitor.record('tts_ttfb', now - firstTextAt, { ...p.labels, outcome: 'ok' });
+          }
+        }
+        if (inputEnded) expectAudio();
+        else control.disarm();
+        queue.push({
+          data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          format: p.format,
+        });
+      }
+    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
+      fail(malformed(what, 'audio', 'expected a base64 string or null', requestId));
+      return;
+    }
+    if (msg.isFinal === true) {
+      finalSeen = true;
+      control.disarm();
+    }
+  };
+
+  const onClose = (code: number, reason: Buffer) => {
+    if (queue.settled || ws.readyState === ws.CONNECTING) return;
+    control.disarm();
+    if (finalSeen || (code === 1000 && inputEnded)) {
+      queue.end();
+      return;
+    }
+    const why = reason.length > 0 ? `: ${reason.toString('utf8').slice(0, 120)}` : '';
+    fail(
+      new ProviderError(
+        `${what}: ElevenLabs closed the WebSocket before the final message (code ${code}${why}).`,
+        {
+          provider: PROVIDER,
+          retryable: RETRYABLE_CLOSE_CODES.has(code),
+          ...(requestId ? { requestId } : {}),
+        },
+      ),
+    );
+  };
+
+  let pumping = true;
+  let textIterator: AsyncIterator<string> | undefined;
+  const pump = async () => {
+    const settings = o.voiceSettings;
+    ws.send(
+      JSON.stringify({
+        text: ' ',
+        voice_settings: {
+          stability: settings.stability,
+          similarity_boost: settings.similarityBoost,
+          ...(settings.style === undefined ? {} : { style: settings.style }),
+          ...(settings.useSpeakerBoost === undefined ? {} : { use_speaker_boost: settings.useSpeakerBoost }),
+          ...(settings.speed === undefined ? {} : { speed: settings.speed }),
+        },
+        generation_config: { chunk_length_schedule: o.chunkLengthSchedule },
+      }),
+    );
+    textIterator = text[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await textIterator.next();
+      if (!pumping || queue.settled) return;
+      if (next.done) break;
+      const piece = next.value;
+      if (typeof piece !== 'string' || piece.length === 0) continue;
+      const flush = o.flush === 'always' || (o.flush === 'sentence' && SENTENCE_END.test(piece));
+      // ElevenLabs wants each piece to end with a space so words are not glued together.
+      const sent = /\s$/.test(piece) ? piece : `${piece} `;
+      ws.send(JSON.stringify(flush ? { text: sent, flush: true } : { text: sent }));
+      characters += piece.length;
+      firstTextAt ??= performance.now();
+      if (flush && firstAudioAt === undefined) expectAudio();
+    }
+    inputEnded = true;
+    ws.send(JSON.stringify({ text: '' }));
+    expectAudio();
+  };
+
+  let completed = false;
+  let started = 0;
+  try {
+    control.arm(o.timeoutMs);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    await opened;
+    control.disarm();
+    ws.on('error', (err) =>
+      fail(
+        new ProviderError(`${what}: WebSocket error (${err.message}).`, {
+          provider: PROVIDER,
+          retryable: true,
+          ...(requestId ? { requestId } : {}),
+        }),
+      ),
+    );
+    started = performance.now();
+    pump().catch((err: unknown) => {
+      // The text source failed (or a send did): end the synthesis with that error.
+      fail(
+        isEarshotError(err)
+          ? err
+          : new ProviderError(
+              `${what}: the text stream failed (${String((err as Error)?.message ?? err)}).`,
+              {
+                provider: PROVIDER,
+                retryable: false,
+              },
+            ),
+      );
+    });
+    for await (const chunk of queue) yield chunk;
+    completed = true;
+    if (firstTextAt !== undefined) {
+      p.monitor.record('tts', performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
+    }
+    p.onUsage?.({ mode: 'websocket', characters, ...(requestId ? { requestId } : {}) });
+  } catch (err) {
+    const mapped = isEarshotError(err) ? err : (failure ?? malformed(what, '(stream)', String(err)));
+    if (!(mapped instanceof AbortedError)) {
+      const at = firstTextAt ?? started;
+      if (at > 0) {
+        if (firstAudioAt === undefined) {
+          p.monitor.record('tts_ttfb', performance.now() - at, { ...p.labels, outcome: 'error' });
+        }
+        p.monitor.record('tts', performance.now() - at, { ...p.labels, outcome: 'error' });
+      }
+    }
+    throw mapped;
+  } finally {
+    pumping = false;
+    control.abort('closed');
+    control.dispose();
+    if (!completed) void textIterator?.return?.()?.catch?.(() => {});
+    if (ws.readyState === ws.OPEN) {
+      if (completed) ws.close(1000);
+      else ws.terminate();
+    } else if (ws.readyState === ws.CONNECTING) ws.terminate();
+  }
+}

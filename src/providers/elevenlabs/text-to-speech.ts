@@ -1,0 +1,271 @@
+/**
+ * `ElevenLabsTextToSpeech`: the {@link TextToSpeech} stage over `@elevenlabs/elevenlabs-js` v2
+ * (the maintained successor of the deprecated `elevenlabs` package): streaming HTTP
+ * (`textToSpeech.stream`) and the WebSocket stream-input mode (`synthesizeStream`, over `ws`).
+ * @module
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import { performanceMonitor } from '../../perf/index.js';
+import type { AudioChunk, AudioFormat, SynthesizeOptions, TextToSpeech } from '../../pipeline/contracts.js';
+import { malformed, mapElevenLabsError, PROVIDER, requestIdOf } from './errors.js';
+import {
+  ELEVENLABS_OUTPUT_FORMATS,
+  type ElevenLabsOutputFormat,
+  type ElevenLabsTextToSpeechOptions,
+  type ElevenLabsUsage,
+  parseElevenLabsOptions,
+  type ResolvedElevenLabsOptions,
+} from './options.js';
+import { type ElevenLabsSdk, loadElevenLabsSdk, loadWs } from './sdk.js';
+import { type LatencyRecorder, NO_RECORDING, streamInput } from './stream-input.js';
+import { CallControl, raceControl, resolveApiKey, throwIfAborted } from './support.js';
+
+type ElevenLabsClient = InstanceType<ElevenLabsSdk['ElevenLabsClient']>;
+
+const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+
+function isAudioContentType(type: string | null): boolean {
+  if (!type) return true; // a proxy may strip it; the bytes decide
+  const t = type.toLowerCase();
+  return t.startsWith('audio/') || t.startsWith('application/octet-stream');
+}
+
+/** Voice settings without the keys left unset (the SDK type rejects explicit undefined). */
+function voiceSettingsOf(v: ResolvedElevenLabsOptions['voiceSettings']) {
+  return {
+    stability: v.stability,
+    similarityBoost: v.similarityBoost,
+    ...(v.style === undefined ? {} : { style: v.style }),
+    ...(v.useSpeakerBoost === undefined ? {} : { useSpeakerBoost: v.useSpeakerBoost }),
+    ...(v.speed === undefined ? {} : { speed: v.speed }),
+  };
+}
+
+/** Cumulative counters of one adapter instance. */
+export interface ElevenLabsUsageTotals {
+  /** Syntheses started (HTTP requests and stream-input sessions). */
+  requests: number;
+  /** Characters of text sent. */
+  characters: number;
+  /** Characters billed, summed over answers that reported it. */
+  characterCost: number;
+}
+
+/**
+ * Text-to-speech over ElevenLabs (`@elevenlabs/elevenlabs-js`, an optional peer:
+ * `npm install @elevenlabs/elevenlabs-js`; plus `ws` for {@link ElevenLabsTextToSpeech.synthesizeStream}).
+ *
+ * - `synthesize(text)`: one streaming HTTP request (`POST /v1/text-to-speech/{voice}/stream`);
+ *   audio chunks are yielded as they arrive.
+ * - `synthesizeStream(textPieces)`: the WebSocket stream-input mode; text goes in while the
+ *   language model writes, audio comes out as soon as ElevenLabs has enough.
+ *
+ * Recorded in the monitor (labels `provider`, `model`, `mode: 'http' | 'websocket'`, `outcome`):
+ * `tts_ttfb` (time to the first audio byte) and `tts` (until the last byte). Characters go to
+ * `onUsage` and {@link ElevenLabsTextToSpeech.usage}.
+ *
+ * @example
+ * ```ts
+ * import { ElevenLabsTextToSpeech } from 'earshot/elevenlabs';
+ * const tts = await ElevenLabsTextToSpeech.create({ voiceId: '21m00Tcm4TlvDq8ikWAM' }); // key from ELEVENLABS_API_KEY
+ * for await (const chunk of tts.synthesize('Load 2314 is in transit.')) speaker.write(chunk.data);
+ * ```
+ */
+export class ElevenLabsTextToSpeech implements TextToSpeech {
+  readonly provider = PROVIDER;
+  readonly model: string;
+  readonly defaultFormat: AudioFormat;
+  readonly #options: Omit<ResolvedElevenLabsOptions, 'apiKey'>;
+  readonly #apiKey: string;
+  readonly #monitor: LatencyRecorder;
+  readonly #usage: ElevenLabsUsageTotals = { requests: 0, characters: 0, characterCost: 0 };
+  #client: Promise<ElevenLabsClient> | undefined;
+
+  /**
+   * Validates options (ConfigError on bad ones) and resolves the API key (ConfigError naming
+   * `ELEVENLABS_API_KEY` when absent). Does not load the SDK yet.
+   */
+  constructor(options: ElevenLabsTextToSpeechOptions = {}) {
+    const { apiKey, ...rest } = parseElevenLabsOptions(options);
+    this.#apiKey = resolveApiKey(apiKey, 'ELEVENLABS_API_KEY', 'ElevenLabs');
+    this.#options = rest;
+    this.model = rest.modelId;
+    this.defaultFormat = rest.outputFormat;
+    this.#monitor = rest.monitor === false ? NO_RECORDING : (rest.monitor ?? performanceMonitor);
+  }
+
+  /**
+   * Creates the adapter and loads the SDK now, so a missing `@elevenlabs/elevenlabs-js` fails
+   * at startup with a MissingDependencyError instead of on the first call.
+   */
+  static async create(options: ElevenLabsTextToSpeechOptions = {}): Promise<ElevenLabsTextToSpeech> {
+    const tts = new ElevenLabsTextToSpeech(options);
+    await tts.#getClient();
+    return tts;
+  }
+
+  /** Voice used by every call. */
+  get voiceId(): string {
+    return this.#options.voiceId;
+  }
+
+  /** Totals since this instance was created. */
+  get usage(): Readonly<ElevenLabsUsageTotals> {
+    return { ...this.#usage };
+  }
+
+  #getClient(): Promise<ElevenLabsClient> {
+    this.#client ??= loadElevenLabsSdk().then(
+      (sdk) =>
+        new sdk.ElevenLabsClient({
+          apiKey: this.#apiKey,
+          baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
+          maxRetries: this.#options.maxRetries,
+          timeoutInSeconds: this.#options.timeoutMs / 1000,
+        }),
+      (err: unknown) => {
+        this.#client = undefined;
+        throw err;
+      },
+    );
+    return this.#client;
+  }
+
+  #format(requested: AudioFormat | undefined): ElevenLabsOutputFormat {
+    const f = requested ?? this.#options.outputFormat;
+    if (!(ELEVENLABS_OUTPUT_FORMATS as readonly string[]).includes(f)) {
+      throw new InvalidArgumentError(
+        `ElevenLabs cannot produce audio format "${f}". Use one of: ${ELEVENLABS_OUTPUT_FORMATS.join(', ')}.`,
+      );
+    }
+    return f as ElevenLabsOutputFormat;
+  }
+
+  #report(usage: ElevenLabsUsage): void {
+    this.#usage.characters += usage.characters;
+    this.#usage.characterCost += usage.characterCost ?? 0;
+    this.#options.onUsage?.(usage);
+  }
+
+  /**
+   * Synthesizes `text` with one streaming HTTP request. Chunks are yielded as they arrive;
+   * breaking out of the loop (or aborting `signal`) cancels the request.
+   */
+  async *synthesize(text: string, options: SynthesizeOptions = {}): AsyncGenerator<AudioChunk> {
+    if (typeof text !== 'string' || text.trim() === '') {
+      throw new InvalidArgumentError('ElevenLabs synthesize() needs non-empty text.');
+    }
+    throwIfAborted(options.signal, 'ElevenLabs synthesis');
+    const o = this.#options;
+    const format = this.#format(options.format);
+    const client = await this.#getClient();
+    const what = 'ElevenLabs synthesis';
+    const labels = { provider: PROVIDER, model: o.modelId, mode: 'http' };
+    const control = new CallControl(options.signal);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let requestId: string | undefined;
+    let firstByteAt: number | undefined;
+    let done = false;
+    this.#usage.requests++;
+    const started = performance.now();
+    // One deadline, re-armed before every read: time to first byte, then each gap between chunks.
+    control.arm(o.timeoutMs);
+    try {
+      const call = client.textToSpeech
+        .stream(
+          o.voiceId,
+          {
+            text,
+            modelId: o.modelId,
+            outputFormat: format,
+            optimizeStreamingLatency: o.optimizeStreamingLatency,
+            voiceSettings: voiceSettingsOf(o.voiceSettings),
+            ...(o.languageCode ? { languageCode: o.languageCode } : {}),
+          },
+          { abortSignal: control.signal, maxRetries: o.maxRetries, timeoutInSeconds: o.timeoutMs / 1000 },
+        )
+        .withRawResponse();
+      const { data, rawResponse } = await raceControl(call, control, () => undefined);
+      requestId = requestIdOf(rawResponse.headers);
+      const type = rawResponse.headers.get('content-type');
+      if (!isAudioContentType(type)) {
+        void data.cancel().catch(() => {});
+        throw malformed(what, 'content-type', `expected audio, got "${type}"`, requestId);
+      }
+      reader = data.getReader();
+      for (;;) {
+        control.arm(o.timeoutMs);
+        const next = await raceControl(reader.read(), control, () => undefined);
+        control.disarm();
+        if (next.done) break;
+        const value = next.value;
+        if (!value || value.byteLength === 0) continue;
+        if (firstByteAt === undefined) {
+          firstByteAt = performance.now();
+          this.#monitor.record('tts_ttfb', firstByteAt - started, { ...labels, outcome: 'ok' });
+        }
+        yield { data: value, format };
+      }
+      if (firstByteAt === undefined) throw malformed(what, '(body)', 'the audio stream was empty', requestId);
+      done = true;
+      this.#monitor.record('tts', performance.now() - started, { ...labels, outcome: 'ok' });
+      const costHeader =
+        rawResponse.headers.get('character-cost') ?? rawResponse.headers.get('x-character-count');
+      const cost = costHeader === null ? undefined : Number(costHeader);
+      this.#report({
+        mode: 'http',
+        characters: text.length,
+        ...(cost !== undefined && Number.isFinite(cost) ? { characterCost: cost } : {}),
+        ...(requestId ? { requestId } : {}),
+      });
+    } catch (err) {
+      const mapped = mapElevenLabsError(err, { what, timeoutMs: o.timeoutMs, control, requestId });
+      if (control.reason !== 'aborted') {
+        const now = performance.now();
+        if (firstByteAt === undefined)
+          this.#monitor.record('tts_ttfb', now - started, { ...labels, outcome: 'error' });
+        this.#monitor.record('tts', now - started, { ...labels, outcome: 'error' });
+      }
+      throw mapped;
+    } finally {
+      // Early exit (break, abort, error): cancel the body so the connection is released.
+      if (!done) {
+        control.abort('closed');
+        void reader?.cancel().catch(() => {});
+      }
+      control.dispose();
+    }
+  }
+
+  /**
+   * WebSocket stream-input: sends each text piece as the language model writes it and yields
+   * audio as ElevenLabs produces it. With `flush: 'sentence'` (default) every piece that ends
+   * a sentence is generated at once. Needs the `ws` package.
+   *
+   * @example
+   * ```ts
+   * const pieces = chunker.sentences(llm.stream(messages)); // AsyncIterable<string>
+   * for await (const chunk of tts.synthesizeStream(pieces, { signal })) speaker.write(chunk.data);
+   * ```
+   */
+  async *synthesizeStream(
+    text: AsyncIterable<string>,
+    options: SynthesizeOptions = {},
+  ): AsyncGenerator<AudioChunk> {
+    throwIfAborted(options.signal, 'ElevenLabs stream-input synthesis');
+    const format = this.#format(options.format);
+    const WebSocket = await loadWs();
+    this.#usage.requests++;
+    yield* streamInput(text, {
+      WebSocket,
+      apiKey: this.#apiKey,
+      baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
+      options: this.#options,
+      format,
+      monitor: this.#monitor,
+      labels: { provider: PROVIDER, model: this.#options.modelId, mode: 'websocket' },
+      signal: options.signal,
+      onUsage: (u) => this.#report(u),
+    });
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * A wire-compatible fake of ElevenLabs' text-to-speech API, close enough that the real
+ * `@elevenlabs/elevenlabs-js` (and the legacy `elevenlabs` package) works against it:
+ *
+ * - `POST /v1/text-to-speech/:voice_id/stream` and `POST /v1/text-to-speech/:voice_id`: a JSON
+ *   body (`text`, `model_id`, `voice_settings`...), query `output_format` (default
+ *   `mp3_44100_128`, as ElevenLabs) and `optimize_streaming_latency`; the answer is a chunked
+ *   audio body paced at `audioRate` × real time after a time-to-first-byte drawn from `latency`,
+ *   with `request-id`, `character-cost` and `x-character-count` headers.
+ * - `GET /v1/text-to-speech/:voice_id/stream-input` upgraded to a WebSocket: the stream-input
+ *   protocol (an init message with `text: " "`, text messages with `flush` /
+ *   `try_trigger_generation`, `chunk_length_schedule`, `{"text": ""}` to end), answered with
+ *   `{ audio: <base64>, isFinal: null, normalizedAlignment, alignment }` messages, then
+ *   `{ isFinal: true }` and close 1000. Errors arrive in-band as `{ message, error, code }`
+ *   followed by close 1008 (missing key, `inactivity_timeout`).
+ *
+ * The audio is made by `synthesizeFakeSpeech(text, { format })` (for `mp3_*`/`opus_*` formats it
+ * is fake: marked PCM at that sample rate), so it carries its text and the fake Deepgram reads it
+ * back: a TTS → STT round trip works.
+ *
+ * Faults (`faults`; routes `stream`, `convert`, `stream-input`): `error` / `rateLimit` answer
+ * with that status (WebSocket: refuse the handshake, or send an in-band error when
+ * `wsErrorsInBand` is set), `slow` adds delay before the first byte, `timeout` stalls after
+ * `faultAfterChunks` audio chunks (0: before the headers), `reset` drops the connection after
+ * `faultAfterChunks` chunks, `malformed` answers 200 with an HTML error page (WebSocket: one
+ * frame that is not JSON).
+ *
+ * @example
+ * ```ts
+ * import { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
+ * const fake = await startFakeElevenLabs({ latency: 80, audioRate: 4 });
+ * const el = new ElevenLabsClient({ apiKey: 'test-key', baseUrl: fake.url, maxRetries: 0 });
+ * const audio = await el.textToSpeech.stream('voice1', { text: 'Hello.', outputFormat: 'pcm_16000' });
+ * ```
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RawData, WebSocket } from 'ws';
+import { synthesizeFakeSpeech } from './audio.js';
+import {
+  chunkAudio,
+  type FakeRequestRecord,
+  pacingMs,
+  parseQuery,
+  RequestLog,
+  readBody,
+  rejectUpgrade,
+  sendJson,
+  sleepWhile,
+  startServer,
+} from './fake-provider-kit.js';
+import {
+  type FaultDecision,
+  FaultInjector,
+  type FaultProfile,
+  LatencyModel,
+  type LatencyProfile,
+  resetConnection,
+  waitUnlessClosed,
+} from './latency.js';
+
+/** Options of {@link startFakeElevenLabs}. */
+export interface FakeElevenLabsOptions {
+  /** Port to listen on. Default 0 (an ephemeral port). */
+  port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** Time to first audio byte of each answer (WebSocket: of each generation). Default none. */
+  latency?: LatencyProfile;
+  /** Injected faults; routes `stream`, `convert`, `stream-input`. Default none. */
+  faults?: FaultProfile;
+  /** Seed of the latency and fault draws. Default 1. */
+  seed?: number | string;
+  /** When set, only this key is accepted (others get 401). Default: any non-empty key. */
+  apiKey?: string;
+  /** Known voice ids; others get 404 `voice_not_found`. Default: every voice id exists. */
+  voices?: readonly string[];
+  /** Audio sent per wall-clock second, as a multiple of real time. Default `Infinity` (no pacing). */
+  audioRate?: number;
+  /** Audio per chunk, in ms. Default 100. */
+  chunkMs?: number;
+  /** Spoken ms per character of the fake audio. Default 55. */
+  msPerChar?: number;
+  /** Audio chunks sent before a mid-stream fault (`timeout`, `reset`, WebSocket `malformed`). Default 1. */
+  faultAfterChunks?: number;
+  /** WebSocket `error`/`rateLimit` faults as in-band error messages instead of a refused handshake. Default false. */
+  wsErrorsInBand?: boolean;
+}
+
+/** Counters of a fake ElevenLabs server. */
+export interface FakeElevenLabsStats {
+  /** Characters synthesized (every route). */
+  characters: number;
+  /** Audio bytes sent (every route). */
+  audioBytes: number;
+  /** stream-input sessions accepted. */
+  sessions: number;
+  /** stream-input sessions open right now. */
+  open: number;
+}
+
+/** A running fake ElevenLabs server. */
+export interface FakeElevenLabs {
+  /** `http://127.0.0.1:<port>`: pass it as `baseUrl`. */
+  readonly url: string;
+  readonly port: number;
+  /** Time-to-first-byte model; `fake.latency.set(...)` switches it at runtime. */
+  readonly latency: LatencyModel;
+  /** The fault injector; `fake.faults.set(...)` / `fake.faults.enqueue(...)` at runtime. */
+  readonly faults: FaultInjector;
+  /** Every request received, without credentials. */
+  readonly requests: RequestLog;
+  readonly stats: Readonly<FakeElevenLabsStats>;
+  /** Mutable at runtime: pacing, chunk size, fault position, in-band WebSocket errors. */
+  audioRate: number;
+  chunkMs: number;
+  faultAfterChunks: number;
+  wsErrorsInBand: boolean;
+  /** Stops the server and drops every connection. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SCHEDULE = [120, 160, 250, 290];
+const FORMAT = /^(mp3_\d+_\d+|pcm_\d+|ulaw_8000|alaw_8000|opus_48000_\d+)$/;
+
+function contentTypeOf(format: string): string {
+  if (format.startsWith('mp3')) return 'audio/mpeg';
+  if (format.startsWith('pcm')) return 'audio/pcm';
+  if (format.startsWith('ulaw')) return 'audio/basic';
+  if (format.startsWith('alaw')) return 'audio/alaw';
+  return 'audio/opus';
+}
+
+function detail(status: string, message: string) {
+  return { detail: { status, message } };
+}
+
+function faultBody(status: number) {
+  if (status === 429) {
+    return detail(
+      'too_many_concurrent_requests',
+      'Too many concurrent requests: this request exceeds your concurrency limit.',
+    );
+  }
+  if (status === 401) return detail('invalid_api_key', 'Invalid API key');
+  if (status >= 500) return detail('internal_server_error', 'Injected fault: the server failed.');
+  return detail('bad_request', 'Injected fault.');
+}
+
+function alignmentOf(text: string, msPerChar: number) {
+  const chars = [...text];
+  return {
+    chars,
+    charStartTimesMs: chars.map((_, i) => Math.round(i * msPerChar)),
+    charDurationsMs: chars.map(() => Math.round(msPerChar)),
+  };
+}
+
+/**
+ * Starts a fake ElevenLabs server (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const fake = await startFakeElevenLabs({ latency: { kind: 'distribution', p50Ms: 80, p90Ms: 120 }, audioRate: 4 });
+ * fake.faults.enqueue({ kind: 'reset', route: 'stream' }); // the next stream drops after one chunk
+ * ```
+ */
+export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
+  const seed = options.seed ?? 1;
+  const latency = new LatencyModel(options.latency ?? { kind: 'none' }, { seed });
+  const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
+  const requests = new RequestLog();
+  const stats: FakeElevenLabsStats = { characters: 0, audioBytes: 0, sessions: 0, open: 0 };
+  const msPerChar = options.msPerChar ?? 55;
+  const voices = options.voices ? new Set(options.voices) : undefined;
+  const state = {
+    audioRate: options.audioRate ?? Number.POSITIVE_INFINITY,
+    chunkMs: options.chunkMs ?? 100,
+    faultAfterChunks: options.faultAfterChunks ?? 1,
+    wsErrorsInBand: options.wsErrorsInBand ?? false,
+  };
+
+  const keyProblem = (key: string | undefined): string | undefined => {
+    if (!key) return 'needs_authorization';
+    if (options.apiKey !== undefined && key !== options.apiKey) return 'invalid_api_key';
+    return undefined;
+  };
+  const keyProblemBody = (problem: string) =>
+    problem === 'needs_authorization'
+      ? detail(problem, 'Neither authorization header nor xi-api-key received, please provide one.')
+      : detail(problem, 'Invalid API key');
+
+  const route = (url: URL): { name: 'stream' | 'convert' | 'stream-input'; voice: string } | undefined => {
+    const m = /^\/v1\/text-to-speech\/([^/]+)(\/stream|\/stream-input)?\/?$/.exec(url.pathname);
+    if (!m?.[1]) return undefined;
+    const voice = decodeURIComponent(m[1]);
+    if (m[2] === '/stream-input') return { name: 'stream-input', voice };
+    return { name: m[2] === '/stream' ? 'stream' : 'convert', voice };
+  };
+
+  const started = await startServer({
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    async onRequest(req, res, url) {
+      const r = route(url);
+      if (!r || r.name === 'stream-input') return false;
+      const record = requests.add({
+        transport: 'http',
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: parseQuery(url),
+        route: r.name,
+        atMs: performance.now(),
+      });
+      if (req.method !== 'POST') {
+        record.status = 405;
+        sendJson(res, 405, { detail: 'Method Not Allowed' });
+        return true;
+      }
+      await handleHttp(req, res, r.voice, r.name, record);
+      return true;
+    },
+    async onUpgrade(req, socket, url, accept) {
+      const r = route(url);
+      if (r?.name !== 'stream-input') return false;
+      const query = parseQuery(url);
+      const record = requests.add({
+        transport: 'ws',
+        method: 'GET',
+        path: url.pathname,
+        query,
+        route: r.name,
+        atMs: performance.now(),
+      });
+      const requestId = randomUUID();
+      const headerKey = req.headers['xi-api-key'];
+      if (typeof headerKey === 'string') {
+        const problem = keyProblem(headerKey);
+        if (problem) {
+          record.status = 401;
+          rejectUpgrade(socket as Socket, 401, keyProblemBody(problem), { 'request-id': requestId });
+          return true;
+        }
+      }
+      if (voices && !voices.has(r.voice)) {
+        record.status = 404;
+        rejectUpgrade(
+          socket as Socket,
+          404,
+          detail('voice_not_found', `A voice with voice_id ${r.voice} was not found.`),
+        );
+        return true;
+      }
+      const decision = faults.decide('stream-input');
+      if ((decision.kind === 'error' || decision.kind === 'rateLimit') && !state.wsErrorsInBand) {
+        record.status = decision.status;
+        const headers: Record<string, string> = { 'request-id': requestId };
+        if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
+        rejectUpgrade(socket as Socket, decision.status, faultBody(decision.status), headers);
+        return true;
+      }
+      const ws = await accept();
+      record.status = 101;
+      runStreamInput(ws, query, typeof headerKey === 'string', decision, record);
+      return true;
+    },
+  });
+
+  async function handleHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    voice: string,
+    name: 'stream' | 'convert',
+    record: FakeRequestRecord,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    const ids = { 'request-id': requestId };
+    const raw = await readBody(req);
+    const key = req.headers['xi-api-key'];
+    const problem = keyProblem(typeof key === 'string' ? key : undefined);
+    if (problem) {
+      record.status = 401;
+      sendJson(res, 401, keyProblemBody(problem), ids);
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      record.status = 400;
+      sendJson(res, 400, detail('invalid_json', 'The request body is not valid JSON.'), ids);
+      return;
+    }
+    record.body = body;
+    if (voices && !voices.has(voice)) {
+      record.status = 404;
+      sendJson(res, 404, detail('voice_not_found', `A voice with voice_id ${voice} was not found.`), ids);
+      return;
+    }
+    const text = body.text;
+    if (typeof text !== 'string' || text.length === 0) {
+      record.status = 422;
+      sendJson(
+        res,
+        422,
+        { detail: [{ type: 'missing', loc: ['body', 'text'], msg: 'Field required' }] },
+        ids,
+      );
+      return;
+    }
+    const format = record.query.output_format ?? 'mp3_44100_128';
+    if (!FORMAT.test(format)) {
+      record.status = 422;
+      sendJson(res, 422, detail('invalid_output_format', `Unknown output_format ${format}.`), ids);
+      return;
+    }
+    const decision = faults.decide(name);
+    if (decision.kind === 'error' || decision.kind === 'rateLimit') {
+      record.status = decision.status;
+      const headers: Record<string, string> = { ...ids };
+      if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
+      sendJson(res, decision.status, faultBody(decision.status), headers);
+      return;
+    }
+    const faultAt = state.faultAfterChunks;
+    if ((decision.kind === 'reset' || decision.kind === 'timeout') && faultAt <= 0) {
+      record.status = 0;
+      if (decision.kind === 'reset') resetConnection(req);
+      else if (await waitUnlessClosed(decision.hangMs, res)) resetConnection(req);
+      return;
+    }
+    const ttfb = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
+    if (!(await waitUnlessClosed(ttfb, res))) return;
+    if (decision.kind === 'malformed') {
+      record.status = 200;
+      const page = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...ids });
+      res.end(page);
+      return;
+    }
+    stats.characters += text.length;
+    const audio = synthesizeFakeSpeech(text, { format, msPerChar });
+    record.status = 200;
+    res.writeHead(200, {
+      'content-type': contentTypeOf(format),
+      'transfer-encoding': 'chunked',
+      'character-cost': String(text.length),
+      'x-character-count': String(text.length),
+      'history-item-id': randomUUID().replace(/-/g, '').slice(0, 20),
+      'tts-latency-ms': String(Math.round(ttfb)),
+      ...ids,
+    });
+    const chunks = chunkAudio(audio, format, state.chunkMs);
+    const gap = pacingMs(state.chunkMs, state.audioRate);
+    const alive = () => !res.destroyed && !res.writableEnded;
+    for (let i = 0; i < chunks.length; i++) {
+      if (i === faultAt && decision.kind === 'reset') {
+        resetConnection(req);
+        return;
+      }
+      if (i === faultAt && decision.kind === 'timeout') {
+        if (await waitUnlessClosed(decision.hangMs, res)) resetConnection(req);
+        return;
+      }
+      if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
+      if (!alive()) return;
+      const chunk = chunks[i]!;
+      stats.audioBytes += chunk.length;
+      res.write(chunk);
+    }
+    res.end();
+  }
+
+  function runStreamInput(
+    ws: WebSocket,
+    query: Record<string, string>,
+    headerAuthed: boolean,
+    decision: FaultDecision,
+    record: FakeRequestRecord,
+  ): void {
+    // Messages received, without credentials, for tests to inspect (`requests.entries[i].body.messages`).
+    const received: Record<string, unknown>[] = [];
+    record.body = { messages: received };
+    stats.sessions++;
+    stats.open++;
+    const format = FORMAT.test(query.output_format ?? '') ? (query.output_format as string) : 'mp3_44100_128';
+    const inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
+    const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
+    const alive = () => ws.readyState === ws.OPEN;
+    let authed = headerAuthed;
+    let initialized = false;
+    let schedule = DEFAULT_SCHEDULE;
+    let generation = 0;
+    let buffer = '';
+    let ended = false;
+    let chunksSent = 0;
+    let stalled = false;
+    let chain: Promise<void> = Promise.resolve();
+
+    const fail = (message: string, error: string, code = 1008) => {
+      if (!alive()) return;
+      ws.send(JSON.stringify({ message, error, code }));
+      ws.close(code, error);
+    };
+
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(
+        () =>
+          fail(
+            `Have not received new text for ${inactivityMs / 1000} seconds. Closing the connection.`,
+            'input_timeout_exceeded',
+          ),
+        inactivityMs,
+      );
+      idle.unref();
+    };
+    touch();
+
+    const generate = (text: string) => {
+      const spoken = text.trim();
+      if (!spoken) return;
+      stats.characters += spoken.length;
+      const audio = synthesizeFakeSpeech(spoken, { format, msPerChar });
+      const chunks = chunkAudio(audio, format, state.chunkMs);
+      chain = chain.then(async () => {
+        if (!alive() || stalled) return;
+        if (!(await sleepWhile(latency.sample() + extraMs, alive))) return;
+        const gap = pacingMs(state.chunkMs, state.audioRate);
+        for (let i = 0; i < chunks.length; i++) {
+          if (!alive() || stalled) return;
+          if (chunksSent === state.faultAfterChunks) {
+            if (decision.kind === 'reset') {
+              ws.terminate();
+              return;
+            }
+            if (decision.kind === 'timeout') {
+              stalled = true;
+              setTimeout(() => ws.terminate(), decision.hangMs).unref();
+              return;
+            }
+            if (decision.kind === 'malformed') ws.send('{"audio": "AAAA", "isFin');
+          }
+          if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
+          const chunk = chunks[i]!;
+          chunksSent++;
+          stats.audioBytes += chunk.length;
+          const alignment = i === 0 ? alignmentOf(spoken, msPerChar) : null;
+          ws.send(
+            JSON.stringify({
+              audio: Buffer.from(chunk).toString('base64'),
+              isFinal: null,
+              normalizedAlignment: alignment,
+              alignment,
+            }),
+          );
+        }
+      });
+    };
+
+    const maybeGenerate = (force: boolean) => {
+      const threshold = schedule[Math.min(generation, schedule.length - 1)] ?? 50;
+      if (!force && buffer.length < threshold) return;
+      // Without a flush, ElevenLabs generates up to the last word boundary and keeps the rest.
+      let cut = buffer.length;
+      if (!force) {
+        const space = buffer.lastIndexOf(' ');
+        if (space > 0) cut = space + 1;
+      }
+      const text = buffer.slice(0, cut);
+      buffer = buffer.slice(cut);
+      generation++;
+      generate(text);
+    };
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (ended) return;
+      touch();
+      let msg: Record<string, unknown>;
+      try {
+        if (isBinary) throw new Error('binary');
+        msg = JSON.parse(String(data)) as Record<string, unknown>;
+      } catch {
+        fail('Invalid message: expected a JSON text frame.', 'invalid_message');
+        return;
+      }
+      if (received.length < 500) {
+        const { xi_api_key: _k, authorization: _a, ...visible } = msg;
+        received.push(visible);
+      }
+      if (!authed) {
+        const key =
+          typeof msg.xi_api_key === 'string'
+            ? msg.xi_api_key
+            : typeof msg.authorization === 'string'
+              ? msg.authorization.replace(/^Bearer\s+/i, '')
+              : undefined;
+        const problem = keyProblem(key);
+        if (problem) {
+          fail(keyProblemBody(problem).detail.message, problem);
+          return;
+        }
+        authed = true;
+      }
+      if (typeof msg.text !== 'string') {
+        fail('Invalid message: "text" must be a string.', 'invalid_message');
+        return;
+      }
+      if (!initialized) {
+        initialized = true;
+        const cfg = msg.generation_config as { chunk_length_schedule?: unknown } | undefined;
+        const s = cfg?.chunk_length_schedule;
+        if (
+          Array.isArray(s) &&
+          s.every((n) => typeof n === 'number' && n >= 50 && n <= 500) &&
+          s.length > 0
+        ) {
+          schedule = s as number[];
+        }
+        if (msg.text === ' ' || msg.text === '') return; // the init message carries no speech
+      }
+      if (msg.text === '') {
+        ended = true;
+        if (buffer.trim()) maybeGenerate(true);
+        chain = chain.then(() => {
+          if (!alive() || stalled) return;
+          ws.send(JSON.stringify({ audio: null, isFinal: true, normalizedAlignment: null, alignment: null }));
+          ws.close(1000);
+        });
+        return;
+      }
+      buffer += msg.text;
+      const force = msg.flush === true || msg.try_trigger_generation === true || query.auto_mode === 'true';
+      maybeGenerate(force);
+    });
+    ws.on('close', () => {
+      stats.open--;
+      if (idle) clearTimeout(idle);
+    });
+    ws.on('error', () => {});
+    if (decision.kind === 'error' || decision.kind === 'rateLimit') {
+      // In-band form of an error fault (wsErrorsInBand).
+      const b = faultBody(decision.status).detail;
+      ended = true;
+      fail(b.message, b.status, decision.kind === 'rateLimit' ? 1008 : 1011);
+    }
+  }
+
+  return {
+    url: started.url,
+    port: started.port,
+    latency,
+    faults,
+    requests,
+    stats,
+    get audioRate() {
+      return state.audioRate;
+    },
+    set audioRate(v: number) {
+      state.audioRate = v;
+    },
+    get chunkMs() {
+      return state.chunkMs;
+    },
+    set chunkMs(v: number) {
+      state.chunkMs = v;
+    },
+    get faultAfterChunks() {
+      return state.faultAfterChunks;
+    },
+    set faultAfterChunks(v: number) {
+      state.faultAfterChunks = v;
+    },
+    get wsErrorsInBand() {
+      return state.wsErrorsInBand;
+    },
+    set wsErrorsInBand(v: boolean) {
+      state.wsErrorsInBand = v;
+    },
+    close: () => started.close(),
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * Plumbing shared by the streaming provider fakes (Deepgram, ElevenLabs): starting a
+ * `node:http` server with an optional WebSocket endpoint on 127.0.0.1, rejecting a WebSocket
+ * handshake with a real HTTP status, logging requests without their secrets, and pacing audio.
+ * Latency and faults themselves come from `./latency.ts`, shared by every fake.
+ * @module
+ */
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+
+/** One request a fake received, as kept in its `requests` log (never with credentials). */
+export interface FakeRequestRecord {
+  /** `http` for plain requests, `ws` for WebSocket upgrades. */
+  transport: 'http' | 'ws';
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Query parameters (last value wins). */
+  query: Record<string, string>;
+  /** The fake's name for the route, as used by `faults.routes` and `faults.enqueue({ route })`. */
+  route: string;
+  /** Status sent (101 for an accepted upgrade), once known. */
+  status?: number;
+  /** Parsed JSON body of HTTP requests, or a summary for binary bodies. */
+  body?: unknown;
+  /** `performance.now()` when the request arrived. */
+  atMs: number;
+}
+
+/** Bounded request log: the newest `max` entries, plus a total count that never drops. */
+export class RequestLog {
+  readonly #max: number;
+  #entries: FakeRequestRecord[] = [];
+  #count = 0;
+
+  constructor(max = 1000) {
+    this.#max = max;
+  }
+
+  add(entry: FakeRequestRecord): FakeRequestRecord {
+    this.#count++;
+    this.#entries.push(entry);
+    if (this.#entries.length > this.#max) this.#entries.splice(0, this.#entries.length - this.#max);
+    return entry;
+  }
+
+  /** Every request received since start (or the last `clear()`), including rejected ones. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The newest entries, oldest first. */
+  get entries(): readonly FakeRequestRecord[] {
+    return this.#entries;
+  }
+
+  /** Number of requests for one route. */
+  countFor(route: string): number {
+    return this.#entries.filter((e) => e.route === route).length;
+  }
+
+  clear(): void {
+    this.#entries = [];
+    this.#count = 0;
+  }
+}
+
+/** Parses the query string of `req.url` into a plain object (last value wins). */
+export function parseQuery(url: URL): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) out[k] = v;
+  return out;
+}
+
+/** Reads a request body into one buffer. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Sends a JSON answer with `content-type: application/json`. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Refuses a WebSocket upgrade with a real HTTP status and body, the way a provider rejects a
+ * bad key or a rate-limited client: the client sees `Unexpected server response: <status>`.
+ */
+export function rejectUpgrade(
+  socket: Socket,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(text)}`,
+    'connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ];
+  socket.end(lines.join('\r\n') + text);
+}
+
+/** Handler of an HTTP request; the server answers 404 when it returns `false`. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+/**
+ * Handler of a WebSocket upgrade. Call `accept` to complete the handshake; return `false` to
+ * have the server reject it with 404.
+ */
+export type UpgradeHandler = (
+  req: IncomingMessage,
+  socket: Socket,
+  url: URL,
+  accept: () => Promise<WebSocket>,
+) => Promise<boolean> | boolean;
+
+/** A started fake server. */
+export interface StartedServer {
+  server: Server;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Closes every connection (HTTP and WebSocket) and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an HTTP server on `host:port` (default 127.0.0.1, an ephemeral port) that routes plain
+ * requests to `onRequest` and WebSocket upgrades to `onUpgrade`. Open connections are tracked
+ * so `close()` never waits on a client that keeps a socket open.
+ */
+export async function startServer(options: {
+  port?: number;
+  host?: string;
+  onRequest: HttpHandler;
+  onUpgrade?: UpgradeHandler;
+}): Promise<StartedServer> {
+  const host = options.host ?? '127.0.0.1';
+  const sockets = new Set<Socket>();
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    Promise.resolve(options.onRequest(req, res, url))
+      .then((handled) => {
+        if (!handled && !res.headersSent)
+          sendJson(res, 404, { detail: `No route for ${req.method} ${url.pathname}` });
+      })
+      .catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { detail: `fake server error: ${String(err)}` });
+        else res.destroy();
+      });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    socket.on('error', () => {});
+    const accept = () =>
+      new Promise<WebSocket>((resolve) => {
+        wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+      });
+    const handler = options.onUpgrade;
+    Promise.resolve(handler ? handler(req, socket, url, accept) : false)
+      .then((handled) => {
+        if (!handled && socket.writable)
+          rejectUpgrade(socket, 404, { detail: `No WebSocket route ${url.pathname}` });
+      })
+      .catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
+
+/**
+ * Sleeps `ms`, resolving `false` early once `isAlive()` turns false (checked every 10 ms at most)
+ * so streaming fakes stop promptly when the client hangs up.
+ */
+export async function sleepWhile(ms: number, isAlive: () => boolean): Promise<boolean> {
+  let left = ms;
+  while (left > 0) {
+    if (!isAlive()) return false;
+    const step = Math.min(left, 10);
+    await new Promise((r) => setTimeout(r, step));
+    left -= step;
+  }
+  return isAlive();
+}
+
+/** Byte length of `ms` of audio in `format` (16-bit PCM at the format's rate; 1 byte/sample for ulaw/alaw). */
+export function audioBytesPerMs(format: string): number {
+  const m = /^(pcm|ulaw|alaw|mp3|opus)_(\d+)/.exec(format);
+  const rate = m ? Number(m[2]) : 16_000;
+  const bytesPerSample = m && (m[1] === 'ulaw' || m[1] === 'alaw') ? 1 : 2;
+  return (rate * bytesPerSample) / 1000;
+}
+
+/** Splits `audio` into chunks of `chunkMs` of audio (at least 1 byte, even-sized for 16-bit audio). */
+export function chunkAudio(audio: Uint8Array, format: string, chunkMs: number): Uint8Array[] {
+  const perMs = audioBytesPerMs(format);
+  let size = Math.max(1, Math.round(perMs * chunkMs));
+  if (perMs >= 2 && size % 2 === 1) size++;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < audio.length; i += size) out.push(audio.subarray(i, Math.min(audio.length, i + size)));
+  return out;
+}
+
+/** Wall-clock ms to wait between two audio chunks of `chunkMs` at `audioRate` × real time. */
+export function pacingMs(chunkMs: number, audioRate: number): number {
+  return Number.isFinite(audioRate) && audioRate > 0 ? chunkMs / audioRate : 0;
+}
