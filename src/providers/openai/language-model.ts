@@ -1,0 +1,349 @@
+/**
+ * `OpenAILanguageModel`: the `LanguageModel` stage contract over OpenAI chat completions,
+ * streaming, with tool calls and usage, timed into the performance monitor.
+ * @module
+ */
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+} from 'openai/resources/chat/completions';
+import {
+  AbortedError,
+  InvalidArgumentError,
+  ProviderError,
+  registerSecret,
+  TimeoutError,
+} from '../../errors.js';
+import { type PerformanceMonitor, performanceMonitor } from '../../perf/index.js';
+import type {
+  ChatMessage,
+  GenerateOptions,
+  LanguageModel,
+  LanguageModelEvent,
+  TokenUsage,
+  ToolCall,
+} from '../../pipeline/contracts.js';
+import { malformed, mapOpenAIError, PROVIDER } from './errors.js';
+import { toFinishReason, toOpenAIMessages, toOpenAITools } from './messages.js';
+import {
+  type OpenAICallMetrics,
+  type OpenAILanguageModelOptions,
+  openAILanguageModelOptionsSchema,
+  parseOptions,
+  type ResolvedOpenAILanguageModelOptions,
+} from './options.js';
+import { createClient, loadOpenAISdk, type OpenAIClient } from './sdk.js';
+import { CallControl, resolveApiKey, throwIfAborted } from './support.js';
+
+type Outcome = OpenAICallMetrics['outcome'];
+
+interface PartialToolCall {
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+/**
+ * Streams chat completions from OpenAI (or any server that speaks its wire format) as the
+ * pipeline's `LanguageModel`: text deltas as they arrive, tool calls once complete (fragments
+ * accumulated by index), then `usage` and `finish` with the request id.
+ *
+ * Every call is recorded in the monitor (labels `provider: 'openai'`, `model`, `outcome`):
+ * `llm` (call start → last chunk), `llm_ttft` (call start → first text or tool-call token) and
+ * `llm_tpot` (ms per output token after the first: tokens/s = 1000 / tpot). `onCallMetrics`
+ * receives the same figures plus tokens/s and the request id.
+ *
+ * The `openai` package is an optional peer: it is loaded on the first call (or by
+ * {@link OpenAILanguageModel.ready} / {@link createOpenAILanguageModel}), and a missing package
+ * gives a MissingDependencyError that says `npm install openai`.
+ *
+ * @example
+ * ```ts
+ * import { createOpenAILanguageModel } from 'earshot/openai';
+ * const llm = await createOpenAILanguageModel({ model: 'gpt-4o-mini' }); // key from OPENAI_API_KEY
+ * for await (const ev of llm.stream([{ role: 'user', content: 'Where is load 2314?' }], { tools })) {
+ *   if (ev.type === 'text-delta') process.stdout.write(ev.text);
+ *   if (ev.type === 'tool-call') console.log(ev.call.name, JSON.parse(ev.call.arguments));
+ * }
+ * ```
+ */
+export class OpenAILanguageModel implements LanguageModel {
+  readonly provider = PROVIDER;
+  readonly model: string;
+  readonly #options: ResolvedOpenAILanguageModelOptions;
+  readonly #apiKey: string | undefined;
+  readonly #monitor: PerformanceMonitor | undefined;
+  #client: Promise<OpenAIClient> | undefined;
+
+  /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
+  constructor(options: OpenAILanguageModelOptions = {}) {
+    this.#options = parseOptions(openAILanguageModelOptionsSchema, options, 'OpenAILanguageModel options');
+    if (this.#options.client) {
+      registerSecret((this.#options.client as { apiKey?: string }).apiKey);
+    } else {
+      this.#apiKey = resolveApiKey(this.#options.apiKey, 'OPENAI_API_KEY', 'OpenAI');
+    }
+    this.model = this.#options.model;
+    this.#monitor =
+      this.#options.monitor === false ? undefined : (this.#options.monitor ?? performanceMonitor);
+  }
+
+  /** Loads the SDK and builds the client now instead of on the first call. */
+  async ready(): Promise<void> {
+    await this.#getClient();
+  }
+
+  #getClient(): Promise<OpenAIClient> {
+    const given = this.#options.client;
+    if (given) return Promise.resolve(given);
+    this.#client ??= loadOpenAISdk('OpenAILanguageModel').then((sdk) =>
+      createClient(sdk, {
+        apiKey: this.#apiKey as string,
+        baseURL: this.#options.baseURL,
+        organization: this.#options.organization,
+        project: this.#options.project,
+        defaultHeaders: this.#options.defaultHeaders,
+        logLevel: this.#options.logLevel,
+        timeoutMs: this.#options.timeoutMs,
+        maxRetries: this.#options.maxRetries,
+      }),
+    );
+    this.#client.catch(() => {
+      this.#client = undefined;
+    });
+    return this.#client;
+  }
+
+  #body(messages: readonly ChatMessage[], options: GenerateOptions): ChatCompletionCreateParamsStreaming {
+    const o = this.#options;
+    const maxTokens = options.maxTokens ?? o.maxTokens;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new InvalidArgumentError(`maxTokens must be a positive integer, got ${maxTokens}.`);
+    }
+    const temperature = options.temperature ?? o.temperature;
+    if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) {
+      throw new InvalidArgumentError(`temperature must be between 0 and 2, got ${temperature}.`);
+    }
+    const tools = options.tools ?? [];
+    const body: ChatCompletionCreateParamsStreaming = {
+      model: this.model,
+      messages: toOpenAIMessages(messages),
+      stream: true,
+      // Usage arrives in one extra chunk at the end; without it tokens/s would be a guess.
+      stream_options: { include_usage: true },
+    };
+    if (o.maxTokensParam === 'max_completion_tokens') body.max_completion_tokens = maxTokens;
+    else body.max_tokens = maxTokens;
+    if (temperature !== undefined) body.temperature = temperature;
+    if (tools.length > 0) {
+      body.tools = toOpenAITools(tools);
+      if (o.parallelToolCalls !== undefined) body.parallel_tool_calls = o.parallelToolCalls;
+    }
+    return body;
+  }
+
+  /**
+   * Streams the model's answer to `messages`: `text-delta`s, `tool-call`s (complete, in index
+   * order, once the model finished), `usage`, then `finish` with the request id. Aborting
+   * `options.signal` cancels the HTTP request and ends the iterable with an AbortedError;
+   * breaking out of the loop cancels it too.
+   */
+  async *stream(
+    messages: readonly ChatMessage[],
+    options: GenerateOptions = {},
+  ): AsyncIterable<LanguageModelEvent> {
+    const what = `OpenAI chat completion (${this.model})`;
+    throwIfAborted(options.signal, what);
+    if (!Array.isArray(messages) || messages.length === 0) {
+      throw new InvalidArgumentError(`${what}: messages must be a non-empty array.`);
+    }
+    const body = this.#body(messages, options);
+    const client = await this.#getClient();
+    const o = this.#options;
+    const control = new CallControl(options.signal);
+    const ctx = {
+      what,
+      control,
+      timeoutMs: o.timeoutMs,
+      deadlineMs: o.idleTimeoutMs,
+      deadlineWhat: 'between two stream chunks',
+      requestId: undefined as string | undefined,
+    };
+    const started = performance.now();
+    let firstAt: number | undefined;
+    let lastAt = started;
+    let chunksWithTokens = 0;
+    let usage: TokenUsage | undefined;
+    let finish: string | undefined;
+    let outcome: Outcome | undefined;
+    let iterator: AsyncIterator<ChatCompletionChunk> | undefined;
+    let drained = false;
+    const calls = new Map<number, PartialToolCall>();
+
+    try {
+      const res = await client.chat.completions
+        .create(body, { signal: control.signal, timeout: o.timeoutMs, maxRetries: o.maxRetries })
+        .withResponse();
+      ctx.requestId = res.request_id ?? res.response.headers.get('x-request-id') ?? undefined;
+      iterator = res.data[Symbol.asyncIterator]();
+      while (true) {
+        // The idle deadline runs only while we wait on OpenAI, never while the consumer
+        // (say, a slow TTS) holds a delta: backpressure is not a stall.
+        control.arm(o.idleTimeoutMs);
+        let step: IteratorResult<ChatCompletionChunk>;
+        try {
+          step = await iterator.next();
+        } finally {
+          control.disarm();
+        }
+        if (step.done) {
+          drained = true;
+          break;
+        }
+        lastAt = performance.now();
+        const chunk = step.value;
+        if (chunk.usage) {
+          usage = {
+            inputTokens: chunk.usage.prompt_tokens,
+            outputTokens: chunk.usage.completion_tokens,
+            totalTokens: chunk.usage.total_tokens,
+          };
+        }
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        const delta = choice.delta ?? {};
+        // A refusal is what the model says instead of an answer: it should be spoken too.
+        const text = delta.content || delta.refusal;
+        if (text) {
+          firstAt ??= lastAt;
+          chunksWithTokens++;
+          yield { type: 'text-delta', text };
+        }
+        if (delta.tool_calls && delta.tool_calls.length > 0) {
+          firstAt ??= lastAt;
+          chunksWithTokens++;
+          for (const fragment of delta.tool_calls) {
+            const call = calls.get(fragment.index) ?? { arguments: '' };
+            if (fragment.id) call.id = fragment.id;
+            if (fragment.function?.name) call.name = fragment.function.name;
+            if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
+            calls.set(fragment.index, call);
+          }
+        }
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+      // The SDK ends a stream quietly when its signal fires: tell abort and deadline apart here.
+      if (control.reason) throw mapOpenAIError(new Error('the stream was stopped by its signal'), ctx);
+      if (!finish) {
+        throw new ProviderError(
+          `${what}: the stream ended before the model finished (no finish_reason). Retrying may succeed.`,
+          { provider: PROVIDER, retryable: true, ...(ctx.requestId ? { requestId: ctx.requestId } : {}) },
+        );
+      }
+      const indexes = [...calls.keys()].sort((a, b) => a - b);
+      for (const index of indexes) {
+        const c = calls.get(index)!;
+        if (!c.id || !c.name) {
+          throw malformed(
+            what,
+            `tool_calls[${index}]`,
+            'a tool call arrived without an id or a function name',
+            ctx.requestId,
+          );
+        }
+        const call: ToolCall = { id: c.id, name: c.name, arguments: c.arguments || '{}' };
+        yield { type: 'tool-call', call };
+      }
+      if (usage) yield { type: 'usage', usage };
+      outcome = 'ok';
+      yield {
+        type: 'finish',
+        reason: toFinishReason(finish),
+        ...(ctx.requestId ? { requestId: ctx.requestId } : {}),
+      };
+    } catch (err) {
+      const mapped = mapOpenAIError(err, ctx);
+      outcome =
+        mapped instanceof AbortedError ? 'aborted' : mapped instanceof TimeoutError ? 'timeout' : 'error';
+      throw mapped;
+    } finally {
+      if (!drained && iterator?.return) {
+        // The consumer stopped early or the call failed: cancel the HTTP request.
+        control.abort('aborted');
+        iterator.return().catch(() => {});
+      }
+      control.dispose();
+      this.#report({
+        // The consumer leaving early (break) is a cancellation, not a failure.
+        outcome: outcome ?? 'aborted',
+        started,
+        firstAt,
+        lastAt,
+        usage,
+        chunksWithTokens,
+        finish,
+        requestId: ctx.requestId,
+      });
+    }
+  }
+
+  #report(r: {
+    outcome: Outcome;
+    started: number;
+    firstAt: number | undefined;
+    lastAt: number;
+    usage: TokenUsage | undefined;
+    chunksWithTokens: number;
+    finish: string | undefined;
+    requestId: string | undefined;
+  }): void {
+    const labels = { provider: PROVIDER, model: this.model, outcome: r.outcome };
+    const end = r.outcome === 'ok' ? r.lastAt : performance.now();
+    const totalMs = end - r.started;
+    const metrics: OpenAICallMetrics = { model: this.model, outcome: r.outcome, totalMs };
+    if (r.requestId) metrics.requestId = r.requestId;
+    if (r.finish) metrics.finishReason = r.finish;
+    if (r.usage) {
+      metrics.inputTokens = r.usage.inputTokens;
+      metrics.outputTokens = r.usage.outputTokens;
+    }
+    this.#monitor?.record('llm', totalMs, labels);
+    if (r.firstAt !== undefined) {
+      metrics.ttftMs = r.firstAt - r.started;
+      this.#monitor?.record('llm_ttft', metrics.ttftMs, labels);
+      // OpenAI sends about one token per chunk; the usage count is exact when it came.
+      const tokens = r.usage?.outputTokens ?? r.chunksWithTokens;
+      const generationMs = r.lastAt - r.firstAt;
+      if (r.outcome === 'ok' && tokens >= 2 && generationMs > 0) {
+        const tpot = generationMs / (tokens - 1);
+        this.#monitor?.record('llm_tpot', tpot, labels);
+        metrics.tokensPerSecond = 1000 / tpot;
+      }
+    }
+    const callback = this.#options.onCallMetrics;
+    if (callback) {
+      try {
+        callback(metrics);
+      } catch {
+        // A metrics callback must never break a model call.
+      }
+    }
+  }
+}
+
+/**
+ * Creates an {@link OpenAILanguageModel} and loads the `openai` SDK right away, so a missing
+ * package (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+ *
+ * @example
+ * ```ts
+ * const llm = await createOpenAILanguageModel({ model: 'gpt-4o-mini', maxTokens: 300 });
+ * ```
+ */
+export async function createOpenAILanguageModel(
+  options: OpenAILanguageModelOptions = {},
+): Promise<OpenAILanguageModel> {
+  const model = new OpenAILanguageModel(options);
+  await model.ready();
+  return model;
+}
