@@ -330,3 +330,28 @@ describe('alarms', () => {
     expect(states).toEqual(['OK', 'ALARM', 'OK']);
   });
 });
+
+describe('recorders and reset', () => {
+  it('a recorder writes into its pre-resolved series and validates durations', () => {
+    const monitor = new PerformanceMonitor();
+    const hit = monitor.recorder('cache_read', { namespace: 'llm', outcome: 'hit' });
+    hit(0.5);
+    hit(1.5);
+    expect(monitor.stats('cache_read', { labels: { outcome: 'hit' } })?.count).toBe(2);
+    expect(() => hit(-1)).toThrow(InvalidArgumentError);
+  });
+
+  it('recorders, wrappers and decorators keep recording after reset()', () => {
+    const monitor = new PerformanceMonitor();
+    const rec = monitor.recorder('a');
+    const f = monitor.wrap('b', () => 1);
+    rec(1);
+    f();
+    monitor.reset();
+    expect(monitor.operations()).toEqual([]);
+    rec(2);
+    f();
+    expect(monitor.stats('a')?.count).toBe(1);
+    expect(monitor.stats('b')?.count).toBe(1);
+  });
+});

@@ -1,0 +1,93 @@
+import { CacheError } from '../errors.js';
+
+// Rough V8 costs; the point is a stable budget for `maxBytes`, not an exact heap figure.
+const OBJECT_OVERHEAD = 16;
+const SLOT = 8;
+
+function reject(path: string, what: string, fix: string): never {
+  throw new CacheError(
+    'EARSHOT_CACHE_SERIALIZATION',
+    `Cannot cache ${what} at ${path}: ${fix}. Nothing was written.`,
+  );
+}
+
+/**
+ * Estimates the size in bytes of a value to cache and, when `strict`, rejects what the JSON
+ * serializer of the Redis tier could not round-trip (functions, symbols, BigInt, NaN/Infinity,
+ * Map/Set/WeakMap, cycles), so a value accepted by a memory-only cache is also accepted once
+ * Redis is added. `Uint8Array`/`Buffer` are accepted and counted by `byteLength`.
+ *
+ * Throws `CacheError(EARSHOT_CACHE_SERIALIZATION)` naming the offending path.
+ */
+export function measureValue(value: unknown, strict: boolean): number {
+  const ancestors = new Set<object>();
+  const walk = (v: unknown, path: string, depth: number): number => {
+    switch (typeof v) {
+      case 'string':
+        return 2 * v.length + OBJECT_OVERHEAD;
+      case 'number':
+        if (strict && !Number.isFinite(v))
+          reject(path, String(v), 'JSON would turn it into null; store null or a string');
+        return SLOT;
+      case 'boolean':
+        return SLOT;
+      case 'undefined':
+        return 0;
+      case 'bigint':
+        if (strict) reject(path, 'a BigInt', 'convert it to a string or number first');
+        return SLOT * 2;
+      case 'function':
+        if (strict) reject(path, 'a function', 'cache data, not behaviour');
+        return SLOT;
+      case 'symbol':
+        if (strict) reject(path, 'a symbol', 'cache data, not symbols');
+        return SLOT;
+    }
+    if (v === null) return SLOT;
+    const obj = v as object;
+    if (ArrayBuffer.isView(obj)) return obj.byteLength + OBJECT_OVERHEAD;
+    if (obj instanceof ArrayBuffer) return obj.byteLength + OBJECT_OVERHEAD;
+    if (depth > 512) reject(path, 'a value nested deeper than 512 levels', 'flatten it');
+    if (ancestors.has(obj)) {
+      if (strict) reject(path, 'a circular structure', 'remove the cycle');
+      return SLOT;
+    }
+    if (
+      strict &&
+      (obj instanceof Map || obj instanceof Set || obj instanceof WeakMap || obj instanceof WeakSet)
+    ) {
+      reject(
+        path,
+        `a ${obj.constructor.name}`,
+        'JSON would store it as {}; convert it to an array or object',
+      );
+    }
+    if (strict && obj instanceof Promise) reject(path, 'a Promise', 'await it first');
+    if (obj instanceof Date) return SLOT * 3;
+    ancestors.add(obj);
+    let size = OBJECT_OVERHEAD;
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) size += SLOT + walk(obj[i], `${path}[${i}]`, depth + 1);
+    } else {
+      for (const k of Object.keys(obj)) {
+        size += 2 * k.length + SLOT + walk((obj as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+      }
+    }
+    ancestors.delete(obj);
+    return size;
+  };
+  return walk(value, 'value', 0);
+}
+
+/** Freezes `value` and everything reachable from it (typed arrays cannot be frozen and are left alone). */
+export function deepFreeze<T>(value: T): T {
+  const seen = new Set<object>();
+  const visit = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v) || ArrayBuffer.isView(v)) return;
+    seen.add(v);
+    for (const k of Object.keys(v)) visit((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  };
+  visit(value);
+  return value;
+}
