@@ -223,17 +223,18 @@ describe('DeepgramSpeechToText prerecorded', () => {
     expect(err).toMatchObject({ retryable: true, status: undefined });
   });
 
-  it('times out a hung request with TimeoutError and records it as an error', async () => {
+  it('times out a hung request with TimeoutError and records it as a timeout, counted as an error', async () => {
     fake.faults.enqueue({ kind: 'timeout', route: 'transcribe' });
     const err = await caught(
       make({ timeoutMs: 300 }).transcribe(synthesizeFakeSpeech('x'), { format: 'pcm_16000' }),
     );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).timeoutMs).toBe(300);
-    expect(monitor.stats('stt', { labels: { outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats('stt', { labels: { outcome: 'timeout' } })?.count).toBe(1);
+    expect(monitor.stats('stt')?.errors).toBe(1);
   });
 
-  it('aborts an in-flight request with AbortedError and does not record it', async () => {
+  it('aborts an in-flight request with AbortedError and records it as aborted, not as an error', async () => {
     fake.latency.set(2000);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
@@ -241,7 +242,8 @@ describe('DeepgramSpeechToText prerecorded', () => {
       make().transcribe(synthesizeFakeSpeech('x'), { format: 'pcm_16000', signal: ac.signal }),
     );
     expect(err).toBeInstanceOf(AbortedError);
-    expect(monitor.stats('stt')).toBeUndefined();
+    expect(monitor.stats('stt', { labels: { mode: 'prerecorded', outcome: 'aborted' } })?.count).toBe(1);
+    expect(monitor.stats('stt')?.errors).toBe(0);
   });
 
   it('rejects an already-aborted signal without sending anything', async () => {
@@ -483,7 +485,22 @@ describe('DeepgramSpeechToText live', () => {
     const err = await caught(drain(session));
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toContain('finalize()');
-    expect(monitor.stats('stt', { labels: { trigger: 'finalize', outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats('stt', { labels: { trigger: 'finalize', outcome: 'timeout' } })?.count).toBe(1);
+    expect(monitor.stats('stt', { labels: { trigger: 'finalize' } })?.errors).toBe(1);
+  });
+
+  it('records a finalize() cut short by an abort as aborted, not as an error', async () => {
+    fake.faults.enqueue({ kind: 'timeout', route: 'live' });
+    fake.faultAfterMessages = 0;
+    const ac = new AbortController();
+    const session = await make({ timeoutMs: 5000 }).stream({ signal: ac.signal });
+    for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+    session.finalize();
+    setTimeout(() => ac.abort(), 50);
+    const err = await caught(drain(session));
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(monitor.stats('stt', { labels: { trigger: 'finalize', outcome: 'aborted' } })?.count).toBe(1);
+    expect(monitor.stats('stt')?.errors).toBe(0);
   });
 
   it('fails with ResponseValidationError on a frame that is not JSON', async () => {

@@ -229,7 +229,8 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     fake.faultAfterChunks = 2;
     const err = await caught(collect(make({ timeoutMs: 250 }).synthesize(ANSWER)));
     expect(err).toBeInstanceOf(TimeoutError);
-    expect(monitor.stats('tts', { labels: { outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats('tts', { labels: { outcome: 'timeout' } })?.count).toBe(1);
+    expect(monitor.stats('tts')?.errors).toBe(1);
     expect(monitor.stats('tts_ttfb', { labels: { outcome: 'ok' } })?.count).toBe(1);
   });
 
@@ -238,10 +239,10 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     fake.faultAfterChunks = 0;
     const err = await caught(collect(make({ timeoutMs: 250 }).synthesize('Hi.')));
     expect(err).toBeInstanceOf(TimeoutError);
-    expect(monitor.stats('tts_ttfb', { labels: { outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats('tts_ttfb', { labels: { outcome: 'timeout' } })?.count).toBe(1);
   });
 
-  it('aborts mid-stream with AbortedError', async () => {
+  it('aborts mid-stream with AbortedError and records it as aborted, not as an error', async () => {
     fake.audioRate = 2;
     const ac = new AbortController();
     const got: AudioChunk[] = [];
@@ -255,6 +256,8 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     );
     expect(err).toBeInstanceOf(AbortedError);
     expect(got).toHaveLength(1);
+    expect(monitor.stats('tts', { labels: { mode: 'http', outcome: 'aborted' } })?.count).toBe(1);
+    expect(monitor.stats('tts')?.errors).toBe(0);
   });
 
   it('cancels the request when the consumer stops early', async () => {
@@ -264,6 +267,13 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     for await (const _ of make().synthesize(ANSWER)) break;
     await new Promise((r) => setTimeout(r, 200));
     expect(fake.stats.audioBytes - before).toBeLessThan(full / 3);
+  });
+
+  it('records a consumer that stops early as aborted, not as an error', async () => {
+    fake.audioRate = 2;
+    for await (const _ of make().synthesize(ANSWER)) break;
+    expect(monitor.stats('tts', { labels: { mode: 'http', outcome: 'aborted' } })?.count).toBe(1);
+    expect(monitor.stats('tts')?.errors).toBe(0);
   });
 });
 
@@ -436,6 +446,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
     fake.faults.enqueue({ kind: 'timeout', route: 'stream-input' });
     const err = await caught(collect(make({ timeoutMs: 300 }).synthesizeStream(pieces([ANSWER]))));
     expect(err).toBeInstanceOf(TimeoutError);
+    expect(monitor.stats('tts', { labels: { mode: 'websocket', outcome: 'timeout' } })?.count).toBe(1);
   });
 
   it('aborts mid-stream with AbortedError and closes the socket', async () => {
@@ -449,6 +460,8 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
     );
     expect(err).toBeInstanceOf(AbortedError);
     await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore));
+    expect(monitor.stats('tts', { labels: { mode: 'websocket', outcome: 'aborted' } })?.count).toBe(1);
+    expect(monitor.stats('tts')?.errors).toBe(0);
   });
 
   it('passes on the error of a failing text source and closes the socket', async () => {

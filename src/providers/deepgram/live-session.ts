@@ -11,27 +11,24 @@
  *   endpointing silence the user waits through is included. Label `trigger: 'endpoint'`.
  * @module
  */
-import {
-  AbortedError,
-  type EarshotError,
-  InvalidArgumentError,
-  ProviderError,
-  TimeoutError,
-} from '../../errors.js';
-import type { Labels, PerformanceMonitor } from '../../perf/index.js';
+import { AbortedError, type EarshotError, InvalidArgumentError, TimeoutError } from '../../errors.js';
+import type { Labels } from '../../perf/index.js';
 import type { SpeechToTextEvent, SpeechToTextSession } from '../../pipeline/contracts.js';
+import {
+  AsyncQueue,
+  CallControl,
+  type CallOutcome,
+  type LatencyRecorder,
+  outcomeOf,
+  providerError,
+  raceControl,
+} from '../shared/index.js';
 import { malformed, mapDeepgramError, mapHandshakeError, PROVIDER } from './errors.js';
 import type { DeepgramSdk } from './sdk.js';
-import { AsyncQueue, CallControl, raceControl } from './support.js';
 
 type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 /** The SDK's live socket (`await client.listen.v1.connect(...)`). */
 export type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
-
-/** The one monitor method the adapter uses. */
-export type LatencyRecorder = Pick<PerformanceMonitor, 'record'>;
-/** Records nothing (`monitor: false`). */
-export const NO_RECORDING: LatencyRecorder = { record() {} };
 
 interface CloseEventLike {
   code?: number;
@@ -99,7 +96,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   #finalizeAt: number | undefined;
   #utterance: string[] = [];
   #requestId: string | undefined;
-  #keepAlive: NodeJS.Timeout | undefined;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   #closePromise: Promise<void> | undefined;
   #closedResolve!: () => void;
   readonly #closedEvent = new Promise<void>((r) => {
@@ -212,13 +209,10 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   #assertWritable(what: string): void {
     if (this.#failure) throw this.#failure;
     if (this.#state === 'reconnecting') {
-      throw new ProviderError(
+      throw providerError(
+        PROVIDER,
         `${what}: the Deepgram live socket dropped and is reconnecting; try again shortly.`,
-        {
-          provider: PROVIDER,
-          retryable: true,
-          ...(this.#requestId ? { requestId: this.#requestId } : {}),
-        },
+        { retryable: true, requestId: this.#requestId },
       );
     }
     if (this.#state !== 'open') {
@@ -376,10 +370,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     if (this.#state === 'closed' || this.#state === 'connecting') return;
     const code = e?.code;
     if (this.#state === 'closing' || code === 1000) {
-      this.#state = 'closed';
-      this.#cleanup();
-      this.#queue.end();
-      this.#closedResolve();
+      this.#teardown();
       return;
     }
     const retryable = code === undefined || RETRYABLE_CLOSE_CODES.has(code);
@@ -388,7 +379,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       // never be answered, and audio offsets restart at 0 on the new connection.
       this.#reconnects++;
       this.#state = 'reconnecting';
-      this.#abandonFinalize();
+      this.#abandonFinalize('error');
       this.#utterance = [];
       this.#deadline = `The Deepgram live socket did not reconnect within ${this.#timeoutMs} ms`;
       this.#control.arm(this.#timeoutMs);
@@ -396,16 +387,13 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     }
     const reason = e?.reason ? `: ${e.reason}` : '';
     this.#fail(
-      new ProviderError(
+      providerError(
+        PROVIDER,
         `Deepgram closed the live session unexpectedly (code ${code ?? 'unknown'}${reason}).` +
           (String(e?.reason).includes('NET-0001')
             ? ' Send audio or enable keepAliveMs to keep it open.'
             : ''),
-        {
-          provider: PROVIDER,
-          retryable,
-          ...(this.#requestId ? { requestId: this.#requestId } : {}),
-        },
+        { retryable, requestId: this.#requestId },
       ),
     );
   }
@@ -418,13 +406,14 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     this.#state = 'open';
   }
 
-  #abandonFinalize(): void {
+  /** Records a `finalize()` that will never be answered, with why (see CallOutcome). */
+  #abandonFinalize(outcome: Exclude<CallOutcome, 'ok'>): void {
     if (this.#finalizeAt === undefined) return;
     this.#monitor.record('stt', performance.now() - this.#finalizeAt, {
       ...this.#labels,
       mode: 'stream',
       trigger: 'finalize',
-      outcome: 'error',
+      outcome,
     });
     this.#finalizeAt = undefined;
   }
@@ -434,10 +423,9 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     // With reconnects allowed, the close event that follows decides between reconnect and failure.
     if (this.#state === 'open' && this.#reconnects < this.#reconnectAttempts) return;
     this.#fail(
-      new ProviderError(`Deepgram live socket error (${e?.message ?? 'unknown'}).`, {
-        provider: PROVIDER,
+      providerError(PROVIDER, `Deepgram live socket error (${e?.message ?? 'unknown'}).`, {
         retryable: true,
-        ...(this.#requestId ? { requestId: this.#requestId } : {}),
+        requestId: this.#requestId,
       }),
     );
   }
@@ -449,13 +437,13 @@ export class DeepgramLiveSession implements SpeechToTextSession {
 
   #onControlAbort(): void {
     if (this.#state === 'closed' || this.#control.reason === 'closed') return;
-    if (this.#control.reason === 'timeout') this.#abandonFinalize();
     if (this.#state === 'connecting') return; // open() is racing the control and reports it
     this.#fail(this.#controlError());
   }
 
   #fail(err: EarshotError): void {
     if (this.#state === 'closed') return;
+    this.#abandonFinalize(outcomeOf(err));
     this.#state = 'closed';
     this.#failure = err;
     this.#cleanup();
@@ -463,9 +451,13 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     this.#closedResolve();
   }
 
-  /** Ends the session without waiting for the server (consumer break, close timeout). */
+  /**
+   * Ends the session without an error: a normal close, or without waiting for the server
+   * (consumer break, close timeout). A `finalize()` still unanswered was cancelled by the caller.
+   */
   #teardown(): void {
     if (this.#state !== 'closed') {
+      this.#abandonFinalize('aborted');
       this.#state = 'closed';
       this.#cleanup();
       this.#queue.end();

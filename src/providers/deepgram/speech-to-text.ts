@@ -5,7 +5,6 @@
  */
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, ProviderError } from '../../errors.js';
-import { performanceMonitor } from '../../perf/index.js';
 import type {
   AudioFormat,
   AudioInput,
@@ -14,15 +13,24 @@ import type {
   TranscribeOptions,
   Transcript,
 } from '../../pipeline/contracts.js';
+import {
+  CallControl,
+  type LatencyRecorder,
+  lazyAsync,
+  outcomeOf,
+  raceControl,
+  recorderOf,
+  resolveApiKey,
+  throwIfAborted,
+} from '../shared/index.js';
 import { malformed, mapDeepgramError, PROVIDER } from './errors.js';
-import { DeepgramLiveSession, type LatencyRecorder, NO_RECORDING } from './live-session.js';
+import { DeepgramLiveSession } from './live-session.js';
 import {
   type DeepgramSpeechToTextOptions,
   parseDeepgramOptions,
   type ResolvedDeepgramOptions,
 } from './options.js';
 import { type DeepgramSdk, loadDeepgramSdk } from './sdk.js';
-import { CallControl, raceControl, resolveApiKey, throwIfAborted } from './support.js';
 
 type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 
@@ -129,7 +137,17 @@ export class DeepgramSpeechToText implements SpeechToText {
   readonly #options: Omit<ResolvedDeepgramOptions, 'apiKey'>;
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
-  #client: Promise<DeepgramClient> | undefined;
+  readonly #getClient = lazyAsync(() =>
+    loadDeepgramSdk().then(
+      (sdk) =>
+        new sdk.DeepgramClient({
+          apiKey: this.#apiKey,
+          ...(this.#options.baseUrl ? { baseUrl: this.#options.baseUrl } : {}),
+          maxRetries: this.#options.maxRetries,
+          timeoutInSeconds: this.#options.timeoutMs / 1000,
+        }),
+    ),
+  );
 
   /**
    * Validates options (ConfigError on bad ones) and resolves the API key (ConfigError naming
@@ -140,7 +158,7 @@ export class DeepgramSpeechToText implements SpeechToText {
     this.#apiKey = resolveApiKey(apiKey, 'DEEPGRAM_API_KEY', 'Deepgram');
     this.#options = rest;
     this.model = rest.model;
-    this.#monitor = rest.monitor === false ? NO_RECORDING : (rest.monitor ?? performanceMonitor);
+    this.#monitor = recorderOf(rest.monitor);
   }
 
   /**
@@ -151,23 +169,6 @@ export class DeepgramSpeechToText implements SpeechToText {
     const stt = new DeepgramSpeechToText(options);
     await stt.#getClient();
     return stt;
-  }
-
-  #getClient(): Promise<DeepgramClient> {
-    this.#client ??= loadDeepgramSdk().then(
-      (sdk) =>
-        new sdk.DeepgramClient({
-          apiKey: this.#apiKey,
-          ...(this.#options.baseUrl ? { baseUrl: this.#options.baseUrl } : {}),
-          maxRetries: this.#options.maxRetries,
-          timeoutInSeconds: this.#options.timeoutMs / 1000,
-        }),
-      (err: unknown) => {
-        this.#client = undefined;
-        throw err;
-      },
-    );
-    return this.#client;
   }
 
   /**
@@ -211,9 +212,7 @@ export class DeepgramSpeechToText implements SpeechToText {
       return transcript;
     } catch (err) {
       const mapped = mapDeepgramError(err, { what, timeoutMs: o.timeoutMs, control });
-      if (control.reason !== 'aborted') {
-        this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: 'error' });
-      }
+      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: outcomeOf(mapped) });
       throw mapped;
     } finally {
       control.dispose();

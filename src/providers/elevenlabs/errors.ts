@@ -6,27 +6,17 @@
  * AbortedError, ResponseValidationError.
  * @module
  */
+import type { EarshotError, ProviderError } from '../../errors.js';
 import {
-  AbortedError,
-  type EarshotError,
-  isEarshotError,
-  ProviderError,
-  ResponseValidationError,
-  TimeoutError,
-} from '../../errors.js';
-import type { CallControl } from './support.js';
+  type CallControl,
+  createProviderErrors,
+  type HeadersLike,
+  mapFernSdkError,
+  providerError,
+} from '../shared/index.js';
 
 /** The `provider` of every error and metric of this adapter. */
 export const PROVIDER = 'elevenlabs';
-
-/** Statuses worth retrying: request timeout, rate limit, server errors. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-interface HeadersLike {
-  get(name: string): string | null;
-}
 
 /** The human part of an ElevenLabs error body (`{ detail: { status, message } }` or a 422 list). */
 export function detailOf(body: unknown): string | undefined {
@@ -60,50 +50,25 @@ export function requestIdOf(headers: HeadersLike | undefined): string | undefine
   return headers?.get('request-id') ?? headers?.get('x-request-id') ?? undefined;
 }
 
-/** The error for an HTTP status from ElevenLabs (HTTP answer or refused WebSocket handshake). */
-export function statusError(
-  status: number,
-  what: string,
-  info: {
-    detail?: string | undefined;
-    requestId?: string | undefined;
-    retryAfter?: string | null | undefined;
-  } = {},
-  cause?: unknown,
-): ProviderError {
-  const detail = info.detail ? `: ${info.detail.replace(/[.\s]+$/, '')}` : '';
-  let advice: string;
+function adviceFor(status: number, retryAfter: string | null | undefined): string {
   if (status === 401 || status === 403) {
-    advice =
-      'Check the ElevenLabs API key (apiKey option or ELEVENLABS_API_KEY) and its quota and permissions.';
-  } else if (status === 404) advice = 'Check voiceId (and baseUrl).';
-  else if (status === 422 || status === 400)
-    advice = 'Check the text, modelId, outputFormat and voiceSettings.';
-  else if (status === 429) {
-    advice = `ElevenLabs is limiting this key (concurrency or rate)${info.retryAfter ? `; retry after ${info.retryAfter} s` : ''}. Lower concurrency or retry later.`;
-  } else if (status === 408 || status >= 500) advice = 'ElevenLabs failed; retrying later may succeed.';
-  else advice = 'See the ElevenLabs API reference for this status.';
-  return new ProviderError(
-    `${what} failed with HTTP ${status}${detail}. ${advice}`,
-    {
-      provider: PROVIDER,
-      status,
-      retryable: isRetryableStatus(status),
-      ...(info.requestId ? { requestId: info.requestId } : {}),
-    },
-    cause === undefined ? {} : { cause },
-  );
+    return 'Check the ElevenLabs API key (apiKey option or ELEVENLABS_API_KEY) and its quota and permissions.';
+  }
+  if (status === 404) return 'Check voiceId (and baseUrl).';
+  if (status === 422 || status === 400) return 'Check the text, modelId, outputFormat and voiceSettings.';
+  if (status === 429) {
+    return `ElevenLabs is limiting this key (concurrency or rate)${retryAfter ? `; retry after ${retryAfter} s` : ''}. Lower concurrency or retry later.`;
+  }
+  if (status === 408 || status >= 500) return 'ElevenLabs failed; retrying later may succeed.';
+  return 'See the ElevenLabs API reference for this status.';
 }
 
-function networkCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+/**
+ * The errors for an HTTP status (HTTP answer or refused handshake) and for an answer that is
+ * not audio, or a frame that is not ElevenLabs' protocol.
+ */
+const errors = createProviderErrors({ provider: PROVIDER, name: 'ElevenLabs', advice: adviceFor });
+export const { statusError, malformed } = errors;
 
 /**
  * Turns anything the SDK (or a stream read) threw into an EarshotError. `control` tells an
@@ -113,37 +78,12 @@ export function mapElevenLabsError(
   err: unknown,
   ctx: { what: string; timeoutMs: number; control?: CallControl | undefined; requestId?: string | undefined },
 ): EarshotError {
-  if (isEarshotError(err)) return err;
-  if (ctx.control?.reason === 'aborted') return new AbortedError(`${ctx.what} was aborted.`, { cause: err });
-  const e = (err ?? {}) as {
-    name?: string;
-    message?: string;
-    statusCode?: number;
-    body?: unknown;
-    rawResponse?: { headers?: HeadersLike };
-  };
-  if (ctx.control?.reason === 'timeout' || e.name === 'ElevenLabsTimeoutError') {
-    return new TimeoutError(
-      `${ctx.what}: no audio within ${ctx.timeoutMs} ms (first byte, or the gap between two chunks). Raise timeoutMs or check the network.`,
-      ctx.timeoutMs,
-      { cause: err },
-    );
-  }
-  if (typeof e.statusCode === 'number') {
-    const headers = e.rawResponse?.headers;
-    return statusError(
-      e.statusCode,
-      ctx.what,
-      { detail: detailOf(e.body), requestId: requestIdOf(headers), retryAfter: headers?.get('retry-after') },
-      err,
-    );
-  }
-  const code = networkCode(err);
-  return new ProviderError(
-    `${ctx.what} failed: the connection to ElevenLabs broke (${code ?? e.message ?? 'unknown error'}). Retrying may succeed.`,
-    { provider: PROVIDER, retryable: true, ...(ctx.requestId ? { requestId: ctx.requestId } : {}) },
-    { cause: err },
-  );
+  return mapFernSdkError(err, errors, ctx, {
+    timeout: `${ctx.what}: no audio within ${ctx.timeoutMs} ms (first byte, or the gap between two chunks). Raise timeoutMs or check the network.`,
+    statusInfo: ({ body, headers }) => ({ detail: detailOf(body), requestId: requestIdOf(headers) }),
+    connection: (why) =>
+      `${ctx.what} failed: the connection to ElevenLabs broke (${why}). Retrying may succeed.`,
+  });
 }
 
 const RETRYABLE_IN_BAND = new Set([
@@ -166,26 +106,7 @@ export function inBandError(
   else if (/api_key|authoriz/.test(kind))
     advice = ' Check the ElevenLabs API key (apiKey option or ELEVENLABS_API_KEY).';
   else if (kind === 'quota_exceeded') advice = ' The ElevenLabs account is out of characters.';
-  return new ProviderError(`${what}: ElevenLabs reported ${kind}: ${message}.${advice}`, {
-    provider: PROVIDER,
+  return providerError(PROVIDER, `${what}: ElevenLabs reported ${kind}: ${message}.${advice}`, {
     retryable: RETRYABLE_IN_BAND.has(kind) || frame.code === 1011,
   });
-}
-
-/** ElevenLabs answered with something that is not audio, or a frame that is not its protocol. */
-export function malformed(
-  what: string,
-  path: string,
-  problem: string,
-  requestId?: string,
-): ResponseValidationError {
-  return new ResponseValidationError(
-    `${what}: ElevenLabs sent an unexpected response`,
-    [{ path, message: problem }],
-    {
-      provider: PROVIDER,
-      retryable: false,
-      ...(requestId ? { requestId } : {}),
-    },
-  );
 }

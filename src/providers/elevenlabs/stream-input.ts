@@ -13,18 +13,20 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { EarshotError } from '../../errors.js';
-import { AbortedError, isEarshotError, ProviderError, TimeoutError } from '../../errors.js';
-import type { Labels, PerformanceMonitor } from '../../perf/index.js';
+import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
+import type { Labels } from '../../perf/index.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
+import {
+  AsyncQueue,
+  CallControl,
+  type CallOutcome,
+  type LatencyRecorder,
+  outcomeOf,
+  providerError,
+} from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { AsyncQueue, CallControl } from './support.js';
-
-/** The one monitor method the adapter uses. */
-export type LatencyRecorder = Pick<PerformanceMonitor, 'record'>;
-/** Records nothing (`monitor: false`). */
-export const NO_RECORDING: LatencyRecorder = { record() {} };
 
 const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
@@ -133,10 +135,10 @@ export async function* streamInput(
     });
     ws.once('error', (err) => {
       reject(
-        new ProviderError(
+        providerError(
+          PROVIDER,
           `${what}: the WebSocket could not be opened (${(err as { code?: string }).code ?? err.message}). Check baseUrl and the network.`,
-          { provider: PROVIDER, retryable: true },
-          { cause: err },
+          { retryable: true, cause: err },
         ),
       );
     });
@@ -208,13 +210,10 @@ export async function* streamInput(
     }
     const why = reason.length > 0 ? `: ${reason.toString('utf8').slice(0, 120)}` : '';
     fail(
-      new ProviderError(
+      providerError(
+        PROVIDER,
         `${what}: ElevenLabs closed the WebSocket before the final message (code ${code}${why}).`,
-        {
-          provider: PROVIDER,
-          retryable: RETRYABLE_CLOSE_CODES.has(code),
-          ...(requestId ? { requestId } : {}),
-        },
+        { retryable: RETRYABLE_CLOSE_CODES.has(code), requestId },
       ),
     );
   };
@@ -257,7 +256,16 @@ export async function* streamInput(
   };
 
   let completed = false;
+  let failed = false;
   let started = 0;
+  // Measured from the first text piece (or, before one was sent, from the open socket).
+  const recordEnd = (outcome: CallOutcome) => {
+    const at = firstTextAt ?? started;
+    if (at <= 0) return;
+    const now = performance.now();
+    if (firstAudioAt === undefined) p.monitor.record('tts_ttfb', now - at, { ...p.labels, outcome });
+    p.monitor.record('tts', now - at, { ...p.labels, outcome });
+  };
   try {
     control.arm(o.timeoutMs);
     ws.on('message', onMessage);
@@ -266,11 +274,7 @@ export async function* streamInput(
     control.disarm();
     ws.on('error', (err) =>
       fail(
-        new ProviderError(`${what}: WebSocket error (${err.message}).`, {
-          provider: PROVIDER,
-          retryable: true,
-          ...(requestId ? { requestId } : {}),
-        }),
+        providerError(PROVIDER, `${what}: WebSocket error (${err.message}).`, { retryable: true, requestId }),
       ),
     );
     started = performance.now();
@@ -279,10 +283,10 @@ export async function* streamInput(
       fail(
         isEarshotError(err)
           ? err
-          : new ProviderError(
+          : providerError(
+              PROVIDER,
               `${what}: the text stream failed (${String((err as Error)?.message ?? err)}).`,
               {
-                provider: PROVIDER,
                 retryable: false,
               },
             ),
@@ -296,17 +300,12 @@ export async function* streamInput(
     p.onUsage?.({ mode: 'websocket', characters, ...(requestId ? { requestId } : {}) });
   } catch (err) {
     const mapped = isEarshotError(err) ? err : (failure ?? malformed(what, '(stream)', String(err)));
-    if (!(mapped instanceof AbortedError)) {
-      const at = firstTextAt ?? started;
-      if (at > 0) {
-        if (firstAudioAt === undefined) {
-          p.monitor.record('tts_ttfb', performance.now() - at, { ...p.labels, outcome: 'error' });
-        }
-        p.monitor.record('tts', performance.now() - at, { ...p.labels, outcome: 'error' });
-      }
-    }
+    failed = true;
+    recordEnd(outcomeOf(mapped));
     throw mapped;
   } finally {
+    // Neither completed nor failed: the consumer stopped early, which cancels like an abort.
+    if (!completed && !failed) recordEnd('aborted');
     pumping = false;
     control.abort('closed');
     control.dispose();

@@ -5,8 +5,18 @@
  * @module
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { performanceMonitor } from '../../perf/index.js';
 import type { AudioChunk, AudioFormat, SynthesizeOptions, TextToSpeech } from '../../pipeline/contracts.js';
+import {
+  CallControl,
+  type CallOutcome,
+  type LatencyRecorder,
+  lazyAsync,
+  outcomeOf,
+  raceControl,
+  recorderOf,
+  resolveApiKey,
+  throwIfAborted,
+} from '../shared/index.js';
 import { malformed, mapElevenLabsError, PROVIDER, requestIdOf } from './errors.js';
 import {
   ELEVENLABS_OUTPUT_FORMATS,
@@ -17,8 +27,7 @@ import {
   type ResolvedElevenLabsOptions,
 } from './options.js';
 import { type ElevenLabsSdk, loadElevenLabsSdk, loadWs } from './sdk.js';
-import { type LatencyRecorder, NO_RECORDING, streamInput } from './stream-input.js';
-import { CallControl, raceControl, resolveApiKey, throwIfAborted } from './support.js';
+import { streamInput } from './stream-input.js';
 
 type ElevenLabsClient = InstanceType<ElevenLabsSdk['ElevenLabsClient']>;
 
@@ -60,7 +69,8 @@ export interface ElevenLabsUsageTotals {
  * - `synthesizeStream(textPieces)`: the WebSocket stream-input mode; text goes in while the
  *   language model writes, audio comes out as soon as ElevenLabs has enough.
  *
- * Recorded in the monitor (labels `provider`, `model`, `mode: 'http' | 'websocket'`, `outcome`):
+ * Recorded in the monitor (labels `provider`, `model`, `mode: 'http' | 'websocket'`, `outcome`
+ * `ok` | `error` | `timeout` | `aborted`):
  * `tts_ttfb` (time to the first audio byte) and `tts` (until the last byte). Characters go to
  * `onUsage` and {@link ElevenLabsTextToSpeech.usage}.
  *
@@ -79,7 +89,17 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
   readonly #usage: ElevenLabsUsageTotals = { requests: 0, characters: 0, characterCost: 0 };
-  #client: Promise<ElevenLabsClient> | undefined;
+  readonly #getClient = lazyAsync(() =>
+    loadElevenLabsSdk().then(
+      (sdk): ElevenLabsClient =>
+        new sdk.ElevenLabsClient({
+          apiKey: this.#apiKey,
+          baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
+          maxRetries: this.#options.maxRetries,
+          timeoutInSeconds: this.#options.timeoutMs / 1000,
+        }),
+    ),
+  );
 
   /**
    * Validates options (ConfigError on bad ones) and resolves the API key (ConfigError naming
@@ -91,7 +111,7 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     this.#options = rest;
     this.model = rest.modelId;
     this.defaultFormat = rest.outputFormat;
-    this.#monitor = rest.monitor === false ? NO_RECORDING : (rest.monitor ?? performanceMonitor);
+    this.#monitor = recorderOf(rest.monitor);
   }
 
   /**
@@ -112,23 +132,6 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   /** Totals since this instance was created. */
   get usage(): Readonly<ElevenLabsUsageTotals> {
     return { ...this.#usage };
-  }
-
-  #getClient(): Promise<ElevenLabsClient> {
-    this.#client ??= loadElevenLabsSdk().then(
-      (sdk) =>
-        new sdk.ElevenLabsClient({
-          apiKey: this.#apiKey,
-          baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
-          maxRetries: this.#options.maxRetries,
-          timeoutInSeconds: this.#options.timeoutMs / 1000,
-        }),
-      (err: unknown) => {
-        this.#client = undefined;
-        throw err;
-      },
-    );
-    return this.#client;
   }
 
   #format(requested: AudioFormat | undefined): ElevenLabsOutputFormat {
@@ -166,8 +169,14 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     let requestId: string | undefined;
     let firstByteAt: number | undefined;
     let done = false;
+    let failed = false;
     this.#usage.requests++;
     const started = performance.now();
+    const recordEnd = (outcome: CallOutcome) => {
+      const now = performance.now();
+      if (firstByteAt === undefined) this.#monitor.record('tts_ttfb', now - started, { ...labels, outcome });
+      this.#monitor.record('tts', now - started, { ...labels, outcome });
+    };
     // One deadline, re-armed before every read: time to first byte, then each gap between chunks.
     control.arm(o.timeoutMs);
     try {
@@ -208,7 +217,7 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
       }
       if (firstByteAt === undefined) throw malformed(what, '(body)', 'the audio stream was empty', requestId);
       done = true;
-      this.#monitor.record('tts', performance.now() - started, { ...labels, outcome: 'ok' });
+      recordEnd('ok');
       const costHeader =
         rawResponse.headers.get('character-cost') ?? rawResponse.headers.get('x-character-count');
       const cost = costHeader === null ? undefined : Number(costHeader);
@@ -220,18 +229,16 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
       });
     } catch (err) {
       const mapped = mapElevenLabsError(err, { what, timeoutMs: o.timeoutMs, control, requestId });
-      if (control.reason !== 'aborted') {
-        const now = performance.now();
-        if (firstByteAt === undefined)
-          this.#monitor.record('tts_ttfb', now - started, { ...labels, outcome: 'error' });
-        this.#monitor.record('tts', now - started, { ...labels, outcome: 'error' });
-      }
+      failed = true;
+      recordEnd(outcomeOf(mapped));
       throw mapped;
     } finally {
       // Early exit (break, abort, error): cancel the body so the connection is released.
       if (!done) {
         control.abort('closed');
         void reader?.cancel().catch(() => {});
+        // Neither done nor failed: the consumer stopped early, which cancels like an abort.
+        if (!failed) recordEnd('aborted');
       }
       control.dispose();
     }

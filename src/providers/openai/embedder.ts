@@ -3,9 +3,16 @@
  * @module
  */
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
-import { AbortedError, InvalidArgumentError, registerSecret, TimeoutError } from '../../errors.js';
-import { type PerformanceMonitor, performanceMonitor } from '../../perf/index.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { Embedder, StageCallOptions } from '../../pipeline/contracts.js';
+import {
+  CallControl,
+  type CallOutcome,
+  type LatencyRecorder,
+  outcomeOf,
+  recorderOf,
+  throwIfAborted,
+} from '../shared/index.js';
 import { malformed, mapOpenAIError, PROVIDER } from './errors.js';
 import {
   type OpenAIEmbedderOptions,
@@ -13,8 +20,7 @@ import {
   parseOptions,
   type ResolvedOpenAIEmbedderOptions,
 } from './options.js';
-import { createClient, loadOpenAISdk, type OpenAIClient } from './sdk.js';
-import { CallControl, resolveApiKey, throwIfAborted } from './support.js';
+import { type OpenAIClient, openAIClientSource } from './sdk.js';
 
 /** Decodes base64 of little-endian float32 values (what the API sends for `encoding_format: base64`). */
 export function decodeFloat32Base64(data: string): number[] {
@@ -54,48 +60,21 @@ export class OpenAIEmbedder implements Embedder {
   /** The requested vector size, when `dimensions` was set. */
   readonly dimensions?: number;
   readonly #options: ResolvedOpenAIEmbedderOptions;
-  readonly #apiKey: string | undefined;
-  readonly #monitor: PerformanceMonitor | undefined;
-  #client: Promise<OpenAIClient> | undefined;
+  readonly #getClient: () => Promise<OpenAIClient>;
+  readonly #monitor: LatencyRecorder;
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: OpenAIEmbedderOptions = {}) {
     this.#options = parseOptions(openAIEmbedderOptionsSchema, options, 'OpenAIEmbedder options');
-    if (this.#options.client) {
-      registerSecret((this.#options.client as { apiKey?: string }).apiKey);
-    } else {
-      this.#apiKey = resolveApiKey(this.#options.apiKey, 'OPENAI_API_KEY', 'OpenAI');
-    }
+    this.#getClient = openAIClientSource(this.#options, 'OpenAIEmbedder');
     this.model = this.#options.model;
     if (this.#options.dimensions !== undefined) this.dimensions = this.#options.dimensions;
-    this.#monitor =
-      this.#options.monitor === false ? undefined : (this.#options.monitor ?? performanceMonitor);
+    this.#monitor = recorderOf(this.#options.monitor);
   }
 
   /** Loads the SDK and builds the client now instead of on the first call. */
   async ready(): Promise<void> {
     await this.#getClient();
-  }
-
-  #getClient(): Promise<OpenAIClient> {
-    const given = this.#options.client;
-    if (given) return Promise.resolve(given);
-    this.#client ??= loadOpenAISdk('OpenAIEmbedder').then((sdk) =>
-      createClient(sdk, {
-        apiKey: this.#apiKey as string,
-        baseURL: this.#options.baseURL,
-        organization: this.#options.organization,
-        project: this.#options.project,
-        defaultHeaders: this.#options.defaultHeaders,
-        logLevel: this.#options.logLevel,
-        timeoutMs: this.#options.timeoutMs,
-        maxRetries: this.#options.maxRetries,
-      }),
-    );
-    this.#client.catch(() => {
-      this.#client = undefined;
-    });
-    return this.#client;
   }
 
   /**
@@ -141,7 +120,7 @@ export class OpenAIEmbedder implements Embedder {
       requestId: undefined as string | undefined,
     };
     const started = performance.now();
-    let outcome: 'ok' | 'error' | 'timeout' | 'aborted' = 'error';
+    let outcome: CallOutcome = 'error';
     try {
       const params: EmbeddingCreateParams = { model: this.model, input: [...batch] };
       if (o.dimensions !== undefined) params.dimensions = o.dimensions;
@@ -157,12 +136,11 @@ export class OpenAIEmbedder implements Embedder {
       return vectors;
     } catch (err) {
       const mapped = mapOpenAIError(err, ctx);
-      outcome =
-        mapped instanceof AbortedError ? 'aborted' : mapped instanceof TimeoutError ? 'timeout' : 'error';
+      outcome = outcomeOf(mapped);
       throw mapped;
     } finally {
       control.dispose();
-      this.#monitor?.record('embed', performance.now() - started, {
+      this.#monitor.record('embed', performance.now() - started, {
         provider: PROVIDER,
         model: this.model,
         outcome,

@@ -6,26 +6,23 @@
  * ResponseValidationError.
  * @module
  */
+import { AbortedError, type EarshotError, TimeoutError } from '../../errors.js';
 import {
-  AbortedError,
-  type EarshotError,
-  isEarshotError,
-  ProviderError,
-  ResponseValidationError,
-  TimeoutError,
-} from '../../errors.js';
-import { type CallControl, networkCode } from './support.js';
+  type CallControl,
+  createProviderErrors,
+  type HeadersLike,
+  isRetryableHttpStatus,
+  mapStoppedCall,
+  networkCode,
+  providerError,
+} from '../shared/index.js';
 
 /** The `provider` of every error and metric of this adapter. */
 export const PROVIDER = 'openai';
 
-/** Statuses worth retrying: request timeout, lock timeout, rate limit, server errors. */
+/** Statuses worth retrying: request timeout, lock timeout (409), rate limit, server errors. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-interface HeadersLike {
-  get(name: string): string | null;
+  return status === 409 || isRetryableHttpStatus(status);
 }
 
 interface OpenAIErrorLike {
@@ -96,36 +93,22 @@ export interface MapContext {
   requestId?: string | undefined;
 }
 
-/** OpenAI answered 2xx with a body or frame that is not what its API documents. */
-export function malformed(
-  what: string,
-  path: string,
-  problem: string,
-  requestId?: string,
-): ResponseValidationError {
-  return new ResponseValidationError(
-    `${what}: OpenAI sent an unexpected response`,
-    [{ path, message: problem }],
-    {
-      provider: PROVIDER,
-      retryable: false,
-      ...(requestId ? { requestId } : {}),
-    },
-  );
-}
+/** The errors for an HTTP status and for an answer that is not what OpenAI documents. */
+export const { statusError, malformed } = createProviderErrors({
+  provider: PROVIDER,
+  name: 'OpenAI',
+  advice: adviceFor,
+  isRetryable: isRetryableStatus,
+});
 
 /** Turns anything the SDK threw into an EarshotError. */
 export function mapOpenAIError(err: unknown, ctx: MapContext): EarshotError {
-  if (isEarshotError(err)) return err;
-  if (ctx.control?.reason === 'aborted') return new AbortedError(`${ctx.what} was aborted.`, { cause: err });
-  if (ctx.control?.reason === 'timeout') {
-    const ms = ctx.deadlineMs ?? ctx.timeoutMs;
-    return new TimeoutError(
-      `${ctx.what}: nothing arrived ${ctx.deadlineWhat ?? 'in time'} (${ms} ms). Check the network, or raise the deadline.`,
-      ms,
-      { cause: err },
-    );
-  }
+  const ms = ctx.deadlineMs ?? ctx.timeoutMs;
+  const stopped = mapStoppedCall(err, ctx.control?.stop, ctx.what, {
+    ms,
+    message: `${ctx.what}: nothing arrived ${ctx.deadlineWhat ?? 'in time'} (${ms} ms). Check the network, or raise the deadline.`,
+  });
+  if (stopped) return stopped;
   const e = (err ?? {}) as OpenAIErrorLike;
   const classes = sdkClasses(err);
   if (classes.has('APIUserAbortError')) return new AbortedError(`${ctx.what} was aborted.`, { cause: err });
@@ -142,25 +125,16 @@ export function mapOpenAIError(err: unknown, ctx: MapContext): EarshotError {
     const retryAfter = e.headers?.get('retry-after-ms')
       ? `${Number(e.headers.get('retry-after-ms')) / 1000}`
       : e.headers?.get('retry-after');
-    return new ProviderError(
-      `${ctx.what} failed with HTTP ${e.status}${detail ? `: ${detail}` : ''}. ${adviceFor(e.status, retryAfter)}`,
-      {
-        provider: PROVIDER,
-        status: e.status,
-        retryable: isRetryableStatus(e.status),
-        ...(requestId ? { requestId } : {}),
-      },
-      { cause: err },
-    );
+    return statusError(e.status, ctx.what, { detail, requestId, retryAfter }, err);
   }
   if (classes.has('APIError') && !classes.has('APIConnectionError')) {
     // An in-band `data: {"error": ...}` frame: the stream started, then OpenAI reported a failure.
     const detail = detailOf(e) ?? e.message?.replace(/[.\s]+$/, '') ?? 'unknown error';
-    return new ProviderError(
-      `${ctx.what} failed mid-stream: ${detail}. Retrying may succeed.`,
-      { provider: PROVIDER, retryable: true, ...(requestId ? { requestId } : {}) },
-      { cause: err },
-    );
+    return providerError(PROVIDER, `${ctx.what} failed mid-stream: ${detail}. Retrying may succeed.`, {
+      retryable: true,
+      requestId,
+      cause: err,
+    });
   }
   if (err instanceof SyntaxError) {
     return malformed(ctx.what, 'body', `not valid JSON (${err.message.slice(0, 120)})`, requestId);
@@ -168,17 +142,17 @@ export function mapOpenAIError(err: unknown, ctx: MapContext): EarshotError {
   const code = networkCode(err);
   const midStream = e.name === 'TypeError' && /terminated/i.test(e.message ?? '');
   if (midStream || classes.has('APIConnectionError') || code) {
-    return new ProviderError(
+    return providerError(
+      PROVIDER,
       midStream
         ? `${ctx.what}: the connection was cut mid-stream${code ? ` (${code})` : ''}. Retrying may succeed.`
         : `${ctx.what} failed before OpenAI answered (${code ?? e.message ?? 'connection error'}). Check baseURL and the network; retrying may succeed.`,
-      { provider: PROVIDER, retryable: true, ...(requestId ? { requestId } : {}) },
-      { cause: err },
+      { retryable: true, requestId, cause: err },
     );
   }
-  return new ProviderError(
-    `${ctx.what} failed: ${e.message ?? String(err)}.`,
-    { provider: PROVIDER, retryable: false, ...(requestId ? { requestId } : {}) },
-    { cause: err },
-  );
+  return providerError(PROVIDER, `${ctx.what} failed: ${e.message ?? String(err)}.`, {
+    retryable: false,
+    requestId,
+    cause: err,
+  });
 }

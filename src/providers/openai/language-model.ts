@@ -7,14 +7,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
-import {
-  AbortedError,
-  InvalidArgumentError,
-  ProviderError,
-  registerSecret,
-  TimeoutError,
-} from '../../errors.js';
-import { type PerformanceMonitor, performanceMonitor } from '../../perf/index.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type {
   ChatMessage,
   GenerateOptions,
@@ -23,6 +16,14 @@ import type {
   TokenUsage,
   ToolCall,
 } from '../../pipeline/contracts.js';
+import {
+  CallControl,
+  type LatencyRecorder,
+  outcomeOf,
+  providerError,
+  recorderOf,
+  throwIfAborted,
+} from '../shared/index.js';
 import { malformed, mapOpenAIError, PROVIDER } from './errors.js';
 import { toFinishReason, toOpenAIMessages, toOpenAITools } from './messages.js';
 import {
@@ -32,8 +33,7 @@ import {
   parseOptions,
   type ResolvedOpenAILanguageModelOptions,
 } from './options.js';
-import { createClient, loadOpenAISdk, type OpenAIClient } from './sdk.js';
-import { CallControl, resolveApiKey, throwIfAborted } from './support.js';
+import { type OpenAIClient, openAIClientSource } from './sdk.js';
 
 type Outcome = OpenAICallMetrics['outcome'];
 
@@ -71,47 +71,20 @@ export class OpenAILanguageModel implements LanguageModel {
   readonly provider = PROVIDER;
   readonly model: string;
   readonly #options: ResolvedOpenAILanguageModelOptions;
-  readonly #apiKey: string | undefined;
-  readonly #monitor: PerformanceMonitor | undefined;
-  #client: Promise<OpenAIClient> | undefined;
+  readonly #getClient: () => Promise<OpenAIClient>;
+  readonly #monitor: LatencyRecorder;
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: OpenAILanguageModelOptions = {}) {
     this.#options = parseOptions(openAILanguageModelOptionsSchema, options, 'OpenAILanguageModel options');
-    if (this.#options.client) {
-      registerSecret((this.#options.client as { apiKey?: string }).apiKey);
-    } else {
-      this.#apiKey = resolveApiKey(this.#options.apiKey, 'OPENAI_API_KEY', 'OpenAI');
-    }
+    this.#getClient = openAIClientSource(this.#options, 'OpenAILanguageModel');
     this.model = this.#options.model;
-    this.#monitor =
-      this.#options.monitor === false ? undefined : (this.#options.monitor ?? performanceMonitor);
+    this.#monitor = recorderOf(this.#options.monitor);
   }
 
   /** Loads the SDK and builds the client now instead of on the first call. */
   async ready(): Promise<void> {
     await this.#getClient();
-  }
-
-  #getClient(): Promise<OpenAIClient> {
-    const given = this.#options.client;
-    if (given) return Promise.resolve(given);
-    this.#client ??= loadOpenAISdk('OpenAILanguageModel').then((sdk) =>
-      createClient(sdk, {
-        apiKey: this.#apiKey as string,
-        baseURL: this.#options.baseURL,
-        organization: this.#options.organization,
-        project: this.#options.project,
-        defaultHeaders: this.#options.defaultHeaders,
-        logLevel: this.#options.logLevel,
-        timeoutMs: this.#options.timeoutMs,
-        maxRetries: this.#options.maxRetries,
-      }),
-    );
-    this.#client.catch(() => {
-      this.#client = undefined;
-    });
-    return this.#client;
   }
 
   #body(messages: readonly ChatMessage[], options: GenerateOptions): ChatCompletionCreateParamsStreaming {
@@ -235,9 +208,10 @@ export class OpenAILanguageModel implements LanguageModel {
       // The SDK ends a stream quietly when its signal fires: tell abort and deadline apart here.
       if (control.reason) throw mapOpenAIError(new Error('the stream was stopped by its signal'), ctx);
       if (!finish) {
-        throw new ProviderError(
+        throw providerError(
+          PROVIDER,
           `${what}: the stream ended before the model finished (no finish_reason). Retrying may succeed.`,
-          { provider: PROVIDER, retryable: true, ...(ctx.requestId ? { requestId: ctx.requestId } : {}) },
+          { retryable: true, requestId: ctx.requestId },
         );
       }
       const indexes = [...calls.keys()].sort((a, b) => a - b);
@@ -263,8 +237,7 @@ export class OpenAILanguageModel implements LanguageModel {
       };
     } catch (err) {
       const mapped = mapOpenAIError(err, ctx);
-      outcome =
-        mapped instanceof AbortedError ? 'aborted' : mapped instanceof TimeoutError ? 'timeout' : 'error';
+      outcome = outcomeOf(mapped);
       throw mapped;
     } finally {
       if (!drained && iterator?.return) {
@@ -307,16 +280,16 @@ export class OpenAILanguageModel implements LanguageModel {
       metrics.inputTokens = r.usage.inputTokens;
       metrics.outputTokens = r.usage.outputTokens;
     }
-    this.#monitor?.record('llm', totalMs, labels);
+    this.#monitor.record('llm', totalMs, labels);
     if (r.firstAt !== undefined) {
       metrics.ttftMs = r.firstAt - r.started;
-      this.#monitor?.record('llm_ttft', metrics.ttftMs, labels);
+      this.#monitor.record('llm_ttft', metrics.ttftMs, labels);
       // OpenAI sends about one token per chunk; the usage count is exact when it came.
       const tokens = r.usage?.outputTokens ?? r.chunksWithTokens;
       const generationMs = r.lastAt - r.firstAt;
       if (r.outcome === 'ok' && tokens >= 2 && generationMs > 0) {
         const tpot = generationMs / (tokens - 1);
-        this.#monitor?.record('llm_tpot', tpot, labels);
+        this.#monitor.record('llm_tpot', tpot, labels);
         metrics.tokensPerSecond = 1000 / tpot;
       }
     }

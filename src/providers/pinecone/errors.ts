@@ -4,27 +4,16 @@
  * errors, using the status and request id the timed fetch noted (the SDK's errors drop them).
  * @module
  */
-import {
-  AbortedError,
-  type EarshotError,
-  InvalidArgumentError,
-  isEarshotError,
-  ProviderError,
-  ResponseValidationError,
-  TimeoutError,
-} from '../../errors.js';
-import { networkCode } from './support.js';
+import { type EarshotError, InvalidArgumentError } from '../../errors.js';
+import { createProviderErrors, mapStoppedCall, networkCode, providerError } from '../shared/index.js';
 import type { PineconeCallState } from './timed-fetch.js';
 
 /** The `provider` of every error and metric of this adapter. */
 export const PROVIDER = 'pinecone';
 
-/** Statuses worth retrying: request timeout, rate limit, server errors. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
+export { isRetryableHttpStatus as isRetryableStatus } from '../shared/index.js';
 
-function adviceFor(status: number, retryAfter: string | undefined): string {
+function adviceFor(status: number, retryAfter: string | null | undefined): string {
   if (status === 401 || status === 403)
     return 'Check the Pinecone API key (apiKey option or PINECONE_API_KEY).';
   if (status === 404) return 'Check the index host (or indexName) and that the index exists.';
@@ -35,6 +24,12 @@ function adviceFor(status: number, retryAfter: string | undefined): string {
   if (status >= 500 || status === 408) return 'Pinecone failed; retrying later may succeed.';
   return 'See the status above.';
 }
+
+const { statusError, malformed } = createProviderErrors({
+  provider: PROVIDER,
+  name: 'Pinecone',
+  advice: adviceFor,
+});
 
 function causes(err: unknown): unknown[] {
   const out: unknown[] = [];
@@ -48,17 +43,11 @@ function causes(err: unknown): unknown[] {
 
 /** Turns anything the SDK threw during a call into an EarshotError. */
 export function mapPineconeError(err: unknown, state: PineconeCallState, what: string): EarshotError {
-  if (isEarshotError(err)) return err;
-  if (state.stopped === 'aborted' || state.signal?.aborted) {
-    return new AbortedError(`${what} was aborted.`, { cause: err });
-  }
-  if (state.stopped === 'timeout') {
-    return new TimeoutError(
-      `${what}: no complete answer within ${state.timeoutMs} ms. Raise timeoutMs, or check the network and the index host.`,
-      state.timeoutMs,
-      { cause: err },
-    );
-  }
+  const stopped = mapStoppedCall(err, state.signal?.aborted ? 'aborted' : state.stopped, what, {
+    ms: state.timeoutMs,
+    message: `${what}: no complete answer within ${state.timeoutMs} ms. Raise timeoutMs, or check the network and the index host.`,
+  });
+  if (stopped) return stopped;
   const e = (err ?? {}) as { name?: string; message?: string };
   if (e.name === 'PineconeArgumentError') {
     return new InvalidArgumentError(`${what}: ${e.message ?? 'invalid argument'}`, { cause: err });
@@ -68,49 +57,28 @@ export function mapPineconeError(err: unknown, state: PineconeCallState, what: s
   if (status !== undefined && status >= 400) {
     // For 400/409/422 the SDK's message is Pinecone's own explanation; for the others it is
     // boilerplate (with the URL), or "max retries exceeded" for a 5xx: ours says it better.
-    const detail =
-      (status === 400 || status === 409 || status === 422) && e.message
-        ? `: ${e.message.slice(0, 300).replace(/[.\s]+$/, '')}`
-        : '';
-    return new ProviderError(
-      `${what} failed with HTTP ${status}${detail}. ${adviceFor(status, state.retryAfter)}`,
-      {
-        provider: PROVIDER,
-        status,
-        retryable: isRetryableStatus(status),
-        ...(requestId ? { requestId } : {}),
-      },
-      { cause: err },
-    );
+    const detail = status === 400 || status === 409 || status === 422 ? e.message?.slice(0, 300) : undefined;
+    return statusError(status, what, { detail, requestId, retryAfter: state.retryAfter }, err);
   }
   const chain = causes(err);
   if (status !== undefined && chain.some((c) => c instanceof SyntaxError)) {
-    return new ResponseValidationError(
-      `${what}: Pinecone sent an unexpected response`,
-      [{ path: 'body', message: 'not valid JSON' }],
-      { provider: PROVIDER, status, retryable: false, ...(requestId ? { requestId } : {}) },
-      { cause: err },
-    );
+    return malformed(what, 'body', 'not valid JSON', requestId, { status, cause: err });
   }
   const code = networkCode(err);
   if (e.name === 'PineconeConnectionError' || code) {
     const tls = code !== undefined && /SSL|TLS|EPROTO|CERT/.test(code);
-    return new ProviderError(
+    return providerError(
+      PROVIDER,
       tls
         ? `${what} failed: TLS handshake error (${code}). A host without a scheme is reached over https://; a plain-HTTP server (a fake, a local proxy) needs host with http://.`
         : `${what} failed before Pinecone answered (${code ?? 'connection error'}). Check the index host and the network; retrying may succeed.`,
-      { provider: PROVIDER, retryable: !tls },
-      { cause: err },
+      { retryable: !tls, cause: err },
     );
   }
-  return new ProviderError(
-    `${what} failed: ${e.message ?? String(err)}`,
-    {
-      provider: PROVIDER,
-      retryable: false,
-      ...(status ? { status } : {}),
-      ...(requestId ? { requestId } : {}),
-    },
-    { cause: err },
-  );
+  return providerError(PROVIDER, `${what} failed: ${e.message ?? String(err)}`, {
+    retryable: false,
+    status: status || undefined,
+    requestId,
+    cause: err,
+  });
 }

@@ -3,27 +3,20 @@
  * and a missing SDK gives a MissingDependencyError that says what to install.
  * @module
  */
-import { importOptional } from './support.js';
+import { optionalPeerLoader } from '../shared/index.js';
 
 /** The `@pinecone-database/pinecone` module. */
 export type PineconeSdk = typeof import('@pinecone-database/pinecone');
 
-let cached: Promise<PineconeSdk> | undefined;
+const load = optionalPeerLoader<PineconeSdk>(
+  '@pinecone-database/pinecone',
+  () => import('@pinecone-database/pinecone'),
+);
 
 /**
  * Imports `@pinecone-database/pinecone` (once). `importer` replaces the import, for tests of
  * the missing-package path; leave it out otherwise.
  */
 export function loadPineconeSdk(importer?: () => Promise<PineconeSdk>): Promise<PineconeSdk> {
-  const feature = 'PineconeVectorIndex';
-  if (importer) return importOptional('@pinecone-database/pinecone', feature, importer);
-  cached ??= importOptional(
-    '@pinecone-database/pinecone',
-    feature,
-    () => import('@pinecone-database/pinecone'),
-  ).catch((err: unknown) => {
-    cached = undefined;
-    throw err;
-  });
-  return cached;
+  return load('PineconeVectorIndex', importer);
 }

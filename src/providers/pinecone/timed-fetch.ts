@@ -9,9 +9,8 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PerformanceMonitor } from '../../perf/index.js';
+import { CallControl, type CallOutcome, type LatencyRecorder, type StopReason } from '../shared/index.js';
 import type { FetchLike } from './options.js';
-import { CallControl } from './support.js';
 
 /** State of one adapter call, shared with the fetches the SDK makes for it. */
 export interface PineconeCallState {
@@ -28,7 +27,7 @@ export interface PineconeCallState {
   /** `retry-after` of the last response. */
   retryAfter?: string;
   /** Why the last attempt was cut, when it was. */
-  stopped?: 'timeout' | 'aborted';
+  stopped?: StopReason;
 }
 
 const storage = new AsyncLocalStorage<PineconeCallState>();
@@ -64,7 +63,7 @@ export function operationOf(url: string, method: string): string {
  */
 export function createTimedFetch(options: {
   base: FetchLike;
-  monitor: PerformanceMonitor | undefined;
+  monitor: LatencyRecorder;
   index: string;
   defaultTimeoutMs: number;
 }): FetchLike {
@@ -87,7 +86,7 @@ export function createTimedFetch(options: {
       delete state.stopped;
     }
     const started = performance.now();
-    let outcome: 'ok' | 'error' | 'timeout' | 'aborted' = 'error';
+    let outcome: CallOutcome = 'error';
     try {
       const res = await base(input, { ...init, signal: control.signal });
       // Read the body here, under the same deadline: a stall after the headers is still a stall.
@@ -108,15 +107,16 @@ export function createTimedFetch(options: {
         headers: res.headers,
       });
     } catch (err) {
-      if (control.reason) {
-        outcome = control.reason === 'timeout' ? 'timeout' : 'aborted';
-        if (state) state.stopped = control.reason;
+      const stop = control.stop;
+      if (stop) {
+        outcome = stop;
+        if (state) state.stopped = stop;
       }
       throw err;
     } finally {
       sdkSignal?.removeEventListener('abort', onSdkAbort);
       control.dispose();
-      monitor?.record(`vector_${op}`, performance.now() - started, { provider: 'pinecone', index, outcome });
+      monitor.record(`vector_${op}`, performance.now() - started, { provider: 'pinecone', index, outcome });
     }
   };
 }

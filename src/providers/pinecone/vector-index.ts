@@ -3,8 +3,7 @@
  * @module
  */
 import type { Index, Pinecone, PineconeConfiguration, RecordMetadata } from '@pinecone-database/pinecone';
-import { AbortedError, InvalidArgumentError } from '../../errors.js';
-import { type PerformanceMonitor, performanceMonitor } from '../../perf/index.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type {
   SearchOptions,
   SearchResult,
@@ -12,6 +11,14 @@ import type {
   VectorIndex,
   VectorRecord,
 } from '../../pipeline/contracts.js';
+import {
+  type LatencyRecorder,
+  lazyAsync,
+  raceAbort,
+  recorderOf,
+  resolveApiKey,
+  throwIfAborted,
+} from '../shared/index.js';
 import { mapPineconeError, PROVIDER } from './errors.js';
 import {
   normalizeHost,
@@ -20,7 +27,6 @@ import {
   type ResolvedPineconeVectorIndexOptions,
 } from './options.js';
 import { loadPineconeSdk } from './sdk.js';
-import { resolveApiKey, throwIfAborted } from './support.js';
 import { createTimedFetch, type PineconeCallState, runPineconeCall } from './timed-fetch.js';
 
 /** What {@link PineconeVectorIndex.describeStats} returns. */
@@ -64,32 +70,6 @@ function checkMetadata(metadata: unknown, where: string): void {
   }
 }
 
-/** Resolves like `promise`, or rejects with AbortedError as soon as `signal` fires. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(new AbortedError(`${what} was aborted.`, { cause: signal.reason }));
-    };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /**
  * A Pinecone index as the pipeline's `VectorIndex`: `query` (top-k, namespace, metadata filter)
  * and `upsert` (batched), over the official `@pinecone-database/pinecone` SDK (an optional
@@ -117,8 +97,8 @@ export class PineconeVectorIndex implements VectorIndex {
   readonly model: string;
   readonly #options: ResolvedPineconeVectorIndexOptions;
   readonly #apiKey: string;
-  readonly #monitor: PerformanceMonitor | undefined;
-  #index: Promise<Index<RecordMetadata>> | undefined;
+  readonly #monitor: LatencyRecorder;
+  readonly #getIndex = lazyAsync(() => this.#connect());
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: PineconeVectorIndexOptions) {
@@ -126,21 +106,12 @@ export class PineconeVectorIndex implements VectorIndex {
     this.#apiKey = resolveApiKey(this.#options.apiKey, 'PINECONE_API_KEY', 'Pinecone');
     this.model =
       this.#options.indexName ?? normalizeHost(this.#options.host as string).replace(/^https?:\/\//, '');
-    this.#monitor =
-      this.#options.monitor === false ? undefined : (this.#options.monitor ?? performanceMonitor);
+    this.#monitor = recorderOf(this.#options.monitor);
   }
 
   /** Loads the SDK (and looks up the host when only `indexName` was given) now. */
   async ready(options: StageCallOptions = {}): Promise<void> {
     await raceAbort(this.#getIndex(), options.signal, 'Pinecone setup');
-  }
-
-  #getIndex(): Promise<Index<RecordMetadata>> {
-    this.#index ??= this.#connect();
-    this.#index.catch(() => {
-      this.#index = undefined;
-    });
-    return this.#index;
   }
 
   async #connect(): Promise<Index<RecordMetadata>> {

@@ -1,0 +1,134 @@
+/**
+ * Deadline and abort plumbing of one provider call: an internal AbortController that follows
+ * the caller's signal and our own deadline, and races that stop waiting on SDK promises that
+ * ignore signals. Written for Node 20.0+ (no `AbortSignal.any`).
+ * @module
+ */
+import { AbortedError } from '../../errors.js';
+
+/** Why a call was stopped: the caller's AbortSignal, or our deadline. */
+export type StopReason = 'aborted' | 'timeout';
+
+/**
+ * An internal AbortController that follows the caller's signal and can also fire on a
+ * deadline, remembering why it fired so errors can say "aborted" or "timed out". `closed`
+ * is for an adapter that stops a call itself (cleanup after the consumer left or the call
+ * ended), which is neither.
+ *
+ * @example
+ * ```ts
+ * const control = new CallControl(options.signal);
+ * control.arm(timeoutMs); // fires with reason 'timeout' unless disarmed first
+ * try {
+ *   return await sdk.call({ signal: control.signal });
+ * } finally {
+ *   control.dispose();
+ * }
+ * ```
+ */
+export class CallControl {
+  readonly controller = new AbortController();
+  /** Why the controller fired, if it did. */
+  reason: StopReason | 'closed' | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #parent: AbortSignal | undefined;
+  readonly #onParentAbort = () => this.abort('aborted');
+
+  constructor(parent?: AbortSignal) {
+    this.#parent = parent;
+    if (parent?.aborted) this.abort('aborted');
+    else parent?.addEventListener('abort', this.#onParentAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The reason when it is the caller's abort or our deadline; undefined otherwise. */
+  get stop(): StopReason | undefined {
+    return this.reason === 'closed' ? undefined : this.reason;
+  }
+
+  /** (Re)arms the deadline: the controller fires with reason `timeout` after `ms`. */
+  arm(ms: number): void {
+    this.disarm();
+    this.#timer = setTimeout(() => this.abort('timeout'), ms);
+  }
+
+  disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  abort(reason: StopReason | 'closed'): void {
+    if (this.controller.signal.aborted) return;
+    this.reason = reason;
+    this.disarm();
+    this.controller.abort(reason);
+  }
+
+  /** Releases the timer and the listener on the caller's signal. */
+  dispose(): void {
+    this.disarm();
+    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+  }
+}
+
+/** Throws AbortedError (caused by the signal's reason) if `signal` already fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted)
+    throw new AbortedError(`${what} was aborted before it started.`, { cause: signal.reason });
+}
+
+const ignore = (): void => {};
+
+/**
+ * Settles like `promise`, or rejects with `onAbort()` as soon as `signal` fires, whichever
+ * comes first. The promise left behind gets a handler, so its late rejection is never
+ * reported as unhandled.
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => unknown): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(ignore);
+    return Promise.reject(onAbort());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const listener = () => reject(onAbort());
+    signal.addEventListener('abort', listener, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', listener);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', listener);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Resolves `promise`, or rejects when `control` fires (with whatever `onAbort` returns), so a
+ * wait on an SDK promise that ignores signals still ends promptly.
+ */
+export function raceControl<T>(
+  promise: Promise<T>,
+  control: CallControl,
+  onAbort: () => unknown,
+): Promise<T> {
+  return raceSignal(promise, control.signal, onAbort);
+}
+
+/**
+ * Resolves like `promise`, or rejects with AbortedError as soon as the caller's `signal` fires
+ * (no signal: `promise` itself). For waits the SDK gives no signal to, such as retry backoff.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return promise;
+  return raceSignal(
+    promise,
+    signal,
+    () => new AbortedError(`${what} was aborted.`, { cause: signal.reason }),
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * Helpers shared by the provider adapters (`providers/<name>/`): one copy of the async queue,
+ * the deadline/abort control, API-key lookup, optional-peer loading, error-mapping blocks and
+ * the `outcome` label convention. Internal: not a public subpath. Provider folders may import
+ * it; they still never import each other.
+ * @module
+ */
+export { resolveApiKey } from './api-key.js';
+export { AsyncQueue } from './async-queue.js';
+export {
+  CallControl,
+  raceAbort,
+  raceControl,
+  raceSignal,
+  type StopReason,
+  throwIfAborted,
+} from './call-control.js';
+export {
+  createProviderErrors,
+  type HeadersLike,
+  httpStatusError,
+  isRetryableHttpStatus,
+  mapStoppedCall,
+  networkCode,
+  type ProviderErrorInfo,
+  type ProviderErrors,
+  type ProviderErrorsSpec,
+  providerError,
+  type StatusInfo,
+  unexpectedResponse,
+} from './error-mapping.js';
+export {
+  type FernCallContext,
+  type FernHttpFailure,
+  type FernWording,
+  fernHttpFailure,
+  isFernTimeout,
+  mapFernSdkError,
+} from './fern-errors.js';
+export { lazyAsync } from './lazy.js';
+export { importOptional, optionalPeerLoader } from './optional-import.js';
+export { type CallOutcome, type LatencyRecorder, NO_RECORDING, outcomeOf, recorderOf } from './outcome.js';
