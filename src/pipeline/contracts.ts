@@ -36,7 +36,13 @@ export interface StageInfo {
  * e.g. `pcm_16000` (signed 16-bit little-endian mono), `mp3_44100_128`, `ulaw_8000`,
  * plus `wav` for a RIFF/WAVE container (sample rate in its header).
  */
-export type AudioFormat = `pcm_${number}` | `mp3_${number}_${number}` | `ulaw_${number}` | `alaw_${number}` | 'wav' | (string & {});
+export type AudioFormat =
+  | `pcm_${number}`
+  | `mp3_${number}_${number}`
+  | `ulaw_${number}`
+  | `alaw_${number}`
+  | 'wav'
+  | (string & {});
 
 /** Audio input to speech-to-text: a finished utterance or a stream of chunks. */
 export type AudioInput = Uint8Array | AsyncIterable<Uint8Array>;
@@ -222,7 +228,10 @@ export interface VectorRecord {
 /** A vector store. An `Embedder` + `VectorIndex` pair makes a {@link DocumentSearch}. */
 export interface VectorIndex extends StageInfo {
   query(vector: readonly number[], options?: SearchOptions): Promise<SearchResult[]>;
-  upsert(records: readonly VectorRecord[], options?: StageCallOptions & { namespace?: string }): Promise<void>;
+  upsert(
+    records: readonly VectorRecord[],
+    options?: StageCallOptions & { namespace?: string },
+  ): Promise<void>;
 }
 
 // ───────────────────────────── tools ─────────────────────────────
