@@ -1,0 +1,162 @@
+/**
+ * Cancellation plumbing of a turn: child scopes linked to the turn's signal, per-stage
+ * deadlines, and a race that stops waiting on a stage that ignores its signal. Every listener
+ * and timer created here is removed in `dispose()`, so an aborted turn leaves nothing pending.
+ * @module
+ */
+import { AbortedError, EarshotError, TimeoutError } from '../errors.js';
+
+/** Swallows a rejection we deliberately stopped waiting for. */
+export const noop = (): void => {};
+
+/** The abort reason of `signal` as an EarshotError (a TimeoutError stays one). */
+export function abortReason(signal: AbortSignal): EarshotError {
+  const r: unknown = signal.reason;
+  if (r instanceof EarshotError) return r;
+  return new AbortedError('The turn was aborted (barge-in).', { cause: r });
+}
+
+/**
+ * Settles like `promise`, or rejects with the abort reason as soon as `signal` aborts, whichever
+ * comes first. The abandoned promise gets a no-op handler so its late rejection is not reported
+ * as unhandled.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.then(noop, noop);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.then(noop, noop);
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Waits `ms`, or rejects with the abort reason when `signal` aborts (clearing the timer). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  if (!(ms > 0)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What a stage call needs from its scope: a signal, deadlines, and a way to let go. */
+export interface StageScope {
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  deadline(ms: number | undefined, makeError: () => TimeoutError): () => void;
+  dispose(): void;
+}
+
+/**
+ * A stage scope that borrows its parent's signal: for stage calls without a deadline, so a
+ * turn does not pay for an AbortController and a listener per call it does not need.
+ */
+class BorrowedScope implements StageScope {
+  readonly #parent: Scope;
+  constructor(parent: Scope) {
+    this.#parent = parent;
+  }
+  get signal(): AbortSignal {
+    return this.#parent.signal;
+  }
+  get aborted(): boolean {
+    return this.#parent.aborted;
+  }
+  deadline(): () => void {
+    return noop;
+  }
+  dispose(): void {}
+}
+
+/** See {@link BorrowedScope}. */
+export function borrowScope(parent: Scope): StageScope {
+  return new BorrowedScope(parent);
+}
+
+/**
+ * An AbortController linked to a parent signal, with optional deadlines. Aborting the parent
+ * aborts the scope with the parent's reason; a deadline aborts it with a {@link TimeoutError}.
+ * Call {@link Scope.dispose} when the work is over: it unlinks the parent and clears timers.
+ */
+export class Scope implements StageScope {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal | undefined;
+  #timers: ReturnType<typeof setTimeout>[] | undefined;
+  readonly #onParentAbort = (): void => {
+    this.abort((this.#parent as AbortSignal).reason);
+  };
+
+  constructor(parent?: AbortSignal) {
+    this.#parent = parent;
+    if (parent) {
+      if (parent.aborted) this.#controller.abort(parent.reason);
+      else parent.addEventListener('abort', this.#onParentAbort, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  /** Aborts the scope (and every scope linked below it). The first reason wins. */
+  abort(reason?: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  /**
+   * Aborts the scope with `makeError()` after `ms` unless the returned function is called first.
+   * `undefined` or a non-positive `ms` sets no deadline.
+   */
+  deadline(ms: number | undefined, makeError: () => TimeoutError): () => void {
+    if (ms === undefined || !(ms > 0) || this.aborted) return noop;
+    const timer = setTimeout(() => this.abort(makeError()), ms);
+    if (this.#timers) this.#timers.push(timer);
+    else this.#timers = [timer];
+    return () => clearTimeout(timer);
+  }
+
+  /** Unlinks from the parent and clears every deadline. Does not abort. Idempotent. */
+  dispose(): void {
+    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+    if (this.#timers) {
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers = undefined;
+    }
+  }
+}
+
+/** Builds the TimeoutError of a stage deadline, with a message that says what to change. */
+export function stageTimeout(what: string, option: string, ms: number, provider: string): TimeoutError {
+  return new TimeoutError(
+    `${what} (provider ${provider}) did not finish within ${ms} ms. Raise deadlines.${option}, ` +
+      'check the provider, or configure a fallback stage.',
+    ms,
+  );
+}

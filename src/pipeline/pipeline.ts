@@ -1,0 +1,158 @@
+/**
+ * `createVoicePipeline`: wires stages into a streaming voice pipeline whose every turn is
+ * measured. See `docs/pipeline.md`.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import { performanceMonitor } from '../perf/index.js';
+import type { AudioFormat, AudioInput, ChatMessage, Tool } from './contracts.js';
+import type { TurnResult } from './events.js';
+import { parsePipelineOptions, type ResolvedPipelineOptions, type VoicePipelineOptions } from './options.js';
+import { createDocumentSearchTool } from './search.js';
+import { preResolvedChunkerOptions } from './sentence-chunker.js';
+import { MetricSink } from './timeline.js';
+import { toolDefinition, validateTool } from './tools.js';
+import { type Turn, TurnStream } from './turn.js';
+import { normalizeInput, type PipelineContext, TurnRun } from './turn-runner.js';
+
+/** What a turn takes: audio (bytes or a stream of chunks), audio with its format, or text. */
+export type TurnInput =
+  | Uint8Array
+  | AsyncIterable<Uint8Array>
+  | { audio: AudioInput; format?: AudioFormat }
+  | { text: string };
+
+/** Options of {@link VoicePipeline.respond}. */
+export interface RespondOptions {
+  /** Barge-in: aborting it interrupts the turn (same as `turn.abort()`). */
+  signal?: AbortSignal;
+  /** Earlier messages of the conversation (without the system prompt). Default none. */
+  history?: readonly ChatMessage[];
+  /**
+   * `performance.now()` time when the user stopped speaking, if your voice activity detector
+   * knows it. Default: when `respond` is called (for a finished utterance or text) or when the
+   * audio stream ends.
+   */
+  speechEndedAt?: number;
+  /** Id of the turn in events, metrics and reports. Default: a random UUID. */
+  turnId?: string;
+}
+
+/** A configured pipeline. Stateless between turns: pass the history you keep. */
+export interface VoicePipeline {
+  /**
+   * Answers one user turn. Returns at once; the turn runs in the background.
+   *
+   * @example
+   * ```ts
+   * const turn = pipeline.respond(utterance, { signal: bargeIn.signal, history });
+   * for await (const e of turn) if (e.type === 'audio') play(e.chunk);
+   * const result = await turn.done;
+   * history.push(...result.messages);
+   * ```
+   */
+  respond(input: TurnInput, options?: RespondOptions): Turn;
+  /** Every tool offered to the model (yours plus the search tool). */
+  readonly tools: readonly Tool[];
+}
+
+function cacheKind<T extends object>(value: boolean | T, defaults: T): T | undefined {
+  if (value === false) return undefined;
+  if (value === true) return defaults;
+  return value;
+}
+
+/**
+ * Creates a streaming voice pipeline: STT → LLM (with tools) → sentence chunker → TTS, with
+ * run-ahead synthesis, barge-in, per-stage deadlines and fallbacks, opt-in caching, and a
+ * timeline of every turn recorded into the monitor (`stt`, `llm_ttft`, `llm`, `tool:<name>`,
+ * `search`, `tts_ttfb`, `tts`, `time_to_first_audio`, `e2e`, `turn`).
+ *
+ * Throws ConfigError (listing every bad field) for invalid options.
+ *
+ * @example
+ * ```ts
+ * const pipeline = createVoicePipeline({
+ *   stt, llm, tts,
+ *   tools: createCompanyApiTools(api),
+ *   systemPrompt: 'You are a dispatcher assistant. Answer in one or two short sentences.',
+ *   cache: { store: cacheManager, llm: true, tts: true },
+ * });
+ * const { reply, timeline } = await pipeline.respond(audio).done;
+ * ```
+ */
+export function createVoicePipeline(options: VoicePipelineOptions): VoicePipeline {
+  const o: ResolvedPipelineOptions = parsePipelineOptions(options);
+  const tools: Tool[] = [...o.tools];
+  if (o.search && o.searchMode === 'tool') {
+    const st = o.searchTool;
+    tools.push(
+      createDocumentSearchTool(o.search, {
+        ...(st.name !== undefined ? { name: st.name } : {}),
+        ...(st.description !== undefined ? { description: st.description } : {}),
+        ...(st.topK !== undefined ? { topK: st.topK } : {}),
+        ...(st.namespace !== undefined ? { namespace: st.namespace } : {}),
+        ...(st.filter !== undefined ? { filter: st.filter } : {}),
+      }),
+    );
+  }
+  const toolsByName = new Map<string, Tool>();
+  for (const t of tools) {
+    validateTool(t);
+    if (toolsByName.has(t.name)) {
+      throw new InvalidArgumentError(`Two tools are named "${t.name}": tool names must be unique.`);
+    }
+    toolsByName.set(t.name, t);
+  }
+  const c = o.cache;
+  const context: PipelineContext = {
+    o,
+    tools,
+    toolsByName,
+    toolDefs: tools.map(toolDefinition),
+    metrics: o.monitor === false ? undefined : new MetricSink(o.monitor ?? performanceMonitor),
+    chunkerOptions: preResolvedChunkerOptions(o.chunker),
+    store: c?.store,
+    llmCache: c ? cacheKind(c.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
+    ttsCache: c ? cacheKind(c.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
+    searchCache: c ? cacheKind(c.search, { namespace: 'pinecone' }) : undefined,
+  };
+
+  return {
+    tools,
+    respond(input: TurnInput, respondOptions: RespondOptions = {}): Turn {
+      const normalized = normalizeInput(input);
+      if (normalized.kind !== 'text' && !o.stt) {
+        throw new InvalidArgumentError(
+          'This pipeline has no stt stage, so respond() needs { text }. Pass stt to createVoicePipeline for audio.',
+        );
+      }
+      const history = respondOptions.history ?? [];
+      if (!Array.isArray(history))
+        throw new InvalidArgumentError('history must be an array of chat messages.');
+      const speechEndedAt = respondOptions.speechEndedAt;
+      if (
+        speechEndedAt !== undefined &&
+        !(Number.isFinite(speechEndedAt) && speechEndedAt <= performance.now())
+      ) {
+        throw new InvalidArgumentError(
+          'speechEndedAt must be a performance.now() time that is not in the future.',
+        );
+      }
+      const id = respondOptions.turnId ?? randomUUID();
+      let run!: TurnRun;
+      const done = new Promise<TurnResult>((resolve, reject) => {
+        // Started on the next microtask so the caller can attach listeners first.
+        queueMicrotask(() => run.run().then(resolve, reject));
+      });
+      const stream = new TurnStream(id, done);
+      run = new TurnRun(context, stream, normalized, {
+        history,
+        signal: respondOptions.signal,
+        speechEndedAt,
+      });
+      return stream;
+    },
+  };
+}

@@ -1,0 +1,309 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { SentenceChunker } from '../../src/pipeline/index.js';
+
+const split = (text: string, options = {}) => SentenceChunker.split(text, options);
+
+/** Feeds `text` in pieces cut at `cuts` (positions), then flushes. */
+function streamed(text: string, cuts: number[], options = {}): string[] {
+  const c = new SentenceChunker(options);
+  const out: string[] = [];
+  let from = 0;
+  for (const at of [...new Set(cuts)].sort((a, b) => a - b)) {
+    out.push(...c.push(text.slice(from, at), 0));
+    from = at;
+  }
+  out.push(...c.push(text.slice(from), 0), ...c.flush());
+  return out;
+}
+
+const noSpace = (s: string) => s.replace(/\s/g, '');
+
+describe('SentenceChunker examples', () => {
+  it('splits plain sentences and keeps the punctuation', () => {
+    expect(split('It is late. Are you there? Yes!')).toEqual(['It is late.', 'Are you there?', 'Yes!']);
+  });
+
+  it('does not split decimals, versions or amounts', () => {
+    expect(split('The load weighs 3.5 tons and costs $1,204.50 today. Version 2.1.3 shipped.')).toEqual([
+      'The load weighs 3.5 tons and costs $1,204.50 today.',
+      'Version 2.1.3 shipped.',
+    ]);
+  });
+
+  it('does not split after titles, e.g. or i.e.', () => {
+    expect(
+      split('Dr. Smith met Mrs. Jones, e.g. at St. Mary. They talked.', { firstChunkMinChars: 0 }),
+    ).toEqual(['Dr. Smith met Mrs. Jones, e.g. at St. Mary.', 'They talked.']);
+  });
+
+  it('splits after an ambiguous abbreviation only when a sentence starts', () => {
+    expect(split('We left at 9 a.m. today. We arrived at 5 p.m. Then we slept.')).toEqual([
+      'We left at 9 a.m. today.',
+      'We arrived at 5 p.m.',
+      'Then we slept.',
+    ]);
+  });
+
+  it('treats "No." before a number as an abbreviation and otherwise as a word', () => {
+    expect(split('See No. 5 on the list. The answer is no. Then stop.')).toEqual([
+      'See No. 5 on the list.',
+      'The answer is no.',
+      'Then stop.',
+    ]);
+  });
+
+  it('keeps an ellipsis inside a sentence unless a new sentence follows', () => {
+    expect(split('Well... maybe not. Wait… Then what?')).toEqual([
+      'Well... maybe not.',
+      'Wait…',
+      'Then what?',
+    ]);
+  });
+
+  it('keeps closing quotes and brackets with their sentence', () => {
+    expect(split('He said "stop." Then he left (quickly.) Done.')).toEqual([
+      'He said "stop."',
+      'Then he left (quickly.)',
+      'Done.',
+    ]);
+  });
+
+  it('cuts list items at line breaks and does not split list numbers', () => {
+    expect(split('Here are the loads:\n1. Load A is late.\n2. Load B is on time.\n- Load C')).toEqual([
+      'Here are the loads:',
+      '1. Load A is late.',
+      '2. Load B is on time.',
+      '- Load C',
+    ]);
+  });
+
+  it('does not split inline list numbers after a colon', () => {
+    expect(split('Steps: 1. Open the app. 2. Tap the button.')).toEqual([
+      'Steps: 1. Open the app.',
+      '2. Tap the button.',
+    ]);
+  });
+
+  it('splits at full-width CJK punctuation without spaces', () => {
+    expect(split('你好。我是助手！今天怎么样？')).toEqual(['你好。', '我是助手！', '今天怎么样？']);
+  });
+
+  it('does not split URLs or e-mail addresses', () => {
+    expect(split('Visit example.com or mail ops@example.co.uk today. Thanks.')).toEqual([
+      'Visit example.com or mail ops@example.co.uk today.',
+      'Thanks.',
+    ]);
+  });
+
+  it('cuts a long first sentence at a clause break once it reaches firstChunkMinChars', () => {
+    const text = 'Load 2314 is in transit near Denver, Colorado, and should arrive tomorrow at noon.';
+    expect(split(text)).toEqual([
+      'Load 2314 is in transit near Denver,',
+      'Colorado, and should arrive tomorrow at noon.',
+    ]);
+  });
+
+  it('applies the first-chunk rule only to the first chunk', () => {
+    const text = 'Yes. Load 2314 is in transit near Denver, Colorado, and should arrive tomorrow.';
+    expect(split(text)).toEqual([
+      'Yes.',
+      'Load 2314 is in transit near Denver, Colorado, and should arrive tomorrow.',
+    ]);
+  });
+
+  it('cuts a long first sentence without clause breaks at a space before firstChunkMaxChars', () => {
+    const text =
+      'The driver of load 2314 expects to reach the Dallas yard tomorrow around noon today. Then rest.';
+    const [first, ...rest] = split(text, { firstChunkMaxChars: 40 });
+    expect(first).toBe('The driver of load 2314 expects to');
+    expect(rest).toEqual(['reach the Dallas yard tomorrow around noon today.', 'Then rest.']);
+  });
+
+  it('does not cut at a clause break before firstChunkMinChars', () => {
+    expect(split('Sure, I can check that for you now.')).toEqual(['Sure, I can check that for you now.']);
+  });
+
+  it('turns the first-chunk rule off with firstChunkMinChars 0', () => {
+    const text = 'Load 2314 is in transit near Denver, Colorado, and should arrive tomorrow at noon.';
+    expect(split(text, { firstChunkMinChars: 0 })).toEqual([text]);
+  });
+
+  it('cuts a sentence longer than maxChars at a clause break or space', () => {
+    const text = `${'word '.repeat(30)}end, ${'more '.repeat(30)}done.`;
+    const chunks = split(text, { maxChars: 60, firstChunkMinChars: 0 });
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(60);
+    expect(noSpace(chunks.join(''))).toBe(noSpace(text));
+  });
+
+  it('cuts text without spaces at grapheme boundaries', () => {
+    const text = '👩‍👩‍👧‍👦'.repeat(20);
+    const chunks = split(text, { maxChars: 16, firstChunkMinChars: 0 });
+    expect(chunks.join('')).toBe(text);
+    for (const c of chunks) expect(c.length % '👩‍👩‍👧‍👦'.length).toBe(0);
+  });
+
+  it('does not hard-cut before the second half of a surrogate pair has arrived', () => {
+    const text = '!𐀀𐀀!𐀀𐀀𝅘𝅥𝅮';
+    const whole = split(text, { maxChars: 12, firstChunkMinChars: 0 });
+    expect(streamed(text, [13], { maxChars: 12, firstChunkMinChars: 0 })).toEqual(whole);
+    expect(whole).toEqual(['!𐀀𐀀!𐀀𐀀', '𝅘𝅥𝅮']);
+  });
+
+  it('waits for the next character before deciding on a dot', () => {
+    const c = new SentenceChunker();
+    expect(c.push('It weighs 3.', 0)).toEqual([]);
+    expect(c.push('5 tons. Next', 0)).toEqual(['It weighs 3.5 tons.']);
+    expect(c.flush()).toEqual(['Next']);
+  });
+
+  it('flushes stale text at its last space after maxWaitMs', () => {
+    const c = new SentenceChunker({ maxWaitMs: 300 });
+    expect(c.push('Let me check the status of', 1000)).toEqual([]);
+    expect(c.staleAtMs).toBe(1300);
+    expect(c.flushStale(1299)).toEqual([]);
+    expect(c.flushStale(1300)).toEqual(['Let me check the status']);
+    expect(c.pendingText).toBe('of');
+    expect(c.push(' load 2314.', 1400)).toEqual([]);
+    expect(c.flush()).toEqual(['of load 2314.']);
+  });
+
+  it('does not flush a single growing word when stale', () => {
+    const c = new SentenceChunker({ maxWaitMs: 100 });
+    c.push('Supercalifragilistic', 0);
+    expect(c.flushStale(500)).toEqual([]);
+    expect(c.staleAtMs).toBe(600);
+  });
+
+  it('rejects invalid options with a ConfigError naming the field', () => {
+    expect(() => new SentenceChunker({ maxChars: 2 })).toThrow(ConfigError);
+    expect(() => new SentenceChunker({ maxChars: 2 })).toThrow(/maxChars/);
+  });
+});
+
+describe('SentenceChunker properties', () => {
+  const texts = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 300 }),
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc
+      .array(
+        fc.oneof(
+          fc.constantFrom(
+            'Dr.',
+            'e.g.',
+            'a.m.',
+            'No.',
+            '3.5',
+            '...',
+            '…',
+            '."',
+            '?!',
+            ',',
+            ';',
+            ':',
+            '\n',
+            '1.',
+            '。',
+            '”',
+            ' ',
+            '  ',
+            'U.S.',
+            '𝅘𝅥𝅮',
+            '👩‍👩‍👧‍👦',
+            '\u0301',
+          ),
+          fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 12 }),
+        ),
+        { maxLength: 60 },
+      )
+      .map((parts) => parts.join(' ')),
+  );
+  const options = fc.record({
+    firstChunkMinChars: fc.integer({ min: 0, max: 40 }),
+    firstChunkMaxChars: fc.integer({ min: 8, max: 120 }),
+    maxChars: fc.integer({ min: 8, max: 200 }),
+  });
+
+  it('never loses or reorders a non-space character, and chunks are trimmed and non-empty', () => {
+    fc.assert(
+      fc.property(texts, options, (text, opts) => {
+        const chunks = split(text, opts);
+        expect(noSpace(chunks.join(''))).toBe(noSpace(text));
+        for (const c of chunks) {
+          expect(c.length).toBeGreaterThan(0);
+          expect(c).toBe(c.trim());
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('gives the same chunks however the text is split into deltas', () => {
+    fc.assert(
+      fc.property(texts, options, fc.array(fc.nat(), { maxLength: 30 }), (text, opts, rawCuts) => {
+        const cuts = rawCuts.map((n) => (text.length === 0 ? 0 : n % (text.length + 1)));
+        expect(streamed(text, cuts, opts)).toEqual(split(text, opts));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never makes a chunk longer than maxChars, unless it is one grapheme longer than that', () => {
+    const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    fc.assert(
+      fc.property(texts, options, (text, opts) => {
+        for (const c of split(text, opts)) {
+          if (c.length > opts.maxChars) expect([...graphemes.segment(c)]).toHaveLength(1);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never cuts inside a grapheme cluster', () => {
+    const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    const clusters = fc
+      .array(fc.constantFrom('👩‍👩‍👧‍👦', 'e\u0301', '🇫🇷', '𝅘𝅥𝅮', 'ab', 'x', ' '), { maxLength: 80 })
+      .map((p) => p.join(''));
+    fc.assert(
+      fc.property(clusters, options, fc.array(fc.nat(), { maxLength: 20 }), (text, opts, rawCuts) => {
+        const cuts = rawCuts.map((n) => (text.length === 0 ? 0 : n % (text.length + 1)));
+        const chunks = streamed(text, cuts, opts);
+        const whole = new Set([...graphemes.segment(text)].map((g) => g.segment));
+        for (const c of chunks)
+          for (const g of graphemes.segment(c))
+            expect(whole.has(g.segment) || /\s/.test(g.segment)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never cuts a surrogate pair', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), options, (text, opts) => {
+        for (const c of split(text, opts)) {
+          expect(/^[\uDC00-\uDFFF]/.test(c)).toBe(false);
+          expect(/[\uD800-\uDBFF]$/.test(c)).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never splits a decimal number', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(999), fc.nat(99)), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.constantFrom('The value is', 'and', 'then', 'Next.'), { minLength: 1, maxLength: 8 }),
+        (nums, words) => {
+          const text = nums.map(([a, b], i) => `${words[i % words.length]} ${a}.${b}`).join(' ');
+          const chunks = split(text, { firstChunkMinChars: 0 });
+          for (const [a, b] of nums) expect(chunks.some((c) => c.includes(`${a}.${b}`))).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
