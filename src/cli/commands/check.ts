@@ -1,0 +1,141 @@
+/**
+ * `earshot check`: the source design's latency test and target check. Measures each component
+ * on its own (cache write and read, company API, document search), then whole turns one after
+ * another, and exits non-zero with a table of what missed its target.
+ * @module
+ */
+import { runClosedModel } from '../../loadtest/closed-model.js';
+import { summarizeRun } from '../../loadtest/summarize.js';
+import type { Scenario } from '../../loadtest/types.js';
+import { PerformanceMonitor } from '../../perf/index.js';
+import { bool, type CommandSpec, int, type ParsedValues } from '../args.js';
+import {
+  type CliContext,
+  combineResults,
+  finishRun,
+  OUTPUT_FLAGS,
+  PIPELINE_FLAGS,
+  progressFor,
+  progressText,
+  providerModeOf,
+  resolveTargets,
+  seedOf,
+  TARGET_FLAGS,
+} from '../common.js';
+import { demoQuestion } from '../demo-data.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { createPipelineTarget, type PipelineTarget } from '../pipeline-target.js';
+import { pipelineScenarios } from '../scenarios.js';
+import { profileOf } from './demo.js';
+
+export const checkSpec: CommandSpec = {
+  name: 'check',
+  summary: 'measure each component and whole turns, and exit non-zero when a latency target is missed',
+  usage: 'earshot check [--turns N] [--calls N] [--target OP=MS] [--percentile P] [--live]',
+  flags: {
+    turns: { type: 'string', value: 'N', description: 'turns run one after another (default 20)' },
+    calls: {
+      type: 'string',
+      value: 'N',
+      description: 'calls of each component: cache write/read, company API, search (default 30)',
+    },
+    ...PIPELINE_FLAGS,
+    ...TARGET_FLAGS,
+    ...OUTPUT_FLAGS,
+  },
+  examples: [
+    'earshot check',
+    'earshot check --target time_to_first_audio=400 --percentile 95',
+    'earshot check --json > check.json',
+  ],
+};
+
+/** One iteration measures every component once (recorded by the components themselves). */
+function componentScenario(target: PipelineTarget, monitor: PerformanceMonitor): Scenario {
+  return {
+    name: 'components',
+    async run(ctx) {
+      const i = ctx.iteration;
+      const signal = ctx.signal;
+      if (target.cache) {
+        const key = `earshot-check:${i % 10}`;
+        await target.cache.set(key, { question: 'earshot check', i }, 'llm', { ttlSeconds: 60 });
+        await target.cache.get(key, 'llm');
+      }
+      await target.companyApi.getLoadStatus(target.ids.loads[i % Math.min(5, target.ids.loads.length)]!, {
+        signal,
+      });
+      const question = demoQuestion('documents', target.ids, ctx.random);
+      await monitor.track('search', () => target.search.search(question, { signal, topK: 3 }), {
+        provider: target.search.provider,
+        cached: false,
+      });
+      return undefined;
+    },
+  };
+}
+
+export async function checkCommand(ctx: CliContext, values: ParsedValues): Promise<ExitCode> {
+  const turns = int(values, 'turns', { min: 1, max: 100_000 }) ?? 20;
+  const calls = int(values, 'calls', { min: 0, max: 100_000 }) ?? 30;
+  const targets = resolveTargets(values, ctx.streams.env, 'pipeline');
+  const seed = seedOf(values);
+  const progress = progressFor(ctx, values, 2000);
+  const monitor = new PerformanceMonitor();
+  const target = await createPipelineTarget({
+    mode: providerModeOf(values),
+    monitor,
+    profile: profileOf(values),
+    seed,
+    redisUrl: ctx.streams.env.REDIS_URL || undefined,
+    cache: !bool(values, 'no-cache'),
+    env: ctx.streams.env,
+  });
+  try {
+    if (ctx.signal.aborted) return EXIT.interrupted;
+    progress.log(`earshot check: ${calls} calls of each component, then ${turns} turns one after another`);
+    const onProgress = (p: Parameters<typeof progressText>[0]) =>
+      progress.update(progressText(p), p.elapsedMs);
+    const common = { users: 1, monitor, signal: ctx.signal, seed, sampleIntervalMs: 250, onProgress };
+    const components =
+      calls > 0
+        ? await runClosedModel({
+            ...common,
+            iterations: calls,
+            scenarios: [componentScenario(target, monitor)],
+          })
+        : undefined;
+    const scenarios = pipelineScenarios(target);
+    const turnsResult =
+      ctx.signal.aborted && components
+        ? components
+        : await runClosedModel({ ...common, iterations: turns, scenarios });
+    const result =
+      components && turnsResult !== components ? combineResults(components, turnsResult) : turnsResult;
+    const run = summarizeRun({
+      kind: 'check',
+      title: `earshot check: ${calls} component calls, ${turns} turns`,
+      result,
+      earshotVersion: ctx.version,
+      targets: { operations: targets.operations, stretch: targets.stretch },
+      percentile: targets.percentile,
+      maxErrorRate: targets.maxErrorRate,
+      ...(target.cache ? { cache: target.cache.stats() } : {}),
+      config: {
+        model: 'closed',
+        users: 1,
+        iterations: calls + turns,
+        target: { kind: 'pipeline', description: target.description },
+        scenarios: [
+          ...(calls > 0 ? [{ name: 'components', weight: 1 }] : []),
+          ...scenarios.map((s) => ({ name: s.name, weight: s.weight ?? 1 })),
+        ],
+        providers: target.providers,
+        cache: target.cacheDescription,
+      },
+    });
+    return await finishRun(ctx, values, run, {}, progress);
+  } finally {
+    await target.close();
+  }
+}

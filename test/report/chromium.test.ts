@@ -1,0 +1,188 @@
+/**
+ * The HTML report in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
+ * it loads without console errors or network requests, every chart drew its marks, the table
+ * shows the numbers of the JSON, and the screenshot in docs/ is taken from a real demo run.
+ * Skips loudly without Chromium; fails under CI=true.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { parseSavedRun, type SavedRun } from '../../src/loadtest/index.js';
+import { formatCount, formatMs, renderHtmlReport } from '../../src/report/index.js';
+import { openFixture } from './fixtures.js';
+
+const CANDIDATES = [process.env.EARSHOT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+  (p): p is string => typeof p === 'string' && p.length > 0,
+);
+const chromiumPath = CANDIDATES.find((p) => existsSync(p));
+const inCi = process.env.CI === 'true';
+if (!chromiumPath && !inCi) {
+  console.warn(
+    '\n⚠️  SKIPPING the Chromium report tests: no Chromium found (looked at ' +
+      `${CANDIDATES.join(', ')}). Install it with: apt-get install -y chromium\n`,
+  );
+}
+
+const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'report-screenshot.png');
+const WATERFALL_SHOT = join(import.meta.dirname, '..', '..', 'docs', 'report-waterfall.png');
+
+interface PageCheck {
+  problems: string[];
+  charts: { id: string; declared: number; marks: number; drawn: number }[];
+  table: { stage: string; field: string; value: string; text: string }[];
+}
+
+describe.skipIf(!chromiumPath && !inCi)('the HTML report in headless Chromium', () => {
+  let browser: Browser;
+  let dir: string;
+  let demoRun: SavedRun;
+  let demoHtml: string;
+
+  beforeAll(async () => {
+    if (!chromiumPath)
+      throw new Error(`CI=true but no Chromium at ${CANDIDATES.join(', ')}: install the chromium package.`);
+    dir = await mkdtemp(join(tmpdir(), 'earshot-chromium-'));
+    // A real demo run through the CLI code (in-process, so no extra node startup).
+    const sink = new PassThrough();
+    sink.resume();
+    const code = await runCli(
+      ['demo', '--turns', '24', '--quiet', '--out', 'run.json', '--html', 'report.html'],
+      {
+        streams: { stdout: sink, stderr: sink, env: {} },
+        signal: new AbortController().signal,
+        cwd: dir,
+        version: '0.0.0-test',
+      },
+    );
+    expect(code).toBe(0);
+    demoRun = parseSavedRun(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    demoHtml = join(dir, 'report.html');
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function check(file: string, screenshot?: string, waterfallShot?: string): Promise<PageCheck> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1400 }, deviceScaleFactor: 1 });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:') && !r.url().startsWith('data:'))
+        problems.push(`network request: ${r.url()}`);
+    });
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    const charts = await page.$$eval('svg.chart', (svgs) =>
+      svgs.map((svg) => {
+        const marks = Array.from(svg.querySelectorAll('.mark')) as SVGGraphicsElement[];
+        const drawn = marks.filter((m) => {
+          const b = m.getBBox();
+          const r = m.getBoundingClientRect();
+          return (b.width > 0 || b.height > 0) && r.width + r.height > 0;
+        }).length;
+        return { id: svg.id, declared: Number(svg.getAttribute('data-marks')), marks: marks.length, drawn };
+      }),
+    );
+    const table = await page.$$eval('#stage-table td[data-field]', (tds) =>
+      tds.map((td) => ({
+        stage: td.getAttribute('data-stage') ?? '',
+        field: td.getAttribute('data-field') ?? '',
+        value: td.getAttribute('data-value') ?? '',
+        text: (td.textContent ?? '').trim(),
+      })),
+    );
+    if (screenshot)
+      await page.screenshot({ path: screenshot, clip: { x: 0, y: 0, width: 1100, height: 1400 } });
+    if (waterfallShot) await page.locator('.card:has(#waterfall-p90)').screenshot({ path: waterfallShot });
+    await page.close();
+    return { problems, charts, table };
+  }
+
+  it('loads the demo report without console errors or network requests', async () => {
+    const r = await check(demoHtml, SCREENSHOT, WATERFALL_SHOT);
+    expect(r.problems).toEqual([]);
+  });
+
+  it('draws every mark of every chart of the demo report', async () => {
+    const { charts } = await check(demoHtml);
+    // per-stage distributions + latency and throughput over time + two waterfalls + cache
+    expect(charts.length).toBe(demoRun.stages.length + 2 + 2 + 1);
+    for (const c of charts) {
+      expect(c.declared, `chart ${c.id}`).toBeGreaterThan(0);
+      expect(c.marks, `chart ${c.id}`).toBe(c.declared);
+      expect(c.drawn, `chart ${c.id}`).toBe(c.declared);
+    }
+  });
+
+  it('shows in the table exactly the numbers of the run JSON', async () => {
+    const { table } = await check(demoHtml);
+    const byStage = new Map(demoRun.stages.map((s) => [s.name, s]));
+    const seen = new Set<string>();
+    for (const cell of table) {
+      const s = byStage.get(cell.stage);
+      expect(s, `row ${cell.stage}`).toBeDefined();
+      seen.add(cell.stage);
+      if (cell.field === 'name') expect(cell.text).toBe(s!.name);
+      else if (cell.field === 'count' || cell.field === 'errors') {
+        expect(Number(cell.value)).toBe(s![cell.field]);
+        expect(cell.text).toBe(formatCount(s![cell.field]));
+      } else if (cell.field === 'targetMs') {
+        expect(Number(cell.value)).toBe(s!.target!.targetMs);
+      } else if (cell.field === 'status') {
+        expect(cell.text.split(' ')[0]).toBe(
+          s!.target
+            ? s!.target.status === 'pass'
+              ? 'PASS'
+              : s!.target.status === 'fail'
+                ? 'FAIL'
+                : 'NO'
+            : '–',
+        );
+      } else {
+        const key = cell.field as 'p50' | 'p90' | 'p95' | 'p99' | 'maxMs' | 'meanMs';
+        expect(Number(cell.value), `${cell.stage} ${key}`).toBe(s![key]);
+        expect(cell.text).toBe(formatMs(s![key]));
+      }
+    }
+    expect([...seen].sort()).toEqual([...byStage.keys()].sort());
+  });
+
+  it('renders an open-model report (arrivals, coordinated omission) the same way', async () => {
+    const file = join(dir, 'open.html');
+    await writeFile(file, renderHtmlReport(await openFixture()));
+    const r = await check(file);
+    expect(r.problems).toEqual([]);
+    expect(r.charts.some((c) => c.id === 'co-chart')).toBe(true);
+    for (const c of r.charts) expect(c.drawn, `chart ${c.id}`).toBe(c.declared);
+  });
+
+  it('wrote small screenshots for the docs', async () => {
+    for (const file of [SCREENSHOT, WATERFALL_SHOT]) {
+      const s = await stat(file);
+      expect(s.size).toBeGreaterThan(10_000);
+      expect(s.size).toBeLessThan(400_000);
+    }
+  });
+});
