@@ -35,7 +35,7 @@ export class Series {
     readonly key: string,
     private readonly sliceMs: number,
     private readonly slices: number,
-    private readonly digits: number,
+    digits: number,
     now: number,
   ) {
     this.isError = labels.outcome !== undefined && ERROR_OUTCOMES.has(labels.outcome);

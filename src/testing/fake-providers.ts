@@ -4,12 +4,12 @@
  * options that point each earshot adapter (or the raw SDK) at its fake.
  * @module
  */
-import { startFakeCompanyApi, type FakeCompanyApi } from './fake-company-api.js';
-import { startFakeDeepgram, type FakeDeepgram } from './fake-deepgram.js';
-import { startFakeElevenLabs, type FakeElevenLabs } from './fake-elevenlabs.js';
+import { type FakeCompanyApi, startFakeCompanyApi } from './fake-company-api.js';
+import { type FakeDeepgram, startFakeDeepgram } from './fake-deepgram.js';
+import { type FakeElevenLabs, startFakeElevenLabs } from './fake-elevenlabs.js';
 import { fakeEmbed } from './fake-embedding.js';
-import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
-import { startFakePinecone, type FakePinecone } from './fake-pinecone.js';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai.js';
+import { type FakePinecone, startFakePinecone } from './fake-pinecone.js';
 import { type FaultProfile, latencyProfiles } from './latency.js';
 import { type StageLatencyProfile, type StageLatencyProfileName, stageLatencyProfiles } from './profiles.js';
 
@@ -23,14 +23,46 @@ export interface FakeDocument {
 
 /** The document base the fake Pinecone index starts with (a logistics company's handbook). */
 export const FAKE_DOCUMENTS: readonly FakeDocument[] = [
-  { id: 'doc-detention', text: 'Detention is billed at 75 dollars per hour after two free hours at the shipper or receiver.', metadata: { topic: 'billing' } },
-  { id: 'doc-reefer', text: 'Reefer loads must be pre-cooled to the set point before loading and checked every four hours in transit.', metadata: { topic: 'equipment' } },
-  { id: 'doc-hazmat', text: 'Hazmat loads require placards, a certified driver and the emergency response guide in the cab.', metadata: { topic: 'safety' } },
-  { id: 'doc-pod', text: 'A proof of delivery must be uploaded within 24 hours of delivery for the invoice to be released.', metadata: { topic: 'billing' } },
-  { id: 'doc-inspection', text: 'Trailer inspection covers tires, brakes, lights and doors, and is logged before every dispatch.', metadata: { topic: 'equipment' } },
-  { id: 'doc-weight', text: 'The maximum gross weight is 80,000 pounds; overweight loads need a permit before dispatch.', metadata: { topic: 'safety' } },
-  { id: 'doc-returns', text: 'Damaged inventory is returned to the warehouse and counted within two business days.', metadata: { topic: 'inventory' } },
-  { id: 'doc-cycle-count', text: 'Inventory cycle counts run every Monday; discrepancies over two percent are escalated.', metadata: { topic: 'inventory' } },
+  {
+    id: 'doc-detention',
+    text: 'Detention is billed at 75 dollars per hour after two free hours at the shipper or receiver.',
+    metadata: { topic: 'billing' },
+  },
+  {
+    id: 'doc-reefer',
+    text: 'Reefer loads must be pre-cooled to the set point before loading and checked every four hours in transit.',
+    metadata: { topic: 'equipment' },
+  },
+  {
+    id: 'doc-hazmat',
+    text: 'Hazmat loads require placards, a certified driver and the emergency response guide in the cab.',
+    metadata: { topic: 'safety' },
+  },
+  {
+    id: 'doc-pod',
+    text: 'A proof of delivery must be uploaded within 24 hours of delivery for the invoice to be released.',
+    metadata: { topic: 'billing' },
+  },
+  {
+    id: 'doc-inspection',
+    text: 'Trailer inspection covers tires, brakes, lights and doors, and is logged before every dispatch.',
+    metadata: { topic: 'equipment' },
+  },
+  {
+    id: 'doc-weight',
+    text: 'The maximum gross weight is 80,000 pounds; overweight loads need a permit before dispatch.',
+    metadata: { topic: 'safety' },
+  },
+  {
+    id: 'doc-returns',
+    text: 'Damaged inventory is returned to the warehouse and counted within two business days.',
+    metadata: { topic: 'inventory' },
+  },
+  {
+    id: 'doc-cycle-count',
+    text: 'Inventory cycle counts run every Monday; discrepancies over two percent are escalated.',
+    metadata: { topic: 'inventory' },
+  },
 ];
 
 /** Options of {@link startFakeProviders}. */
@@ -87,7 +119,9 @@ const FAKE_KEY = 'fake-key-for-local-tests';
  */
 export async function startFakeProviders(options: FakeProvidersOptions = {}): Promise<FakeProviders> {
   const profile =
-    typeof options.latency === 'object' ? options.latency : stageLatencyProfiles[options.latency ?? 'instant'];
+    typeof options.latency === 'object'
+      ? options.latency
+      : stageLatencyProfiles[options.latency ?? 'instant'];
   const seed = options.seed ?? 1;
   const dimensions = options.dimensions ?? 256;
   const faults = options.faults;
@@ -113,7 +147,14 @@ export async function startFakeProviders(options: FakeProvidersOptions = {}): Pr
         }),
       ),
       // Real-time pacing unless instant: audio arrives as fast as a real voice would play it ×4.
-      track(startFakeElevenLabs({ latency: profile.tts.ttfb, audioRate: instant ? Number.POSITIVE_INFINITY : 4, seed, ...withFaults })),
+      track(
+        startFakeElevenLabs({
+          latency: profile.tts.ttfb,
+          audioRate: instant ? Number.POSITIVE_INFINITY : 4,
+          seed,
+          ...withFaults,
+        }),
+      ),
       track(
         startFakePinecone({
           latency: profile.search,
@@ -127,7 +168,13 @@ export async function startFakeProviders(options: FakeProvidersOptions = {}): Pr
           ...withFaults,
         }),
       ),
-      track(startFakeCompanyApi({ latency: instant ? latencyProfiles.instant : latencyProfiles.companyApi, seed, ...withFaults })),
+      track(
+        startFakeCompanyApi({
+          latency: instant ? latencyProfiles.instant : latencyProfiles.companyApi,
+          seed,
+          ...withFaults,
+        }),
+      ),
     ]);
     return {
       deepgram,
@@ -140,7 +187,12 @@ export async function startFakeProviders(options: FakeProvidersOptions = {}): Pr
         openai: { apiKey: FAKE_KEY, baseURL: openai.baseURL },
         embedder: { apiKey: FAKE_KEY, baseURL: openai.baseURL, dimensions },
         elevenlabs: { apiKey: FAKE_KEY, baseUrl: elevenlabs.url },
-        pinecone: { apiKey: FAKE_KEY, host: pinecone.url, controllerHostUrl: pinecone.url, indexName: pinecone.indexName },
+        pinecone: {
+          apiKey: FAKE_KEY,
+          host: pinecone.url,
+          controllerHostUrl: pinecone.url,
+          indexName: pinecone.indexName,
+        },
         companyApi: { baseUrl: companyApi.url, apiKey: FAKE_KEY },
       },
       close: async () => {

@@ -6,14 +6,14 @@
  */
 export * from './audio.js';
 export * from './fake-company-api.js';
-export * from './latency.js';
+export * from './fake-deepgram.js';
+export * from './fake-elevenlabs.js';
 export * from './fake-embedding.js';
 export * from './fake-llm-rules.js';
 export * from './fake-openai.js';
 export * from './fake-pinecone.js';
-export * from './fake-deepgram.js';
-export * from './fake-elevenlabs.js';
 export { type FakeRequestRecord, RequestLog } from './fake-provider-kit.js';
-export * from './fake-stages.js';
-export * from './profiles.js';
 export * from './fake-providers.js';
+export * from './fake-stages.js';
+export * from './latency.js';
+export * from './profiles.js';
