@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NamespaceConfig } from '../config/schema.js';
 import { AbortedError, CacheError, type CacheErrorCode, InvalidArgumentError } from '../errors.js';
+import { raceSignal } from '../internal/abort.js';
 import { type PerformanceMonitor, performanceMonitor } from '../perf/index.js';
 import type {
   CacheGetOptions,
@@ -754,23 +755,12 @@ export class CacheManager {
     }
     const signal = job.options.signal;
     if (signal === undefined) return flight;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void =>
-        reject(
-          new AbortedError(`getOrSet("${job.key}") was aborted by its caller.`, { cause: signal.reason }),
-        );
-      signal.addEventListener('abort', onAbort, { once: true });
-      flight.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    // Leaving must not cancel the load for the other callers: only this caller stops waiting.
+    return raceSignal(
+      flight,
+      signal,
+      () => new AbortedError(`getOrSet("${job.key}") was aborted by its caller.`, { cause: signal.reason }),
+    );
   }
 
   private refreshInBackground<T>(job: Job<T>): void {

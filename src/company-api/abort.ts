@@ -3,6 +3,7 @@
  * @module
  */
 import { AbortedError } from '../errors.js';
+import { abortableSleep, raceSignal } from '../internal/abort.js';
 
 /** Throws AbortedError if `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -11,21 +12,11 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
 
 /** Waits `ms`; rejects with AbortedError as soon as `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new AbortedError(`${what} was aborted.`, { cause: signal.reason }));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new AbortedError(`${what} was aborted.`, { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(
+    ms,
+    signal,
+    () => new AbortedError(`${what} was aborted.`, { cause: signal?.reason }),
+  );
 }
 
 /**
@@ -35,25 +26,9 @@ export function sleep(ms: number, signal: AbortSignal | undefined, what: string)
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(new AbortedError(`${what} was aborted.`, { cause: signal.reason }));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => {});
-      reject(new AbortedError(`${what} was aborted.`, { cause: signal.reason }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+  return raceSignal(
+    promise,
+    signal,
+    () => new AbortedError(`${what} was aborted.`, { cause: signal.reason }),
+  );
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { AbortedError, EarshotError, TimeoutError } from '../errors.js';
+import { abortableSleep, raceSignal } from '../internal/abort.js';
 
 /** Swallows a rejection we deliberately stopped waiting for. */
 export const noop = (): void => {};
@@ -22,44 +23,12 @@ export function abortReason(signal: AbortSignal): EarshotError {
  * as unhandled.
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.then(noop, noop);
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.then(noop, noop);
-      reject(abortReason(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceSignal(promise, signal, () => abortReason(signal));
 }
 
 /** Waits `ms`, or rejects with the abort reason when `signal` aborts (clearing the timer). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  if (!(ms > 0)) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal as AbortSignal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, () => abortReason(signal as AbortSignal));
 }
 
 /** What a stage call needs from its scope: a signal, deadlines, and a way to let go. */

@@ -345,3 +345,17 @@ describe('lifecycle and stats', () => {
     expect(store.size).toBe(1);
   });
 });
+
+describe('abort', () => {
+  it('a caller whose signal is already aborted is rejected at once while the shared load goes on', async () => {
+    const cache = createCacheManager({ monitor: new PerformanceMonitor() });
+    let release!: (v: string) => void;
+    const loader = () => new Promise<string>((r) => (release = r));
+    const first = cache.getOrSet('k', 'llm', loader);
+    const aborted = AbortSignal.abort(new Error('gone'));
+    await expect(cache.getOrSet('k', 'llm', loader, { signal: aborted })).rejects.toMatchObject({ code: 'EARSHOT_ABORTED' });
+    release('value');
+    expect(await first).toBe('value');
+    expect(await cache.get('k', 'llm')).toBe('value');
+  });
+});

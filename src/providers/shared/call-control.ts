@@ -4,7 +4,9 @@
  * ignore signals. Written for Node 20.0+ (no `AbortSignal.any`).
  * @module
  */
+
 import { AbortedError } from '../../errors.js';
+import { raceSignal } from '../../internal/abort.js';
 
 /** Why a call was stopped: the caller's AbortSignal, or our deadline. */
 export type StopReason = 'aborted' | 'timeout';
@@ -80,33 +82,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
     throw new AbortedError(`${what} was aborted before it started.`, { cause: signal.reason });
 }
 
-const ignore = (): void => {};
-
-/**
- * Settles like `promise`, or rejects with `onAbort()` as soon as `signal` fires, whichever
- * comes first. The promise left behind gets a handler, so its late rejection is never
- * reported as unhandled.
- */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => unknown): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(ignore);
-    return Promise.reject(onAbort());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const listener = () => reject(onAbort());
-    signal.addEventListener('abort', listener, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', listener);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', listener);
-        reject(e);
-      },
-    );
-  });
-}
+export { raceSignal };
 
 /**
  * Resolves `promise`, or rejects when `control` fires (with whatever `onAbort` returns), so a
