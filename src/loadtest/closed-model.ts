@@ -8,13 +8,11 @@ import { type ClosedModelOptionsInput, closedModelOptionsSchema, parseLoadOption
 import { seededRandom, weightedPicker } from './random.js';
 import { RunRecorder } from './recorder.js';
 import {
-  ABANDON_AFTER_MS,
-  abortReasonText,
-  deferred,
   type LoadRunInput,
   type LoadRunResult,
   monitorOf,
-  settlesWithin,
+  RunStop,
+  runResultOf,
   sleep,
 } from './run-control.js';
 
@@ -44,28 +42,13 @@ export async function runClosedModel(input: ClosedModelOptionsInput & LoadRunInp
   const random = seededRandom(o.seed);
   const pick = weightedPicker(scenarios, random);
   const rec = new RunRecorder({ monitor, random, keepWaterfalls: o.keepWaterfalls });
-  const hard = new AbortController();
-  const stopped = deferred();
-  let stopping = false;
-  let stopReason = '';
-  let status: LoadRunResult['status'] = 'completed';
+  const stop = new RunStop(signal);
+  const hard = stop.hard;
   let spawned = 0;
   let active = 0;
   let tickets = o.iterations ?? Number.POSITIVE_INFINITY;
   const loops: Promise<void>[] = [];
   const timers: NodeJS.Timeout[] = [];
-
-  const requestStop = (reason: string, interrupt: boolean): void => {
-    if (stopping) return;
-    stopping = true;
-    stopReason = reason;
-    if (interrupt) {
-      status = 'interrupted';
-      hard.abort(reason);
-    }
-    stopped.resolve();
-  };
-  const onAbort = () => requestStop(abortReasonText(signal?.reason), true);
 
   const thinkTime = (): number => {
     const t = o.thinkTimeMs;
@@ -76,7 +59,7 @@ export async function runClosedModel(input: ClosedModelOptionsInput & LoadRunInp
     const state = new Map<string, unknown>();
     let iteration = 0;
     try {
-      while (!stopping) {
+      while (!stop.stopping) {
         if (tickets <= 0) break;
         tickets--;
         const scenario = pick();
@@ -84,70 +67,52 @@ export async function runClosedModel(input: ClosedModelOptionsInput & LoadRunInp
         await rec.run(scenario.name, () => scenario.run(ctx), hard.signal);
         iteration++;
         const think = thinkTime();
-        if (think > 0 && !stopping) await sleep(think, hard.signal);
+        if (think > 0 && !stop.stopping) await sleep(think, hard.signal);
       }
     } finally {
       active--;
-      if (tickets <= 0 && active === 0 && spawned > 0) requestStop('all iterations done', false);
+      if (tickets <= 0 && active === 0 && spawned > 0) stop.request('all iterations done', false);
     }
   };
 
   const spawnDue = (): void => {
-    if (stopping) return;
+    if (stop.stopping) return;
     const due =
       o.spawnRate === undefined
         ? o.users
         : Math.min(o.users, Math.floor((rec.elapsed() * o.spawnRate) / 1000) + 1);
-    while (spawned < due && !stopping && tickets > 0) {
+    while (spawned < due && !stop.stopping && tickets > 0) {
       active++;
       loops.push(userLoop(spawned++));
     }
-    if (spawned < o.users && !stopping && tickets > 0 && o.spawnRate !== undefined) {
+    if (spawned < o.users && !stop.stopping && tickets > 0 && o.spawnRate !== undefined) {
       const nextAt = (spawned * 1000) / o.spawnRate;
       timers.push(setTimeout(spawnDue, Math.max(1, nextAt - rec.elapsed())));
     }
   };
 
   const phase = () =>
-    (stopping ? 'stopping' : spawned < o.users ? 'ramping' : 'steady') as 'stopping' | 'ramping' | 'steady';
+    (stop.stopping ? 'stopping' : spawned < o.users ? 'ramping' : 'steady') as
+      | 'stopping'
+      | 'ramping'
+      | 'steady';
   const sample = () => {
     rec.sample({ users: active });
     onProgress?.(rec.progress({ phase: phase(), users: active, targetUsers: o.users }));
   };
 
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  stop.listen();
   const sampler = setInterval(sample, o.sampleIntervalMs);
   if (o.runTimeMs !== undefined)
-    timers.push(setTimeout(() => requestStop('run time reached', false), o.runTimeMs));
+    timers.push(setTimeout(() => stop.request('run time reached', false), o.runTimeMs));
   spawnDue();
 
-  await stopped.promise;
+  await stop.stopped;
   for (const t of timers) clearTimeout(t);
-  const all = Promise.allSettled(loops);
-  if (!hard.signal.aborted && !(await settlesWithin(all, o.stopTimeoutMs))) {
-    hard.abort('stop timeout');
-  }
-  await settlesWithin(all, ABANDON_AFTER_MS);
+  await stop.drain(loops, o.stopTimeoutMs);
   clearInterval(sampler);
-  signal?.removeEventListener('abort', onAbort);
   rec.sample({ users: active });
   onProgress?.(rec.progress({ phase: 'stopping', users: active, targetUsers: o.users }));
 
-  return {
-    model: 'closed',
-    status,
-    stopReason,
-    startedAt: rec.startedAtDate,
-    durationMs: rec.elapsed(),
-    monitor,
-    started: rec.started,
-    completed: rec.completed,
-    errors: rec.errors,
-    interrupted: rec.interrupted,
-    abandoned: rec.inFlight,
-    errorKinds: rec.errorKinds(),
-    timeseries: rec.timeseries,
-    turns: rec.representativeTurns(),
-  };
+  return runResultOf('closed', stop, rec, monitor);
 }

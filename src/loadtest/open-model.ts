@@ -8,14 +8,12 @@ import { type OpenModelOptionsInput, openModelOptionsSchema, parseLoadOptions } 
 import { exponentialGapMs, seededRandom, weightedPicker } from './random.js';
 import { RunRecorder } from './recorder.js';
 import {
-  ABANDON_AFTER_MS,
   type ArrivalStats,
-  abortReasonText,
-  deferred,
   type LoadRunInput,
   type LoadRunResult,
   monitorOf,
-  settlesWithin,
+  RunStop,
+  runResultOf,
 } from './run-control.js';
 
 /**
@@ -42,8 +40,6 @@ export async function runOpenModel(input: OpenModelOptionsInput & LoadRunInput):
   const pick = weightedPicker(scenarios, random);
   const gapRandom = seededRandom(o.seed + 7919);
   const rec = new RunRecorder({ monitor, random, keepWaterfalls: o.keepWaterfalls });
-  const hard = new AbortController();
-  const stopped = deferred();
   const running = new Set<Promise<void>>();
   const arrivals: ArrivalStats = {
     targetRatePerSec: o.ratePerSec,
@@ -54,33 +50,19 @@ export async function runOpenModel(input: OpenModelOptionsInput & LoadRunInput):
     lateThresholdMs: o.lateThresholdMs,
     maxSendLagMs: 0,
   };
-  let stopping = false;
-  let stopReason = '';
-  let status: LoadRunResult['status'] = 'completed';
   let timer: NodeJS.Timeout | undefined;
+  const stop = new RunStop(signal, () => clearTimeout(timer));
+  const hard = stop.hard;
   let runTimer: NodeJS.Timeout | undefined;
   // Intended start of the next arrival, ms since the run started.
   let nextAt = 0;
   const gap = () =>
     o.arrival === 'poisson' ? exponentialGapMs(o.ratePerSec, gapRandom) : 1000 / o.ratePerSec;
 
-  const requestStop = (reason: string, interrupt: boolean): void => {
-    if (stopping) return;
-    stopping = true;
-    stopReason = reason;
-    clearTimeout(timer);
-    if (interrupt) {
-      status = 'interrupted';
-      hard.abort(reason);
-    }
-    stopped.resolve();
-  };
-  const onAbort = () => requestStop(abortReasonText(signal?.reason), true);
-
   const tick = (): void => {
     timer = undefined;
     const elapsed = rec.elapsed();
-    while (!stopping && nextAt <= elapsed) {
+    while (!stop.stopping && nextAt <= elapsed) {
       if (o.runTimeMs !== undefined && nextAt >= o.runTimeMs) break;
       if (o.iterations !== undefined && arrivals.scheduled >= o.iterations) break;
       const index = arrivals.scheduled++;
@@ -107,9 +89,9 @@ export async function runOpenModel(input: OpenModelOptionsInput & LoadRunInput):
       running.add(p);
       void p.finally(() => running.delete(p));
     }
-    if (stopping) return;
+    if (stop.stopping) return;
     if (o.iterations !== undefined && arrivals.scheduled >= o.iterations) {
-      requestStop('all arrivals sent', false);
+      stop.request('all arrivals sent', false);
       return;
     }
     // The schedule is over; the run timer ends the run.
@@ -118,10 +100,10 @@ export async function runOpenModel(input: OpenModelOptionsInput & LoadRunInput):
   };
 
   const sample = () => {
-    rec.sample({ targetRate: stopping ? 0 : o.ratePerSec });
+    rec.sample({ targetRate: stop.stopping ? 0 : o.ratePerSec });
     onProgress?.(
       rec.progress({
-        phase: stopping ? 'stopping' : 'steady',
+        phase: stop.stopping ? 'stopping' : 'steady',
         targetRate: o.ratePerSec,
         late: arrivals.late,
         dropped: arrivals.dropped,
@@ -129,39 +111,18 @@ export async function runOpenModel(input: OpenModelOptionsInput & LoadRunInput):
     );
   };
 
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  stop.listen();
   const sampler = setInterval(sample, o.sampleIntervalMs);
   if (o.runTimeMs !== undefined)
-    runTimer = setTimeout(() => requestStop('run time reached', false), o.runTimeMs);
-  if (!stopping) tick();
+    runTimer = setTimeout(() => stop.request('run time reached', false), o.runTimeMs);
+  if (!stop.stopping) tick();
 
-  await stopped.promise;
+  await stop.stopped;
   clearTimeout(timer);
   clearTimeout(runTimer);
-  const all = Promise.allSettled([...running]);
-  if (!hard.signal.aborted && !(await settlesWithin(all, o.stopTimeoutMs))) hard.abort('stop timeout');
-  await settlesWithin(all, ABANDON_AFTER_MS);
+  await stop.drain(running, o.stopTimeoutMs);
   clearInterval(sampler);
-  signal?.removeEventListener('abort', onAbort);
-  stopping = true;
   sample();
 
-  return {
-    model: 'open',
-    status,
-    stopReason,
-    startedAt: rec.startedAtDate,
-    durationMs: rec.elapsed(),
-    monitor,
-    started: rec.started,
-    completed: rec.completed,
-    errors: rec.errors,
-    interrupted: rec.interrupted,
-    abandoned: rec.inFlight,
-    errorKinds: rec.errorKinds(),
-    timeseries: rec.timeseries,
-    turns: rec.representativeTurns(),
-    arrivals,
-  };
+  return { ...runResultOf('open', stop, rec, monitor), arrivals };
 }

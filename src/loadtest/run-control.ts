@@ -4,7 +4,7 @@
  * @module
  */
 import { PerformanceMonitor } from '../perf/index.js';
-import type { ErrorKindCount } from './recorder.js';
+import type { ErrorKindCount, RunRecorder } from './recorder.js';
 import type { TimeseriesPoint } from './run-file.js';
 import type { LoadProgress, Scenario, TurnWaterfall } from './types.js';
 
@@ -115,3 +115,105 @@ export function monitorOf(input: LoadRunInput): PerformanceMonitor {
 
 /** How long to wait for iterations that ignore the abort before giving up on them. */
 export const ABANDON_AFTER_MS = 2000;
+
+/**
+ * The stop state both load models share: the first stop request wins, and an interrupting one
+ * (the caller's `signal`) aborts in-flight iterations at once through `hard`.
+ *
+ * @example
+ * ```ts
+ * const stop = new RunStop(signal, () => clearTimeout(timer));
+ * stop.listen();
+ * await stop.stopped;
+ * await stop.drain(loops, o.stopTimeoutMs);
+ * ```
+ */
+export class RunStop {
+  /** Aborted on an interrupting stop or when iterations outlive the stop timeout. */
+  readonly hard = new AbortController();
+  #stopping = false;
+  #reason = '';
+  #status: LoadRunResult['status'] = 'completed';
+  readonly #stopped = deferred();
+  readonly #signal: AbortSignal | undefined;
+  readonly #onStop: (() => void) | undefined;
+  readonly #onAbort = (): void => this.request(abortReasonText(this.#signal?.reason), true);
+
+  /** `onStop` runs once, when the first stop is requested (before any abort). */
+  constructor(signal: AbortSignal | undefined, onStop?: () => void) {
+    this.#signal = signal;
+    this.#onStop = onStop;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  get reason(): string {
+    return this.#reason;
+  }
+
+  get status(): LoadRunResult['status'] {
+    return this.#status;
+  }
+
+  /** Resolves once a stop has been requested. */
+  get stopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  request(reason: string, interrupt: boolean): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#reason = reason;
+    this.#onStop?.();
+    if (interrupt) {
+      this.#status = 'interrupted';
+      this.hard.abort(reason);
+    }
+    this.#stopped.resolve();
+  }
+
+  /** Stops at once when the caller's signal is already aborted, else when it aborts. */
+  listen(): void {
+    if (this.#signal?.aborted) this.#onAbort();
+    else this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /**
+   * Gives `work` (taken as it is now) `stopTimeoutMs` to settle, aborts what is left, waits a
+   * last {@link ABANDON_AFTER_MS} for iterations that ignore the abort, then stops listening.
+   */
+  async drain(work: Iterable<Promise<unknown>>, stopTimeoutMs: number): Promise<void> {
+    const all = Promise.allSettled(work);
+    if (!this.hard.signal.aborted && !(await settlesWithin(all, stopTimeoutMs)))
+      this.hard.abort('stop timeout');
+    await settlesWithin(all, ABANDON_AFTER_MS);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+/** The part of a {@link LoadRunResult} both models fill the same way. */
+export function runResultOf(
+  model: LoadRunResult['model'],
+  stop: RunStop,
+  rec: RunRecorder,
+  monitor: PerformanceMonitor,
+): LoadRunResult {
+  return {
+    model,
+    status: stop.status,
+    stopReason: stop.reason,
+    startedAt: rec.startedAtDate,
+    durationMs: rec.elapsed(),
+    monitor,
+    started: rec.started,
+    completed: rec.completed,
+    errors: rec.errors,
+    interrupted: rec.interrupted,
+    abandoned: rec.inFlight,
+    errorKinds: rec.errorKinds(),
+    timeseries: rec.timeseries,
+    turns: rec.representativeTurns(),
+  };
+}

@@ -41,8 +41,11 @@ import type { RawData, WebSocket } from 'ws';
 import { transcribeFakeSpeech } from './audio.js';
 import {
   type FakeRequestRecord,
+  fakeServerParts,
+  faultHeaders,
+  listenOptionsOf,
   parseQuery,
-  RequestLog,
+  type RequestLog,
   readBody,
   rejectUpgrade,
   sendJson,
@@ -52,10 +55,10 @@ import {
 import {
   createRng,
   type FaultDecision,
-  FaultInjector,
+  type FaultInjector,
   type FaultProfile,
   hangThenDrop,
-  LatencyModel,
+  type LatencyModel,
   type LatencyProfile,
   malformJson,
   resetConnection,
@@ -215,11 +218,8 @@ function errorBody(status: number, message: string, requestId: string) {
  * ```
  */
 export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Promise<FakeDeepgram> {
-  const seed = options.seed ?? 1;
-  const latency = new LatencyModel(options.latency ?? { kind: 'none' }, { seed });
-  const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
+  const { seed, latency, faults, requests } = fakeServerParts(options);
   const rng = createRng(`${seed}:bodies`);
-  const requests = new RequestLog();
   const live: FakeDeepgramLiveStats = {
     sessions: 0,
     open: 0,
@@ -239,8 +239,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
   };
 
   const started = await startServer({
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.host === undefined ? {} : { host: options.host }),
+    ...listenOptionsOf(options),
     async onRequest(req, res, url) {
       if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
       const query = parseQuery(url);
@@ -283,13 +282,11 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       const decision = faults.decide('live');
       if (decision.kind === 'error' || decision.kind === 'rateLimit') {
         record.status = decision.status;
-        const headers: Record<string, string> = { 'dg-request-id': requestId };
-        if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
         rejectUpgrade(
           socket as Socket,
           decision.status,
           errorBody(decision.status, 'Injected fault.', requestId),
-          headers,
+          faultHeaders(decision, { 'dg-request-id': requestId }),
         );
         return true;
       }
@@ -318,9 +315,12 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     const decision = faults.decide('transcribe');
     if (decision.kind === 'error' || decision.kind === 'rateLimit') {
       record.status = decision.status;
-      const headers: Record<string, string> = { ...ids };
-      if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
-      sendJson(res, decision.status, errorBody(decision.status, 'Injected fault.', requestId), headers);
+      sendJson(
+        res,
+        decision.status,
+        errorBody(decision.status, 'Injected fault.', requestId),
+        faultHeaders(decision, ids),
+      );
       return;
     }
     if (decision.kind === 'reset') {

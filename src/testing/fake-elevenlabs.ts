@@ -42,9 +42,12 @@ import { synthesizeFakeSpeech } from './audio.js';
 import {
   chunkAudio,
   type FakeRequestRecord,
+  fakeServerParts,
+  faultHeaders,
+  listenOptionsOf,
   pacingMs,
   parseQuery,
-  RequestLog,
+  type RequestLog,
   readBody,
   rejectUpgrade,
   sendJson,
@@ -53,9 +56,9 @@ import {
 } from './fake-provider-kit.js';
 import {
   type FaultDecision,
-  FaultInjector,
+  type FaultInjector,
   type FaultProfile,
-  LatencyModel,
+  type LatencyModel,
   type LatencyProfile,
   resetConnection,
   waitUnlessClosed,
@@ -168,10 +171,7 @@ function alignmentOf(text: string, msPerChar: number) {
  * ```
  */
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
-  const seed = options.seed ?? 1;
-  const latency = new LatencyModel(options.latency ?? { kind: 'none' }, { seed });
-  const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
-  const requests = new RequestLog();
+  const { latency, faults, requests } = fakeServerParts(options);
   const stats: FakeElevenLabsStats = { characters: 0, audioBytes: 0, sessions: 0, open: 0 };
   const msPerChar = options.msPerChar ?? 55;
   const voices = options.voices ? new Set(options.voices) : undefined;
@@ -201,8 +201,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
   };
 
   const started = await startServer({
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.host === undefined ? {} : { host: options.host }),
+    ...listenOptionsOf(options),
     async onRequest(req, res, url) {
       const r = route(url);
       if (!r || r.name === 'stream-input') return false;
@@ -256,9 +255,12 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       const decision = faults.decide('stream-input');
       if ((decision.kind === 'error' || decision.kind === 'rateLimit') && !state.wsErrorsInBand) {
         record.status = decision.status;
-        const headers: Record<string, string> = { 'request-id': requestId };
-        if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
-        rejectUpgrade(socket as Socket, decision.status, faultBody(decision.status), headers);
+        rejectUpgrade(
+          socket as Socket,
+          decision.status,
+          faultBody(decision.status),
+          faultHeaders(decision, { 'request-id': requestId }),
+        );
         return true;
       }
       const ws = await accept();
@@ -319,9 +321,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     const decision = faults.decide(name);
     if (decision.kind === 'error' || decision.kind === 'rateLimit') {
       record.status = decision.status;
-      const headers: Record<string, string> = { ...ids };
-      if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
-      sendJson(res, decision.status, faultBody(decision.status), headers);
+      sendJson(res, decision.status, faultBody(decision.status), faultHeaders(decision, ids));
       return;
     }
     const faultAt = state.faultAfterChunks;

@@ -44,14 +44,21 @@ import {
   fakeTokens,
   planFakeReply,
 } from './fake-llm-rules.js';
-import { RequestLog, readBody, sendJson, startServer } from './fake-provider-kit.js';
+import {
+  fakeServerParts,
+  listenOptionsOf,
+  type RequestLog,
+  readBody,
+  sendJson,
+  startServer,
+} from './fake-provider-kit.js';
 import {
   createRng,
   type FaultDecision,
-  FaultInjector,
+  type FaultInjector,
   type FaultProfile,
   hangThenDrop,
-  LatencyModel,
+  type LatencyModel,
   type LatencyProfile,
   resetConnection,
   waitUnlessClosed,
@@ -201,12 +208,9 @@ function openAIError(status: number, message?: string): unknown {
  * ```
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  const seed = options.seed ?? 1;
-  const latency = new LatencyModel(options.latency ?? { kind: 'none' }, { seed });
-  const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
+  const { seed, latency, faults, requests } = fakeServerParts(options);
   const ids = createRng(`${seed}:ids`);
   const rulesSeed = seedNumber(seed);
-  const requests = new RequestLog();
   const models = options.models ? new Set(options.models) : undefined;
   const defaultDims = options.embeddingDimensions ?? 1536;
   const state: StreamState = {
@@ -216,8 +220,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   };
 
   const started = await startServer({
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.host === undefined ? {} : { host: options.host }),
+    ...listenOptionsOf(options),
     async onRequest(req, res, url) {
       const route =
         url.pathname === '/v1/chat/completions'

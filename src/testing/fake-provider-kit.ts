@@ -15,6 +15,13 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
+import {
+  type FaultDecision,
+  FaultInjector,
+  type FaultProfile,
+  LatencyModel,
+  type LatencyProfile,
+} from './latency.js';
 
 /** One request a fake received, as kept in its `requests` log (never with credentials). */
 export interface FakeRequestRecord {
@@ -71,6 +78,61 @@ export class RequestLog {
     this.#entries = [];
     this.#count = 0;
   }
+}
+
+/** Options every provider fake takes: where it listens and how it misbehaves. */
+export interface FakeServerBaseOptions {
+  /** Port to listen on. Default 0 (an ephemeral port). */
+  port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  latency?: LatencyProfile;
+  faults?: FaultProfile;
+  /** Seed of the latency and fault draws. Default 1. */
+  seed?: number | string;
+}
+
+/** The seed, latency model, fault injector and request log of a provider fake. */
+export interface FakeServerParts {
+  seed: number | string;
+  latency: LatencyModel;
+  faults: FaultInjector;
+  requests: RequestLog;
+}
+
+/**
+ * Builds the parts every provider fake starts from, seeded the same way in each (latency from
+ * `seed`, faults from `<seed>:faults`) so a seed replays the same draws.
+ *
+ * @example
+ * ```ts
+ * const { seed, latency, faults, requests } = fakeServerParts(options);
+ * const started = await startServer({ ...listenOptionsOf(options), onRequest });
+ * ```
+ */
+export function fakeServerParts(options: FakeServerBaseOptions): FakeServerParts {
+  const seed = options.seed ?? 1;
+  return {
+    seed,
+    latency: new LatencyModel(options.latency ?? { kind: 'none' }, { seed }),
+    faults: new FaultInjector(options.faults, { seed: `${seed}:faults` }),
+    requests: new RequestLog(),
+  };
+}
+
+/** The `port` and `host` of a fake's options for {@link startServer}, leaving out those not set. */
+export function listenOptionsOf(options: { port?: number; host?: string }): { port?: number; host?: string } {
+  return {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+  };
+}
+
+/** Headers of an injected error answer: `base`, plus `retry-after` for a rate limit. */
+export function faultHeaders(decision: FaultDecision, base: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { ...base };
+  if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
+  return headers;
 }
 
 /** Parses the query string of `req.url` into a plain object (last value wins). */

@@ -1,7 +1,8 @@
 /**
  * The HTML report in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
  * it loads without console errors or network requests, every chart drew its marks, the table
- * shows the numbers of the JSON, and the screenshot in docs/ is taken from a real demo run.
+ * shows the numbers of the JSON, and screenshots are taken from a real demo run (written to docs/
+ * with EARSHOT_UPDATE_SCREENSHOTS=1).
  * Skips loudly without Chromium; fails under CI=true.
  */
 import { existsSync } from 'node:fs';
@@ -28,8 +29,15 @@ if (!chromiumPath && !inCi) {
   );
 }
 
-const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'report-screenshot.png');
-const WATERFALL_SHOT = join(import.meta.dirname, '..', '..', 'docs', 'report-waterfall.png');
+// The screenshots in docs/ are refreshed with EARSHOT_UPDATE_SCREENSHOTS=1 npx vitest run
+// test/report; an ordinary run writes them to a temporary folder, so `npm test` leaves the work
+// tree clean.
+const SHOT_DIR =
+  process.env.EARSHOT_UPDATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '..', '..', 'docs')
+    : join(tmpdir(), `earshot-screenshots-${process.pid}`);
+const SCREENSHOT = join(SHOT_DIR, 'report-screenshot.png');
+const WATERFALL_SHOT = join(SHOT_DIR, 'report-waterfall.png');
 
 interface PageCheck {
   problems: string[];

@@ -8,7 +8,7 @@ import { runClosedModel } from '../../loadtest/closed-model.js';
 import { summarizeRun } from '../../loadtest/summarize.js';
 import type { Scenario } from '../../loadtest/types.js';
 import { PerformanceMonitor } from '../../perf/index.js';
-import { bool, type CommandSpec, int, type ParsedValues } from '../args.js';
+import { type CommandSpec, int, type ParsedValues } from '../args.js';
 import {
   type CliContext,
   combineResults,
@@ -17,16 +17,15 @@ import {
   PIPELINE_FLAGS,
   progressFor,
   progressText,
-  providerModeOf,
   resolveTargets,
   seedOf,
   TARGET_FLAGS,
 } from '../common.js';
 import { demoQuestion } from '../demo-data.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { createPipelineTarget, type PipelineTarget } from '../pipeline-target.js';
+import type { PipelineTarget } from '../pipeline-target.js';
 import { pipelineScenarios } from '../scenarios.js';
-import { profileOf } from './demo.js';
+import { pipelineTargetFor, runFactsOf } from './pipeline-setup.js';
 
 export const checkSpec: CommandSpec = {
   name: 'check',
@@ -82,15 +81,7 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
   const seed = seedOf(values);
   const progress = progressFor(ctx, values, 2000);
   const monitor = new PerformanceMonitor();
-  const target = await createPipelineTarget({
-    mode: providerModeOf(values),
-    monitor,
-    profile: profileOf(values),
-    seed,
-    redisUrl: ctx.streams.env.REDIS_URL || undefined,
-    cache: !bool(values, 'no-cache'),
-    env: ctx.streams.env,
-  });
+  const target = await pipelineTargetFor(ctx, values, { monitor, seed });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;
     progress.log(`earshot check: ${calls} calls of each component, then ${turns} turns one after another`);
@@ -116,11 +107,7 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
       kind: 'check',
       title: `earshot check: ${calls} component calls, ${turns} turns`,
       result,
-      earshotVersion: ctx.version,
-      targets: { operations: targets.operations, stretch: targets.stretch },
-      percentile: targets.percentile,
-      maxErrorRate: targets.maxErrorRate,
-      ...(target.cache ? { cache: target.cache.stats() } : {}),
+      ...runFactsOf(ctx, targets, target),
       config: {
         model: 'closed',
         users: 1,

@@ -3,13 +3,10 @@
  * per-stage table, the targets check, the cache hit rate and the HTML report.
  * @module
  */
-
-import { InvalidArgumentError } from '../../errors.js';
 import { runClosedModel } from '../../loadtest/closed-model.js';
 import { summarizeRun } from '../../loadtest/summarize.js';
 import { PerformanceMonitor } from '../../perf/index.js';
-import { type StageLatencyProfileName, stageLatencyProfiles } from '../../testing/profiles.js';
-import { bool, type CommandSpec, int, type ParsedValues, str } from '../args.js';
+import { bool, type CommandSpec, int, type ParsedValues } from '../args.js';
 import {
   type CliContext,
   finishRun,
@@ -17,14 +14,13 @@ import {
   PIPELINE_FLAGS,
   progressFor,
   progressText,
-  providerModeOf,
   resolveTargets,
   seedOf,
   TARGET_FLAGS,
 } from '../common.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { createPipelineTarget } from '../pipeline-target.js';
 import { pipelineScenarios } from '../scenarios.js';
+import { pipelineTargetFor, profileOf, runFactsOf } from './pipeline-setup.js';
 
 export const demoSpec: CommandSpec = {
   name: 'demo',
@@ -59,17 +55,6 @@ export const demoSpec: CommandSpec = {
   ],
 };
 
-/** Resolves `--profile` to a fake latency profile name. */
-export function profileOf(values: ParsedValues): StageLatencyProfileName {
-  const p = str(values, 'profile') ?? 'sourceDesignAfter';
-  if (!(p in stageLatencyProfiles)) {
-    throw new InvalidArgumentError(
-      `Unknown profile "${p}". Use one of: ${Object.keys(stageLatencyProfiles).join(', ')}.`,
-    );
-  }
-  return p as StageLatencyProfileName;
-}
-
 export async function demoCommand(ctx: CliContext, values: ParsedValues): Promise<ExitCode> {
   const turns = int(values, 'turns', { min: 1, max: 100_000 }) ?? 40;
   const users = int(values, 'users', { min: 1, max: 1000 }) ?? 4;
@@ -78,16 +63,11 @@ export async function demoCommand(ctx: CliContext, values: ParsedValues): Promis
   const seed = seedOf(values);
   const progress = progressFor(ctx, values, 2000);
   const monitor = new PerformanceMonitor();
-  const redisUrl = ctx.streams.env.REDIS_URL || undefined;
 
-  const target = await createPipelineTarget({
-    mode: providerModeOf(values),
+  const target = await pipelineTargetFor(ctx, values, {
     monitor,
-    profile,
     seed,
-    redisUrl,
-    cache: !bool(values, 'no-cache'),
-    env: ctx.streams.env,
+    profile,
     log: (l) => progress.log(l),
   });
   try {
@@ -112,11 +92,7 @@ export async function demoCommand(ctx: CliContext, values: ParsedValues): Promis
       kind: 'demo',
       title: `earshot demo: ${turns} voice turns`,
       result,
-      earshotVersion: ctx.version,
-      targets: { operations: targets.operations, stretch: targets.stretch },
-      percentile: targets.percentile,
-      maxErrorRate: targets.maxErrorRate,
-      ...(target.cache ? { cache: target.cache.stats() } : {}),
+      ...runFactsOf(ctx, targets, target),
       config: {
         model: 'closed',
         users,

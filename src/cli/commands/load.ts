@@ -14,7 +14,6 @@ import { summarizeRun } from '../../loadtest/summarize.js';
 import type { Scenario } from '../../loadtest/types.js';
 import { PerformanceMonitor } from '../../perf/index.js';
 import {
-  bool,
   type CommandSpec,
   duration,
   headers,
@@ -34,15 +33,14 @@ import {
   PIPELINE_FLAGS,
   progressFor,
   progressText,
-  providerModeOf,
   resolveTargets,
   seedOf,
   TARGET_FLAGS,
 } from '../common.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { createPipelineTarget, type PipelineTarget } from '../pipeline-target.js';
+import type { PipelineTarget } from '../pipeline-target.js';
 import { pipelineScenarios } from '../scenarios.js';
-import { profileOf } from './demo.js';
+import { pipelineTargetFor, runFactsOf } from './pipeline-setup.js';
 
 const presets = Object.entries(LOAD_PRESETS)
   .map(([k, v]) => `${k} ${v.users}/${v.spawnRate}`)
@@ -217,16 +215,7 @@ export async function loadCommand(ctx: CliContext, values: ParsedValues): Promis
   } else {
     forbid(values, ['method', 'body', 'header', 'timeout'], 'applies to --url only.');
     const weights = pairs(values, 'scenario', 'scenario');
-    target = await createPipelineTarget({
-      mode: providerModeOf(values),
-      monitor,
-      profile: profileOf(values),
-      seed,
-      redisUrl: ctx.streams.env.REDIS_URL || undefined,
-      cache: !bool(values, 'no-cache'),
-      env: ctx.streams.env,
-      log: (l) => progress.log(l),
-    });
+    target = await pipelineTargetFor(ctx, values, { monitor, seed, log: (l) => progress.log(l) });
     try {
       scenarios = pipelineScenarios(target, weights);
     } catch (err) {
@@ -299,11 +288,7 @@ export async function loadCommand(ctx: CliContext, values: ParsedValues): Promis
       kind: 'load',
       title: `earshot load: ${what}`,
       result,
-      earshotVersion: ctx.version,
-      targets: { operations: targets.operations, stretch: targets.stretch },
-      percentile: targets.percentile,
-      maxErrorRate: targets.maxErrorRate,
-      ...(target?.cache ? { cache: target.cache.stats() } : {}),
+      ...runFactsOf(ctx, targets, target),
       config,
     });
     return await finishRun(ctx, values, run, { out: 'earshot-run.json' }, progress);

@@ -1,0 +1,70 @@
+/**
+ * Setup the pipeline commands (`demo`, `check`, `load`) share: the fake latency profile, the
+ * pipeline target built from the common flags, and the run facts every summary carries.
+ * @module
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import type { SummarizeRunOptions } from '../../loadtest/summarize.js';
+import type { PerformanceMonitor } from '../../perf/index.js';
+import { type StageLatencyProfileName, stageLatencyProfiles } from '../../testing/profiles.js';
+import { bool, type ParsedValues, str } from '../args.js';
+import { type CliContext, providerModeOf, type ResolvedTargets } from '../common.js';
+import { createPipelineTarget, type PipelineTarget } from '../pipeline-target.js';
+
+/** Resolves `--profile` to a fake latency profile name. */
+export function profileOf(values: ParsedValues): StageLatencyProfileName {
+  const p = str(values, 'profile') ?? 'sourceDesignAfter';
+  if (!(p in stageLatencyProfiles)) {
+    throw new InvalidArgumentError(
+      `Unknown profile "${p}". Use one of: ${Object.keys(stageLatencyProfiles).join(', ')}.`,
+    );
+  }
+  return p as StageLatencyProfileName;
+}
+
+/**
+ * Builds the in-process pipeline from `--providers`/`--live`, `--profile` (unless `profile` is
+ * given, already resolved), `--no-cache` and `REDIS_URL`.
+ *
+ * @example
+ * ```ts
+ * const target = await pipelineTargetFor(ctx, values, { monitor, seed: seedOf(values) });
+ * ```
+ */
+export function pipelineTargetFor(
+  ctx: CliContext,
+  values: ParsedValues,
+  o: {
+    monitor: PerformanceMonitor;
+    seed: number;
+    profile?: StageLatencyProfileName;
+    log?: (line: string) => void;
+  },
+): Promise<PipelineTarget> {
+  return createPipelineTarget({
+    mode: providerModeOf(values),
+    monitor: o.monitor,
+    // Resolved after the mode, so a bad --providers is reported before a bad --profile.
+    profile: o.profile ?? profileOf(values),
+    seed: o.seed,
+    redisUrl: ctx.streams.env.REDIS_URL || undefined,
+    cache: !bool(values, 'no-cache'),
+    env: ctx.streams.env,
+    ...(o.log ? { log: o.log } : {}),
+  });
+}
+
+/** The summary fields every command fills the same way: version, targets, cache counters. */
+export function runFactsOf(
+  ctx: CliContext,
+  targets: ResolvedTargets,
+  target: PipelineTarget | undefined,
+): Pick<SummarizeRunOptions, 'earshotVersion' | 'targets' | 'percentile' | 'maxErrorRate' | 'cache'> {
+  return {
+    earshotVersion: ctx.version,
+    targets: { operations: targets.operations, stretch: targets.stretch },
+    percentile: targets.percentile,
+    maxErrorRate: targets.maxErrorRate,
+    ...(target?.cache ? { cache: target.cache.stats() } : {}),
+  };
+}
