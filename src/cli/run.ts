@@ -14,6 +14,7 @@ import {
 import { bool, type CommandSpec, commandHelp, type ParsedValues, parseCommand } from './args.js';
 import { checkCommand, checkSpec } from './commands/check.js';
 import { demoCommand, demoSpec } from './commands/demo.js';
+import { fleetCommand, fleetSpec } from './commands/fleet.js';
 import { loadCommand, loadSpec } from './commands/load.js';
 import { reportCommand, reportSpec } from './commands/report.js';
 import type { CliContext } from './common.js';
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   load: { spec: loadSpec, run: (ctx, v) => loadCommand(ctx, v) },
   check: { spec: checkSpec, run: (ctx, v) => checkCommand(ctx, v) },
   report: { spec: reportSpec, run: (ctx, v, p) => reportCommand(ctx, v, p) },
+  fleet: { spec: fleetSpec, run: (ctx, v) => fleetCommand(ctx, v) },
 };
 
 /** The top-level help. */
