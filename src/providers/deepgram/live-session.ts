@@ -102,6 +102,8 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   readonly #closedEvent = new Promise<void>((r) => {
     this.#closedResolve = r;
   });
+  /** performance.now() when open() was called. */
+  #startedAt = performance.now();
   /** ms the WebSocket handshake took, once open. */
   connectMs: number | undefined;
 
@@ -130,6 +132,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   /** Opens the socket; rejects with a mapped error (and leaves nothing open) on failure. */
   async open(): Promise<void> {
     const started = performance.now();
+    this.#startedAt = started;
     this.#deadline = `Opening the Deepgram live socket took longer than ${this.#timeoutMs} ms`;
     this.#control.arm(this.#timeoutMs);
     try {
@@ -443,7 +446,19 @@ export class DeepgramLiveSession implements SpeechToTextSession {
 
   #fail(err: EarshotError): void {
     if (this.#state === 'closed') return;
-    this.#abandonFinalize(outcomeOf(err));
+    const outcome = outcomeOf(err);
+    if (this.#finalizeAt !== undefined) this.#abandonFinalize(outcome);
+    else if (outcome !== 'aborted') {
+      // No finalize() waiting for an answer: without this sample, a refused handshake or a
+      // session that died before the user stopped talking would be a provider failure the
+      // monitor never counts.
+      this.#monitor.record('stt', performance.now() - this.#startedAt, {
+        ...this.#labels,
+        mode: 'stream',
+        trigger: this.#state === 'connecting' ? 'connect' : 'session',
+        outcome,
+      });
+    }
     this.#state = 'closed';
     this.#failure = err;
     this.#cleanup();

@@ -28,6 +28,14 @@ export interface PineconeCallState {
   retryAfter?: string;
   /** Why the last attempt was cut, when it was. */
   stopped?: StopReason;
+  /**
+   * Records the last attempt's sample. Held until the call settles (see
+   * {@link settlePineconeCall}): a 2xx whose body the SDK then rejects is a failed call, not an
+   * `ok` one.
+   */
+  lastAttempt?: ((failure?: CallOutcome) => void) | undefined;
+  /** The call has settled: later attempts (a call abandoned on abort) record at once. */
+  settled?: boolean;
 }
 
 const storage = new AsyncLocalStorage<PineconeCallState>();
@@ -35,6 +43,18 @@ const storage = new AsyncLocalStorage<PineconeCallState>();
 /** Runs `fn` (an SDK call) with `state` visible to the fetches it makes. */
 export function runPineconeCall<T>(state: PineconeCallState, fn: () => Promise<T>): Promise<T> {
   return storage.run(state, fn);
+}
+
+/**
+ * Records the call's last attempt once the call has settled: with its own outcome, or with
+ * `failure` when the attempt got a 2xx but the call failed anyway (a body the SDK could not
+ * parse), so every failed call counts once as an error in the monitor.
+ */
+export function settlePineconeCall(state: PineconeCallState, failure?: CallOutcome): void {
+  state.settled = true;
+  const record = state.lastAttempt;
+  state.lastAttempt = undefined;
+  record?.(failure);
 }
 
 // Statuses whose Response may not carry a body.
@@ -116,7 +136,20 @@ export function createTimedFetch(options: {
     } finally {
       sdkSignal?.removeEventListener('abort', onSdkAbort);
       control.dispose();
-      monitor.record(`vector_${op}`, performance.now() - started, { provider: 'pinecone', index, outcome });
+      const ms = performance.now() - started;
+      const record = (failure?: CallOutcome): void =>
+        monitor.record(`vector_${op}`, ms, {
+          provider: 'pinecone',
+          index,
+          outcome: outcome === 'ok' && failure !== undefined ? failure : outcome,
+        });
+      if (state !== undefined && state.settled !== true) {
+        // An earlier attempt (SDK retries) is final now: it failed, or there would be no retry.
+        state.lastAttempt?.();
+        state.lastAttempt = record;
+      } else {
+        record();
+      }
     }
   };
 }

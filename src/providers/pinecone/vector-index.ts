@@ -14,12 +14,13 @@ import type {
 import {
   type LatencyRecorder,
   lazyAsync,
+  outcomeOf,
   raceAbort,
   recorderOf,
   resolveApiKey,
   throwIfAborted,
 } from '../shared/index.js';
-import { mapPineconeError, PROVIDER } from './errors.js';
+import { malformed, mapPineconeError, PROVIDER } from './errors.js';
 import {
   normalizeHost,
   type PineconeVectorIndexOptions,
@@ -27,7 +28,12 @@ import {
   type ResolvedPineconeVectorIndexOptions,
 } from './options.js';
 import { loadPineconeSdk } from './sdk.js';
-import { createTimedFetch, type PineconeCallState, runPineconeCall } from './timed-fetch.js';
+import {
+  createTimedFetch,
+  type PineconeCallState,
+  runPineconeCall,
+  settlePineconeCall,
+} from './timed-fetch.js';
 
 /** What {@link PineconeVectorIndex.describeStats} returns. */
 export interface PineconeIndexStats {
@@ -138,9 +144,12 @@ export class PineconeVectorIndex implements VectorIndex {
       const what = `Pinecone describeIndex(${name})`;
       try {
         const description = await runPineconeCall(state, () => pc.describeIndex(name));
+        settlePineconeCall(state);
         host = description.host;
       } catch (err) {
-        throw mapPineconeError(err, state, what);
+        const mapped = mapPineconeError(err, state, what);
+        settlePineconeCall(state, outcomeOf(mapped));
+        throw mapped;
       }
       if (!host) throw new InvalidArgumentError(`${what} returned no host; pass { host } explicitly.`);
     }
@@ -158,13 +167,17 @@ export class PineconeVectorIndex implements VectorIndex {
     const state: PineconeCallState = { signal, timeoutMs: this.#options.timeoutMs, attempts: 0 };
     try {
       // The SDK's retry backoff ignores signals: the race makes an abort prompt anyway.
-      return await raceAbort(
+      const result = await raceAbort(
         runPineconeCall(state, () => fn(index)),
         signal,
         what,
       );
+      settlePineconeCall(state);
+      return result;
     } catch (err) {
-      throw mapPineconeError(err, state, what);
+      const mapped = mapPineconeError(err, state, what);
+      settlePineconeCall(state, outcomeOf(mapped));
+      throw mapped;
     }
   }
 
@@ -193,9 +206,26 @@ export class PineconeVectorIndex implements VectorIndex {
         ...(filter ? { filter } : {}),
       }),
     );
-    return (response.matches ?? []).map((m): SearchResult => {
-      const result: SearchResult = { id: m.id, score: m.score ?? 0 };
+    // The SDK maps the JSON without checking it: a match must have an id and a numeric score.
+    const matches: unknown = response.matches ?? [];
+    if (!Array.isArray(matches)) throw malformed(what, 'matches', 'not an array');
+    return matches.map((m: { id?: unknown; score?: unknown; metadata?: unknown } | null, i): SearchResult => {
+      if (m === null || typeof m !== 'object' || typeof m.id !== 'string') {
+        throw malformed(what, `matches[${i}].id`, 'a match without a string id');
+      }
+      const score = m.score ?? 0;
+      if (typeof score !== 'number' || !Number.isFinite(score)) {
+        throw malformed(what, `matches[${i}].score`, 'not a finite number');
+      }
+      const result: SearchResult = { id: m.id, score };
       const metadata = m.metadata as Record<string, unknown> | undefined;
+      if (
+        metadata !== undefined &&
+        metadata !== null &&
+        (typeof metadata !== 'object' || Array.isArray(metadata))
+      ) {
+        throw malformed(what, `matches[${i}].metadata`, 'not an object');
+      }
       if (metadata) {
         result.metadata = metadata;
         const text = metadata[o.textField];
