@@ -353,7 +353,9 @@ describe('abort', () => {
     const loader = () => new Promise<string>((r) => (release = r));
     const first = cache.getOrSet('k', 'llm', loader);
     const aborted = AbortSignal.abort(new Error('gone'));
-    await expect(cache.getOrSet('k', 'llm', loader, { signal: aborted })).rejects.toMatchObject({ code: 'EARSHOT_ABORTED' });
+    await expect(cache.getOrSet('k', 'llm', loader, { signal: aborted })).rejects.toMatchObject({
+      code: 'EARSHOT_ABORTED',
+    });
     release('value');
     expect(await first).toBe('value');
     expect(await cache.get('k', 'llm')).toBe('value');

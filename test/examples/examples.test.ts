@@ -31,9 +31,13 @@ describe('examples', () => {
     expect(examples.length).toBeGreaterThanOrEqual(8);
   });
 
-  it.each(examples)('examples/%s runs to completion', async (file) => {
-    const { code, output } = await run(file);
-    expect(output.length, 'an example should print what it shows').toBeGreaterThan(0);
-    expect(code, output.slice(-2000)).toBe(0);
-  }, 100_000);
+  it.each(examples)(
+    'examples/%s runs to completion',
+    async (file) => {
+      const { code, output } = await run(file);
+      expect(output.length, 'an example should print what it shows').toBeGreaterThan(0);
+      expect(code, output.slice(-2000)).toBe(0);
+    },
+    100_000,
+  );
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createCacheManager,
   createCachedCompanyApi,
+  createCacheManager,
   createCompanyApiClient,
   createCompanyApiTools,
   createEmbeddingSearch,
@@ -13,7 +13,12 @@ import { DeepgramSpeechToText } from '../../src/providers/deepgram/index.js';
 import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js';
 import { createOpenAIEmbedder, createOpenAILanguageModel } from '../../src/providers/openai/index.js';
 import { createPineconeVectorIndex } from '../../src/providers/pinecone/index.js';
-import { type FakeProviders, startFakeProviders, synthesizeFakeSpeech, transcribeFakeSpeech } from '../../src/testing/index.js';
+import {
+  type FakeProviders,
+  startFakeProviders,
+  synthesizeFakeSpeech,
+  transcribeFakeSpeech,
+} from '../../src/testing/index.js';
 
 // One whole turn over the four real SDKs (through earshot's adapters) and the company API:
 // question audio in → STT → LLM tool call → company API → LLM answer → TTS audio out.
@@ -29,13 +34,21 @@ describe('a full turn over every adapter', () => {
     const adapterMonitor = new PerformanceMonitor();
     const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram, monitor: adapterMonitor });
     const llm = await createOpenAILanguageModel({ ...fakes.options.openai, monitor: adapterMonitor });
-    const tts = await ElevenLabsTextToSpeech.create({ ...fakes.options.elevenlabs, outputFormat: 'pcm_16000', monitor: adapterMonitor });
+    const tts = await ElevenLabsTextToSpeech.create({
+      ...fakes.options.elevenlabs,
+      outputFormat: 'pcm_16000',
+      monitor: adapterMonitor,
+    });
     const search = createEmbeddingSearch(
       await createOpenAIEmbedder({ ...fakes.options.embedder, monitor: adapterMonitor }),
       await createPineconeVectorIndex({ ...fakes.options.pinecone, monitor: adapterMonitor }),
     );
     const cache = createCacheManager({ monitor });
-    const api = createCachedCompanyApi(createCompanyApiClient({ ...fakes.options.companyApi, monitor }), cache, { monitor });
+    const api = createCachedCompanyApi(
+      createCompanyApiClient({ ...fakes.options.companyApi, monitor }),
+      cache,
+      { monitor },
+    );
     pipeline = createVoicePipeline({
       stt,
       llm,
@@ -90,7 +103,17 @@ describe('a full turn over every adapter', () => {
     expect(t.criticalPath.length).toBeGreaterThan(0);
 
     // The monitor holds the turn's series.
-    for (const op of ['stt', 'llm_ttft', 'llm', 'tool:get_load_status', 'tts_ttfb', 'tts', 'time_to_first_audio', 'e2e', 'company_api']) {
+    for (const op of [
+      'stt',
+      'llm_ttft',
+      'llm',
+      'tool:get_load_status',
+      'tts_ttfb',
+      'tts',
+      'time_to_first_audio',
+      'e2e',
+      'company_api',
+    ]) {
       expect(monitor.stats(op)?.count, op).toBeGreaterThan(0);
     }
   });
