@@ -115,6 +115,19 @@ export class EarshotError extends Error {
     }
     return out;
   }
+
+  /**
+   * `console.log(err)` / `util.inspect(err)`: Node's usual rendering, scrubbed. It prints the
+   * `cause` chain, and a provider SDK's error there often quotes the server's answer ("Incorrect
+   * API key provided: sk-…") or the request URL with its credentials.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    _depth: number,
+    options: Record<string, unknown>,
+    inspect: (value: unknown, options: Record<string, unknown>) => string,
+  ): string {
+    return redact(inspect(this, { ...options, customInspect: false }));
+  }
 }
 
 /** One invalid field of a configuration object. */

@@ -7,6 +7,10 @@ export const MAX_NAMESPACE_LENGTH = 128;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// A lone surrogate (with the `u` flag, a paired one is one code point and does not match).
+// Redis and every UTF-8 transport turn it into U+FFFD, so "a\uD800" and "a\uDC00" would
+// silently share one Redis key: reject them instead.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 function describe(value: unknown): string {
   return typeof value === 'string'
@@ -16,31 +20,38 @@ function describe(value: unknown): string {
 
 /**
  * Throws `CacheError(EARSHOT_CACHE_KEY_INVALID)` unless `key` is a non-empty string of at most
- * {@link MAX_KEY_LENGTH} characters without control characters.
+ * {@link MAX_KEY_LENGTH} characters without control characters or lone surrogates.
  */
 export function validateKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || CONTROL.test(key)) {
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    key.length > MAX_KEY_LENGTH ||
+    CONTROL.test(key) ||
+    LONE_SURROGATE.test(key)
+  ) {
     throw new CacheError(
       'EARSHOT_CACHE_KEY_INVALID',
-      `Cache key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters without control characters, got ${describe(key)}${typeof key === 'string' ? ` (length ${key.length})` : ''}. Hash long keys (stableKey does).`,
+      `Cache key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters without control characters or lone surrogates, got ${describe(key)}${typeof key === 'string' ? ` (length ${key.length})` : ''}. Hash long keys (stableKey does).`,
     );
   }
 }
 
 /**
  * Throws `CacheError(EARSHOT_CACHE_KEY_INVALID)` unless `namespace` is a non-empty string of at
- * most {@link MAX_NAMESPACE_LENGTH} characters without control characters.
+ * most {@link MAX_NAMESPACE_LENGTH} characters without control characters or lone surrogates.
  */
 export function validateNamespace(namespace: unknown): asserts namespace is string {
   if (
     typeof namespace !== 'string' ||
     namespace.length === 0 ||
     namespace.length > MAX_NAMESPACE_LENGTH ||
-    CONTROL.test(namespace)
+    CONTROL.test(namespace) ||
+    LONE_SURROGATE.test(namespace)
   ) {
     throw new CacheError(
       'EARSHOT_CACHE_KEY_INVALID',
-      `Cache namespace must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters without control characters, got ${describe(namespace)}.`,
+      `Cache namespace must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters without control characters or lone surrogates, got ${describe(namespace)}.`,
     );
   }
 }

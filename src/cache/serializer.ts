@@ -20,6 +20,10 @@ function fail(message: string, cause?: unknown): never {
   throw new CacheError('EARSHOT_CACHE_SERIALIZATION', message, cause === undefined ? {} : { cause });
 }
 
+function isSharedArrayBuffer(v: object): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer;
+}
+
 function replacer(this: unknown, key: string, value: unknown): unknown {
   // `value` has been through toJSON already (Buffer → {type,data}); look at the raw one.
   const raw = (this as Record<string, unknown>)[key];
@@ -44,9 +48,16 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
       break;
     case 'object':
       if (raw === null) break;
-      if (ArrayBuffer.isView(raw)) {
+      if (raw instanceof Uint8Array) {
         const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
         return { [BYTES_TAG]: bytes.toString('base64') };
+      }
+      // Other views would come back as a Uint8Array of their bytes (a Float32Array of 2 floats
+      // as 8 bytes), and JSON turns an ArrayBuffer into {}: refuse both rather than corrupt.
+      if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer || isSharedArrayBuffer(raw)) {
+        fail(
+          `Cannot serialize a ${raw.constructor.name} (at "${key}"): only Uint8Array/Buffer bytes round-trip. Convert it to a Uint8Array or an array of numbers. Nothing was written.`,
+        );
       }
       if (raw instanceof Map || raw instanceof Set || raw instanceof WeakMap || raw instanceof WeakSet) {
         fail(
@@ -99,7 +110,8 @@ export function safeJsonParse(text: string): unknown {
  * The default serializer: JSON, strict on the way in (BigInt, functions, symbols, NaN,
  * Infinity, Map/Set and cycles throw `CacheError(EARSHOT_CACHE_SERIALIZATION)` instead of being
  * silently mangled), prototype-pollution safe on the way out, and carrying `Uint8Array`/`Buffer`
- * as base64 (read back as `Uint8Array`). A `Date` becomes its ISO string, as in plain JSON.
+ * as base64 (read back as `Uint8Array`; other typed arrays and `ArrayBuffer` are refused). A
+ * `Date` becomes its ISO string, as in plain JSON.
  */
 export const jsonSerializer: Serializer = {
   name: 'json',

@@ -58,10 +58,17 @@ export function stableStringify(value: unknown): string {
   return walk(value);
 }
 
+// What `validateKey` rejects besides length: control characters and lone surrogates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: keys may not hold control characters
+const UNSAFE_IN_KEY = /[\u0000-\u001f\u007f]|[\uD800-\uDFFF]/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: keys may not hold control characters
+const UNSAFE_IN_KEY_G = /[\u0000-\u001f\u007f]|[\uD800-\uDFFF]/gu;
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /**
  * A deterministic cache key for a call: `name(args…)`, replaced by `name#<sha256>` when longer
- * than {@link STABLE_KEY_HASH_THRESHOLD} characters (or when it holds control characters), so it
- * always passes key validation. Equal arguments (deep, key order ignored) give equal keys.
+ * than {@link STABLE_KEY_HASH_THRESHOLD} characters (or when it holds control characters or lone
+ * surrogates), so it always passes key validation. Equal arguments (deep, key order ignored) give equal keys.
  *
  * @example
  * ```ts
@@ -71,7 +78,12 @@ export function stableStringify(value: unknown): string {
 export function stableKey(name: string, args: readonly unknown[]): string {
   const body = stableStringify(args);
   const key = `${name}(${body.slice(1, -1)})`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: keys may not hold control characters
-  if (key.length <= STABLE_KEY_HASH_THRESHOLD && !/[\u0000-\u001f\u007f]/.test(key)) return key;
-  return `${name.slice(0, 100)}#${createHash('sha256').update(key).digest('base64url')}`;
+  if (key.length <= STABLE_KEY_HASH_THRESHOLD && !UNSAFE_IN_KEY.test(key)) return key;
+  // Hash UTF-16 when the key holds lone surrogates: UTF-8 would turn them all into U+FFFD.
+  const wellFormed = !LONE_SURROGATE.test(key);
+  const digest = createHash('sha256')
+    .update(key, wellFormed ? 'utf8' : 'utf16le')
+    .digest('base64url');
+  // The readable prefix must pass key validation too (and slicing may split a surrogate pair).
+  return `${name.slice(0, 100).replace(UNSAFE_IN_KEY_G, '\uFFFD')}#${digest}`;
 }

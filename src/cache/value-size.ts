@@ -1,4 +1,5 @@
 import { CacheError } from '../errors.js';
+import { BYTES_TAG } from './serializer.js';
 
 // Rough V8 costs; the point is a stable budget for `maxBytes`, not an exact heap figure.
 const OBJECT_OVERHEAD = 16;
@@ -14,8 +15,9 @@ function reject(path: string, what: string, fix: string): never {
 /**
  * Estimates the size in bytes of a value to cache and, when `strict`, rejects what the JSON
  * serializer of the Redis tier could not round-trip (functions, symbols, BigInt, NaN/Infinity,
- * Map/Set/WeakMap, cycles), so a value accepted by a memory-only cache is also accepted once
- * Redis is added. `Uint8Array`/`Buffer` are accepted and counted by `byteLength`.
+ * Map/Set/WeakMap, cycles, typed arrays other than `Uint8Array`, `ArrayBuffer`, the reserved
+ * bytes key), so a value accepted by a memory-only cache is also accepted once Redis is added.
+ * `Uint8Array`/`Buffer` are accepted and counted by `byteLength`.
  *
  * Throws `CacheError(EARSHOT_CACHE_SERIALIZATION)` naming the offending path.
  */
@@ -45,8 +47,18 @@ export function measureValue(value: unknown, strict: boolean): number {
     }
     if (v === null) return SLOT;
     const obj = v as object;
-    if (ArrayBuffer.isView(obj)) return obj.byteLength + OBJECT_OVERHEAD;
-    if (obj instanceof ArrayBuffer) return obj.byteLength + OBJECT_OVERHEAD;
+    if (obj instanceof Uint8Array) return obj.byteLength + OBJECT_OVERHEAD;
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+      // The JSON serializer carries only Uint8Array/Buffer bytes (it would turn a Float32Array
+      // into a Uint8Array of its bytes, an ArrayBuffer into {}).
+      if (strict)
+        reject(
+          path,
+          `a ${obj.constructor.name}`,
+          'only Uint8Array/Buffer bytes round-trip; convert it to a Uint8Array or an array of numbers',
+        );
+      return obj.byteLength + OBJECT_OVERHEAD;
+    }
     if (depth > 512) reject(path, 'a value nested deeper than 512 levels', 'flatten it');
     if (ancestors.has(obj)) {
       if (strict) reject(path, 'a circular structure', 'remove the cycle');
@@ -64,6 +76,8 @@ export function measureValue(value: unknown, strict: boolean): number {
     }
     if (strict && obj instanceof Promise) reject(path, 'a Promise', 'await it first');
     if (obj instanceof Date) return SLOT * 3;
+    if (strict && Object.hasOwn(obj, BYTES_TAG))
+      reject(path, `an object with the reserved key "${BYTES_TAG}"`, 'rename that key');
     ancestors.add(obj);
     let size = OBJECT_OVERHEAD;
     if (Array.isArray(obj)) {

@@ -180,6 +180,25 @@ export function progressFor(ctx: CliContext, values: ParsedValues, plainEveryMs:
   return new ProgressLine(ctx.streams.stderr, { quiet: bool(values, 'quiet'), plainEveryMs });
 }
 
+/**
+ * Runs `write` (an output file the user named), turning a filesystem error (a directory, no
+ * permission, a read-only disk) into a usage error that names the path, instead of a crash.
+ */
+export async function writeOutput(what: string, path: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') throw err;
+    throw new InvalidArgumentError(
+      `Cannot write ${what} to ${path} (${code}). Check the path and its directory.`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 /** Resolves a user path against the CLI's working directory. */
 export function outPath(ctx: CliContext, path: string): string {
   return resolve(ctx.cwd, path);
@@ -205,14 +224,18 @@ export async function finishRun(
   const written: string[] = [];
   if (out) {
     const p = outPath(ctx, out);
-    await mkdir(dirname(p), { recursive: true });
-    await writeRunFile(p, run);
+    await writeOutput('the run', p, async () => {
+      await mkdir(dirname(p), { recursive: true });
+      await writeRunFile(p, run);
+    });
     written.push(`run saved to ${p}`);
   }
   if (html) {
     const p = outPath(ctx, html);
-    await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, renderHtmlReport(run), 'utf8');
+    await writeOutput('the HTML report', p, async () => {
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, renderHtmlReport(run), 'utf8');
+    });
     written.push(`HTML report written to ${p}`);
   }
   if (bool(values, 'json')) {

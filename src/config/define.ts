@@ -50,8 +50,18 @@ export function redactConfig(config: EarshotConfig): EarshotConfig {
   // structuredClone copies enumerable data only, so the redacting toJSON is not re-entered.
   const copy = structuredClone(config);
   for (const p of Object.values(copy.providers)) if (p.apiKey) p.apiKey = REDACTED;
-  if (copy.cache.redis?.url) copy.cache.redis.url = redact(copy.cache.redis.url);
-  return copy;
+  // Every other string too: a credential can hide anywhere (a key prefix holding a URL...).
+  return scrubStrings(copy) as EarshotConfig;
+}
+
+function scrubStrings(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map(scrubStrings);
+  if (value !== null && typeof value === 'object') {
+    // fromEntries defines own properties, so a key named __proto__ stays a plain key.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubStrings(v)]));
+  }
+  return value;
 }
 
 /**

@@ -71,7 +71,9 @@ const namespaceName = z
   .min(1, 'namespace must not be empty')
   .max(128, 'namespace must be at most 128 characters')
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'namespace must not contain control characters');
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'namespace must not contain control characters')
+  // Lone surrogates become U+FFFD in Redis, so two such names would share keys there.
+  .regex(/^[^\uD800-\uDFFF]*$/u, 'namespace must not contain lone surrogates (ill-formed Unicode)');
 
 /** Redis connection settings (used by `earshot/redis`). */
 export const redisConfigSchema = z.object({
@@ -81,7 +83,11 @@ export const redisConfigSchema = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
   /** Prefix of every key earshot writes. Default `earshot:`. */
-  keyPrefix: z.string().max(64).default('earshot:'),
+  keyPrefix: z
+    .string()
+    .max(64)
+    .regex(/^[^\uD800-\uDFFF]*$/u, 'must not contain lone surrogates (ill-formed Unicode)')
+    .default('earshot:'),
   /** Deadline of each Redis command in ms; past it the call counts as a miss. Default 50. */
   commandTimeoutMs: z.number().int().positive().max(60_000).default(50),
   /** Deadline to establish a connection in ms. Default 1000. */

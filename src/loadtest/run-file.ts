@@ -4,7 +4,7 @@
  * with a message that says what to do.
  * @module
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -216,8 +216,9 @@ export function parseSavedRun(value: unknown, source = 'run file'): SavedRun {
 export async function readRunFile(path: string): Promise<SavedRun> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readCapped(path, MAX_RUN_FILE_BYTES);
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InvalidArgumentError(
       code === 'ENOENT'
@@ -233,6 +234,36 @@ export async function readRunFile(path: string): Promise<SavedRun> {
     throw new InvalidArgumentError(`${path} is not JSON: ${(err as Error).message}`, { cause: err });
   }
   return parseSavedRun(json, path);
+}
+
+/** Largest run file {@link readRunFile} reads: runs are a few MB; this stops `/dev/zero` or a wrong path. */
+const MAX_RUN_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a file as UTF-8, refusing it past `maxBytes`: a device or pipe that never ends
+ * (`earshot report /dev/zero`) must be an error, not an out-of-memory crash.
+ */
+async function readCapped(path: string, maxBytes: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) {
+        throw new InvalidArgumentError(
+          `${path} is larger than ${maxBytes / (1024 * 1024)} MiB (or never ends): not an earshot run file.`,
+        );
+      }
+      chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await file.close();
+  }
 }
 
 /** Writes a run as pretty JSON, atomically (temp file + rename), after validating it. */

@@ -105,6 +105,10 @@ const SHORT_NUMBER = /^\d{1,3}$/;
 const SENTENCE_START = /[\p{Lu}\p{Lt}\p{Lo}"'“‘«(¿¡[]/u;
 const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
+// What attaches to the character before it (UAX #29 Extend, SpacingMark, ZWJ): full-width
+// punctuation ends a sentence without a space, but not when a mark or a ZWJ follows it.
+const ATTACHES = /^[\p{Grapheme_Extend}\p{Mc}\u200d]/u;
+
 const EMPTY: ReadonlySet<string> = new Set();
 const WAIT = -2;
 const NONE = -1;
@@ -139,6 +143,10 @@ export class SentenceChunker {
   readonly #extraAbbreviations: ReadonlySet<string>;
   #buf = '';
   #scan = 0;
+  // While one grapheme longer than the limit keeps growing (hostile text: thousands of
+  // combining marks), look for its end again only once the buffer has doubled: re-segmenting
+  // the whole buffer on every delta would be quadratic. Only when a chunk is emitted changes.
+  #graphemeRecheckAt = 0;
   #emitted = 0;
   #pendingSince: number | undefined;
 
@@ -193,6 +201,8 @@ export class SentenceChunker {
       this.#pendingSince = nowMs;
     } else {
       this.#buf += text;
+      // Nothing can be cut before the growing grapheme ends (see #graphemeRecheckAt).
+      if (this.#buf.length < this.#graphemeRecheckAt) return [];
     }
     const out: string[] = [];
     this.#extract(false, out, nowMs);
@@ -210,6 +220,7 @@ export class SentenceChunker {
     }
     this.#buf = '';
     this.#scan = 0;
+    this.#graphemeRecheckAt = 0;
     this.#pendingSince = undefined;
     return out;
   }
@@ -220,6 +231,13 @@ export class SentenceChunker {
    */
   flushStale(nowMs: number = performance.now()): string[] {
     if (this.#pendingSince === undefined || nowMs - this.#pendingSince < this.#maxWaitMs) return [];
+    const out: string[] = [];
+    if (this.#graphemeRecheckAt > 0) {
+      // A long grapheme deferred the cuts (see #graphemeRecheckAt): make them now, first.
+      this.#graphemeRecheckAt = 0;
+      this.#extract(false, out, nowMs);
+      if (out.length > 0) return out;
+    }
     const buf = this.#buf;
     let k = buf.length - 1;
     while (k > 0 && !isWs(buf[k])) k--;
@@ -235,7 +253,6 @@ export class SentenceChunker {
         return [];
       }
     }
-    const out: string[] = [];
     this.#cut(k, out, nowMs);
     return out;
   }
@@ -244,6 +261,7 @@ export class SentenceChunker {
   reset(): void {
     this.#buf = '';
     this.#scan = 0;
+    this.#graphemeRecheckAt = 0;
     this.#emitted = 0;
     this.#pendingSince = undefined;
   }
@@ -268,6 +286,7 @@ export class SentenceChunker {
     }
     this.#buf = this.#buf.slice(end).trimStart();
     this.#scan = 0;
+    this.#graphemeRecheckAt = 0;
     this.#pendingSince = this.#buf.length > 0 ? nowMs : undefined;
   }
 
@@ -336,7 +355,7 @@ export class SentenceChunker {
       // A boundary past the length cap cannot be used: the cap cuts earlier.
       if (j + 1 > this.#limit) return NONE;
       if (j + 1 >= buf.length) return final ? j + 1 : WAIT;
-      if (cjk) return j + 1;
+      if (cjk) return this.#cutBefore(j + 1, final);
       if (!isWs(buf[j + 1])) return NONE; // 3.5, e.g, example.com, "...and"
       if (ellipsis || dots >= 2) return this.#upperRule(j, final);
       if (runEnd !== i || c !== '.') return j + 1; // ! ? and mixes end the sentence
@@ -354,12 +373,21 @@ export class SentenceChunker {
       return j + 1;
     }
 
-    if (CJK_CLAUSE.has(c) && this.#firstChunkOpen(i)) return i + 1;
+    if (CJK_CLAUSE.has(c) && this.#firstChunkOpen(i)) return this.#cutBefore(i + 1, final);
     if (CLAUSE.has(c) && this.#firstChunkOpen(i)) {
       if (i + 1 >= buf.length) return final ? i + 1 : WAIT;
       if (isWs(buf[i + 1])) return i + 1;
     }
     return NONE;
+  }
+
+  /** A cut before `k` unless the character there attaches to the one before (NONE), or WAIT for it. */
+  #cutBefore(k: number, final: boolean): number {
+    const buf = this.#buf;
+    if (k >= buf.length) return final ? k : WAIT;
+    const cp = buf.codePointAt(k) as number;
+    if (!final && cp >= 0xd800 && cp <= 0xdbff && k + 1 >= buf.length) return WAIT; // half a pair
+    return ATTACHES.test(String.fromCodePoint(cp)) ? NONE : k;
   }
 
   #firstChunkOpen(i: number): boolean {
@@ -406,6 +434,7 @@ export class SentenceChunker {
    * than `limit`, the end of that grapheme). WAIT when that grapheme may still be growing.
    */
   #graphemeCut(limit: number, final: boolean): number {
+    if (!final && this.#buf.length < this.#graphemeRecheckAt) return WAIT;
     segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
     let best = 0;
     let after = -1;
@@ -423,7 +452,9 @@ export class SentenceChunker {
     }
     if (best > 0) return best;
     if (after > 0) return after;
-    return final ? this.#buf.length : WAIT;
+    if (final) return this.#buf.length;
+    this.#graphemeRecheckAt = 2 * this.#buf.length;
+    return WAIT;
   }
 }
 

@@ -10,7 +10,7 @@ import { readRunFile, type SavedRun } from '../../loadtest/run-file.js';
 import { renderHtmlReport } from '../../report/html-report.js';
 import { formatTextReport } from '../../report/text-report.js';
 import { bool, type CommandSpec, type ParsedValues, str } from '../args.js';
-import { type CliContext, outPath } from '../common.js';
+import { type CliContext, outPath, writeOutput } from '../common.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { styleFor } from '../output.js';
 
@@ -49,8 +49,10 @@ export async function reportCommand(
     return EXIT.badRunFile;
   }
   const html = outPath(ctx, str(values, 'html') ?? file.replace(/\.json$/i, '') + '.html');
-  await mkdir(dirname(html), { recursive: true });
-  await writeFile(html, renderHtmlReport(run), 'utf8');
+  await writeOutput('the HTML report', html, async () => {
+    await mkdir(dirname(html), { recursive: true });
+    await writeFile(html, renderHtmlReport(run), 'utf8');
+  });
   if (bool(values, 'json')) ctx.streams.stdout.write(`${JSON.stringify(run)}\n`);
   else if (!bool(values, 'quiet')) {
     ctx.streams.stdout.write(

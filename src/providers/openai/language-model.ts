@@ -138,8 +138,11 @@ export class OpenAILanguageModel implements LanguageModel {
       what,
       control,
       timeoutMs: o.timeoutMs,
-      deadlineMs: o.idleTimeoutMs,
-      deadlineWhat: 'between two stream chunks',
+      // Until the stream starts: the SDK's attempts, their backoff (at most 8 s each) and the
+      // body of an error answer, which `create` reads and the SDK's own timeout does not cover.
+      // The slack lets the SDK report a plain header timeout itself.
+      deadlineMs: o.timeoutMs * (o.maxRetries + 1) + o.maxRetries * 8000 + 100,
+      deadlineWhat: 'to complete the response (headers, or the body of an error answer)',
       requestId: undefined as string | undefined,
     };
     const started = performance.now();
@@ -154,9 +157,14 @@ export class OpenAILanguageModel implements LanguageModel {
     const calls = new Map<number, PartialToolCall>();
 
     try {
+      // A server that stalls an error answer's body would otherwise hang `create` for ever.
+      control.arm(ctx.deadlineMs);
       const res = await client.chat.completions
         .create(body, { signal: control.signal, timeout: o.timeoutMs, maxRetries: o.maxRetries })
-        .withResponse();
+        .withResponse()
+        .finally(() => control.disarm());
+      ctx.deadlineMs = o.idleTimeoutMs;
+      ctx.deadlineWhat = 'between two stream chunks';
       ctx.requestId = res.request_id ?? res.response.headers.get('x-request-id') ?? undefined;
       iterator = res.data[Symbol.asyncIterator]();
       while (true) {
@@ -176,11 +184,16 @@ export class OpenAILanguageModel implements LanguageModel {
         lastAt = performance.now();
         const chunk = step.value;
         if (chunk.usage) {
-          usage = {
-            inputTokens: chunk.usage.prompt_tokens,
-            outputTokens: chunk.usage.completion_tokens,
-            totalTokens: chunk.usage.total_tokens,
-          };
+          // The SDK does not validate chunks: keep only counts that are counts (a gateway's
+          // odd usage block must not put NaN or strings into metrics).
+          const u = chunk.usage;
+          if (isCount(u.prompt_tokens) && isCount(u.completion_tokens)) {
+            usage = {
+              inputTokens: u.prompt_tokens,
+              outputTokens: u.completion_tokens,
+              ...(isCount(u.total_tokens) ? { totalTokens: u.total_tokens } : {}),
+            };
+          }
         }
         const choice = chunk.choices?.[0];
         if (!choice) continue;
@@ -188,11 +201,15 @@ export class OpenAILanguageModel implements LanguageModel {
         // A refusal is what the model says instead of an answer: it should be spoken too.
         const text = delta.content || delta.refusal;
         if (text) {
+          if (typeof text !== 'string') {
+            throw malformed(what, 'choices[0].delta.content', 'text that is not a string', ctx.requestId);
+          }
           firstAt ??= lastAt;
           chunksWithTokens++;
           yield { type: 'text-delta', text };
         }
         if (delta.tool_calls && delta.tool_calls.length > 0) {
+          checkToolCallFragments(delta.tool_calls, what, ctx.requestId);
           firstAt ??= lastAt;
           chunksWithTokens++;
           for (const fragment of delta.tool_calls) {
@@ -319,4 +336,35 @@ export async function createOpenAILanguageModel(
   const model = new OpenAILanguageModel(options);
   await model.ready();
   return model;
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+/** Tool-call fragments as OpenAI documents them; the SDK passes whatever the server sent. */
+function checkToolCallFragments(fragments: unknown, what: string, requestId: string | undefined): void {
+  if (!Array.isArray(fragments)) {
+    throw malformed(what, 'choices[0].delta.tool_calls', 'not an array', requestId);
+  }
+  fragments.forEach((f: unknown, i) => {
+    const path = `choices[0].delta.tool_calls[${i}]`;
+    if (f === null || typeof f !== 'object') throw malformed(what, path, 'not an object', requestId);
+    const { index, id, function: fn } = f as { index?: unknown; id?: unknown; function?: unknown };
+    if (index !== undefined && !isCount(index)) {
+      throw malformed(what, `${path}.index`, 'not a non-negative integer', requestId);
+    }
+    if (id !== undefined && id !== null && typeof id !== 'string') {
+      throw malformed(what, `${path}.id`, 'not a string', requestId);
+    }
+    if (fn === undefined || fn === null) return;
+    if (typeof fn !== 'object') throw malformed(what, `${path}.function`, 'not an object', requestId);
+    const { name, arguments: args } = fn as { name?: unknown; arguments?: unknown };
+    if (name !== undefined && name !== null && typeof name !== 'string') {
+      throw malformed(what, `${path}.function.name`, 'not a string', requestId);
+    }
+    if (args !== undefined && args !== null && typeof args !== 'string') {
+      throw malformed(what, `${path}.function.arguments`, 'not a string', requestId);
+    }
+  });
 }

@@ -4,7 +4,7 @@
  * errors, using the status and request id the timed fetch noted (the SDK's errors drop them).
  * @module
  */
-import { type EarshotError, InvalidArgumentError } from '../../errors.js';
+import { type EarshotError, InvalidArgumentError, redact } from '../../errors.js';
 import { createProviderErrors, mapStoppedCall, networkCode, providerError } from '../shared/index.js';
 import type { PineconeCallState } from './timed-fetch.js';
 
@@ -25,7 +25,7 @@ function adviceFor(status: number, retryAfter: string | null | undefined): strin
   return 'See the status above.';
 }
 
-const { statusError, malformed } = createProviderErrors({
+export const { statusError, malformed } = createProviderErrors({
   provider: PROVIDER,
   name: 'Pinecone',
   advice: adviceFor,
@@ -57,7 +57,11 @@ export function mapPineconeError(err: unknown, state: PineconeCallState, what: s
   if (status !== undefined && status >= 400) {
     // For 400/409/422 the SDK's message is Pinecone's own explanation; for the others it is
     // boilerplate (with the URL), or "max retries exceeded" for a 5xx: ours says it better.
-    const detail = status === 400 || status === 409 || status === 422 ? e.message?.slice(0, 300) : undefined;
+    // Redact before cutting: a cut through a key the server echoed would hide it from redact().
+    const detail =
+      status === 400 || status === 409 || status === 422
+        ? redact(e.message ?? '').slice(0, 300) || undefined
+        : undefined;
     return statusError(status, what, { detail, requestId, retryAfter: state.retryAfter }, err);
   }
   const chain = causes(err);

@@ -1,0 +1,175 @@
+/**
+ * Hostile WebSocket frames: the fake Deepgram (live transcription) and the fake ElevenLabs
+ * (stream-input) talk through a proxy that mutates, drops, duplicates and injects frames, closes
+ * with odd codes, drops the connection or stalls. The adapters must deliver contract-valid events
+ * or a typed `EarshotError`, within their deadlines, without touching a prototype.
+ */
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AudioChunk, SpeechToTextEvent } from '../../src/pipeline/contracts.js';
+import { DeepgramSpeechToText } from '../../src/providers/deepgram/index.js';
+import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js';
+import { type FakeProviders, startFakeProviders, synthesizeFakeSpeech } from '../../src/testing/index.js';
+import {
+  assertNoPollution,
+  drain,
+  MutatingWsProxy,
+  runs,
+  timeoutFor,
+  typedOutcome,
+  wsMutation,
+} from './helpers.js';
+
+afterEach(() => assertNoPollution());
+
+let fakes: FakeProviders;
+let deepgram: MutatingWsProxy;
+let elevenlabs: MutatingWsProxy;
+
+beforeAll(async () => {
+  fakes = await startFakeProviders();
+  deepgram = await MutatingWsProxy.start(fakes.deepgram.url);
+  elevenlabs = await MutatingWsProxy.start(fakes.elevenlabs.url);
+});
+afterAll(async () => {
+  await deepgram?.close();
+  await elevenlabs?.close();
+  await fakes?.close();
+});
+
+function checkSttEvents(events: SpeechToTextEvent[]): void {
+  for (const e of events) {
+    switch (e.type) {
+      case 'transcript':
+        expect(typeof e.transcript.text).toBe('string');
+        expect(typeof e.transcript.isFinal).toBe('boolean');
+        for (const n of [e.transcript.confidence, e.transcript.startSeconds, e.transcript.durationSeconds]) {
+          if (n !== undefined) expect(Number.isFinite(n)).toBe(true);
+        }
+        break;
+      case 'speech-started':
+        expect(Number.isFinite(e.atMs)).toBe(true);
+        break;
+      case 'end-of-speech':
+        expect(Number.isFinite(e.atMs)).toBe(true);
+        expect(typeof e.transcript).toBe('string');
+        expect(e.transcript.length).toBeGreaterThan(0);
+        break;
+      default:
+        throw new Error(`unknown STT event ${JSON.stringify(e)}`);
+    }
+  }
+}
+
+function checkAudio(chunks: AudioChunk[]): void {
+  for (const c of chunks) {
+    expect(c.data).toBeInstanceOf(Uint8Array);
+    expect(typeof c.format).toBe('string');
+  }
+}
+
+describe('hostile WebSocket frames', () => {
+  it('the proxy passes clean sessions through unchanged (the properties below are not vacuous)', {
+    timeout: timeoutFor(20_000),
+  }, async () => {
+    deepgram.plan = [];
+    elevenlabs.plan = [];
+    const stt = new DeepgramSpeechToText({
+      apiKey: fakes.options.deepgram.apiKey,
+      baseUrl: deepgram.url,
+      keepAliveMs: false,
+      monitor: false,
+    });
+    const session = await stt.stream({ format: 'pcm_16000' });
+    const events: SpeechToTextEvent[] = [];
+    const reading = (async () => {
+      for await (const e of session) events.push(e);
+    })();
+    await session.send(synthesizeFakeSpeech('Where is load 2314?'));
+    await session.finalize();
+    await new Promise((r) => setTimeout(r, 100));
+    await session.close();
+    await reading;
+    expect(events.find((e) => e.type === 'end-of-speech')).toMatchObject({
+      transcript: expect.stringMatching(/2314/),
+    });
+    const tts = new ElevenLabsTextToSpeech({
+      apiKey: fakes.options.elevenlabs.apiKey,
+      baseUrl: elevenlabs.url,
+      monitor: false,
+    });
+    const chunks = await drain(
+      tts.synthesizeStream(
+        (async function* () {
+          yield 'Hello there.';
+        })(),
+      ),
+    );
+    expect(chunks.length).toBeGreaterThan(0);
+  });
+
+  it('Deepgram live: valid events or a typed error from every step of a session', {
+    timeout: timeoutFor(20_000),
+  }, async () => {
+    const stt = new DeepgramSpeechToText({
+      apiKey: fakes.options.deepgram.apiKey,
+      baseUrl: deepgram.url,
+      timeoutMs: 700,
+      keepAliveMs: false,
+      monitor: false,
+    });
+    const audio = synthesizeFakeSpeech('Where is load 2314?');
+    await fc.assert(
+      fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
+        deepgram.plan = plan;
+        const events: SpeechToTextEvent[] = [];
+        const r = await typedOutcome(
+          async () => {
+            const session = await stt.stream({ format: 'pcm_16000' });
+            const reading = (async () => {
+              for await (const e of session) events.push(e);
+            })();
+            // Reading may fail first; every step must still end, typed.
+            const steps = (async () => {
+              for (let at = 0; at < audio.length; at += 3200)
+                await session.send(audio.subarray(at, at + 3200));
+              await session.finalize();
+              await new Promise((res) => setTimeout(res, 50));
+              await session.close();
+            })();
+            const [a, b] = await Promise.allSettled([reading, steps]);
+            for (const s of [a, b]) if (s.status === 'rejected') throw s.reason;
+          },
+          8000,
+          'deepgram live session',
+        );
+        checkSttEvents(events);
+        if (!r.ok) expect(r.error.code).toMatch(/^EARSHOT_/);
+        assertNoPollution();
+      }),
+      runs(60),
+    );
+  });
+
+  it('ElevenLabs stream-input: audio chunks or a typed error', { timeout: timeoutFor(20_000) }, async () => {
+    const tts = new ElevenLabsTextToSpeech({
+      apiKey: fakes.options.elevenlabs.apiKey,
+      baseUrl: elevenlabs.url,
+      timeoutMs: 700,
+      monitor: false,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
+        elevenlabs.plan = plan;
+        const text = (async function* () {
+          yield 'Load 2314 left Denver this morning. ';
+          yield 'It should arrive tomorrow.';
+        })();
+        const r = await typedOutcome(() => drain(tts.synthesizeStream(text)), 8000, 'synthesizeStream');
+        if (r.ok) checkAudio(r.value);
+        assertNoPollution();
+      }),
+      runs(60),
+    );
+  });
+});
