@@ -13,7 +13,7 @@ import {
   NotFoundError,
   RequestRejectedError,
   ResponseValidationError,
-  redact,
+  redactedPrefix,
   registerSecret,
   TimeoutError,
   UpstreamError,
@@ -215,8 +215,8 @@ function describeNetworkError(err: unknown): string {
   const code = (cause as { code?: unknown })?.code ?? (err as { code?: unknown })?.code;
   if (typeof code === 'string') return `connection failed (${code})`;
   const msg = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-  // Redact before cutting: a cut through a URL's credentials or a key would hide it from redact().
-  return `connection failed (${redact(msg).slice(0, 120)})`;
+  // Redact before cutting: a cut through a URL's credentials or a key would hide them.
+  return `connection failed (${redactedPrefix(msg, 120)})`;
 }
 
 function describeFailure(f: Failure): string {
@@ -628,8 +628,7 @@ function toQuery(
 function errorMessageOf(body: string): string | undefined {
   try {
     const parsed = apiErrorBodySchema.safeParse(JSON.parse(body));
-    if (parsed.success)
-      return redact(`${parsed.data.error.code}: ${parsed.data.error.message}`).slice(0, 200);
+    if (parsed.success) return redactedPrefix(`${parsed.data.error.code}: ${parsed.data.error.message}`, 200);
   } catch {
     // not JSON: the status says enough
   }

@@ -78,8 +78,10 @@ function scrubStrings(value: unknown): unknown {
  */
 export function defineConfig(input: EarshotConfigInput = {}, source?: string): EarshotConfig {
   const parsed = earshotConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(toConfigIssues(parsed.error), source === undefined ? {} : { source });
+  const issues = protoKeyIssues(input);
+  if (!parsed.success) issues.push(...toConfigIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) {
+    throw new ConfigError(issues, source === undefined ? {} : { source });
   }
   const config = parsed.data;
   for (const s of secretsOf(config)) registerSecret(s);
@@ -90,6 +92,29 @@ export function defineConfig(input: EarshotConfigInput = {}, source?: string): E
     [INSPECT]: { value: safe, enumerable: false },
   });
   return config;
+}
+
+/**
+ * An own `__proto__` key anywhere in the input (what `JSON.parse` makes of one in a config
+ * file). zod drops such keys without a word, so a namespace or target named `__proto__` would
+ * silently vanish from the configuration: report it instead.
+ */
+function protoKeyIssues(input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<object>();
+  const walk = (value: unknown, path: string[], depth: number): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value) || depth > 32) return;
+    seen.add(value);
+    if (Object.hasOwn(value, '__proto__')) {
+      issues.push({
+        path: [...path, '__proto__'].join('.'),
+        message: '"__proto__" cannot be used as a key (it would be dropped); choose another name',
+      });
+    }
+    for (const [k, v] of Object.entries(value)) walk(v, [...path, k], depth + 1);
+  };
+  walk(input, [], 0);
+  return issues;
 }
 
 /** Environment variables {@link loadConfigFromEnv} reads, besides `EARSHOT_TARGET_*` and `EARSHOT_TTL_*`. */

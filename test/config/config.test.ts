@@ -9,6 +9,7 @@ import {
   defineConfig,
   loadConfigFromEnv,
   redact,
+  redactConfig,
 } from '../../src/index.js';
 
 describe('defaults', () => {
@@ -141,6 +142,47 @@ describe('secrets', () => {
       }
       expect(e.issues.map((i) => i.path)).toEqual(['EARSHOT_TARGET_LLM', 'REDIS_URL (cache.redis.url)']);
     }
+  });
+
+  it('a credential outside the secret fields (a key prefix holding a Redis URL) is redacted too', () => {
+    // Regression: redactConfig only masked apiKey and the Redis URL, so this printed the password.
+    const c = loadConfigFromEnv({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      EARSHOT_REDIS_KEY_PREFIX: `redis://:${PASSWORD}@10.0.0.2:6379/`,
+    });
+    expect(c.cache.redis?.keyPrefix).toContain(PASSWORD); // the live value is untouched
+    for (const text of [JSON.stringify(c), String(c), inspect(c, { depth: 10 })]) {
+      expect(text).not.toContain(PASSWORD);
+      expect(text).toContain('redis://:[REDACTED]@10.0.0.2:6379/');
+    }
+  });
+
+  it('a __proto__ key in the input is a ConfigError naming it, not silently dropped', () => {
+    // zod strips own __proto__ keys, so this namespace used to vanish without a word.
+    const input = JSON.parse(
+      '{"cache":{"namespaces":{"__proto__":{"ttlSeconds":7},"faq":{"ttlSeconds":5}}}}',
+    );
+    expect(() => defineConfig(input)).toThrow(ConfigError);
+    try {
+      defineConfig(input);
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['cache.namespaces.__proto__']);
+    }
+    expect(({} as Record<string, unknown>).ttlSeconds).toBeUndefined();
+  });
+
+  it('redactConfig keeps a key named __proto__ a plain key and leaves prototypes alone', () => {
+    const config = defineConfig({});
+    const namespaces = JSON.parse('{"__proto__":{"ttlSeconds":7,"graceSeconds":0}}') as Record<string, never>;
+    const hostile = { ...config, cache: { ...config.cache, namespaces } };
+    const out = redactConfig(hostile).cache.namespaces as Record<string, unknown>;
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({
+      ttlSeconds: 7,
+      graceSeconds: 0,
+    });
+    expect(({} as Record<string, unknown>).ttlSeconds).toBeUndefined();
   });
 
   it('redact masks registered secrets, URL passwords and auth headers', () => {

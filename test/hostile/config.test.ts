@@ -118,8 +118,30 @@ function checkResolved(config: ReturnType<typeof defineConfig>): void {
   expect(Object.getPrototypeOf(config.cache.namespaces)).toBe(Object.prototype);
   expect(Object.getPrototypeOf(config.targets.operations)).toBe(Object.prototype);
   // A resolved config is itself valid input, and printing it never shows a secret.
-  expect(earshotConfigSchema.safeParse(redactConfig(config)).success).toBe(true);
+  expect(earshotConfigSchema.safeParse(config).success).toBe(true);
   expect(JSON.stringify(config)).not.toContain(SECRET);
+  // The redacted copy has the same shape; a string differs only where something was masked
+  // (it need not re-validate: a value equal to a registered key, say a Redis URL, is masked whole).
+  sameShapeRedacted(structuredClone(config), redactConfig(config), 'config');
+}
+
+function sameShapeRedacted(original: unknown, redacted: unknown, path: string): void {
+  if (typeof original === 'string') {
+    if (redacted !== original) expect(redacted, path).toContain('[REDACTED]');
+    return;
+  }
+  if (original === null || typeof original !== 'object') {
+    expect(redacted, path).toEqual(original);
+    return;
+  }
+  expect(typeof redacted, path).toBe('object');
+  expect(Object.getPrototypeOf(redacted), path).toBe(
+    Array.isArray(original) ? Array.prototype : Object.prototype,
+  );
+  expect(Object.keys(redacted as object), path).toEqual(Object.keys(original));
+  for (const [k, v] of Object.entries(original)) {
+    sameShapeRedacted(v, (redacted as Record<string, unknown>)[k], `${path}.${k}`);
+  }
 }
 
 describe('hostile config objects', () => {

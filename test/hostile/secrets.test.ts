@@ -26,7 +26,7 @@ import { type CacheManager, createCacheManager } from '../../src/cache/index.js'
 import { runCli } from '../../src/cli/run.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../../src/company-api/index.js';
 import { defineConfig, loadConfigFromEnv, redactConfig } from '../../src/config/index.js';
-import { EarshotError } from '../../src/errors.js';
+import { EarshotError, redact, redactedPrefix, registerSecret } from '../../src/errors.js';
 import { EmfExporter, OpenTelemetryBridge, PrometheusExporter, toEmf } from '../../src/exporters/index.js';
 import { runClosedModel, type Scenario, summarizeRun } from '../../src/loadtest/index.js';
 import { PerformanceMonitor } from '../../src/perf/index.js';
@@ -641,6 +641,28 @@ describe('secrets never leak', () => {
       'monitor stats',
       JSON.stringify(monitor.collect().map((s) => ({ name: s.name, labels: s.labels }))),
     );
+  });
+
+  it('redaction stays linear on hostile text, so a huge error body cannot stall the process', {
+    timeout: timeoutFor(20_000),
+  }, () => {
+    // Quadratic before the fix: 40 000 letters took 2.3 s, 300 000 about two minutes.
+    registerSecret(KEYS.OPENAI_API_KEY); // as the adapter does (this test may run alone)
+    const t0 = performance.now();
+    for (const text of [
+      'x'.repeat(300_000),
+      `http://${'u'.repeat(300_000)}`,
+      'token '.repeat(50_000),
+      'a://'.repeat(75_000),
+    ]) {
+      expect(redact(text).length).toBeGreaterThan(0);
+    }
+    const long = `https://svc:${KEYS.OPENAI_API_KEY}@h/${'x'.repeat(300_000)}`;
+    expect(new EarshotError('EARSHOT_UPSTREAM_FAILED', long).message).not.toContain('EARSHOTFAKE');
+    expect(redactedPrefix(`${'p'.repeat(190)}${KEYS.OPENAI_API_KEY}`, 200)).toBe(
+      `${'p'.repeat(190)}[REDACTED]`,
+    );
+    expect(performance.now() - t0).toBeLessThan(15_000); // a hang guard, not a speed claim
   });
 
   it('nothing written to the console during all of the above carries a key', {

@@ -4,7 +4,7 @@
  * ProviderError (provider, status, retryable, requestId), TimeoutError, AbortedError.
  * @module
  */
-import { type EarshotError, isEarshotError, redact } from '../../errors.js';
+import { type EarshotError, isEarshotError, redactedPrefix } from '../../errors.js';
 import {
   type CallControl,
   createProviderErrors,
@@ -17,9 +17,9 @@ import {
 /** The `provider` of every error and metric of this adapter. */
 export const PROVIDER = 'deepgram';
 
-// Redact before cutting: a cut through a key the server echoed would hide it from redact().
+// Redact before cutting: a cut through a key the server echoed would hide it.
 function detailOf(body: unknown): string | undefined {
-  if (typeof body === 'string') return redact(body).slice(0, 200) || undefined;
+  if (typeof body === 'string') return redactedPrefix(body, 200) || undefined;
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;
     const msg = b.err_msg ?? b.message ?? b.reason;
@@ -28,7 +28,7 @@ function detailOf(body: unknown): string | undefined {
       typeof code === 'string' ? code : undefined,
       typeof msg === 'string' ? msg : undefined,
     ].filter(Boolean);
-    if (parts.length > 0) return redact(parts.join(': ')).slice(0, 200);
+    if (parts.length > 0) return redactedPrefix(parts.join(': '), 200);
   }
   return undefined;
 }

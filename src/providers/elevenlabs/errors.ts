@@ -6,7 +6,7 @@
  * AbortedError, ResponseValidationError.
  * @module
  */
-import { type EarshotError, type ProviderError, redact } from '../../errors.js';
+import { type EarshotError, type ProviderError, redactedPrefix } from '../../errors.js';
 import {
   type CallControl,
   createProviderErrors,
@@ -20,27 +20,28 @@ export const PROVIDER = 'elevenlabs';
 
 /**
  * The human part of an ElevenLabs error body (`{ detail: { status, message } }` or a 422 list),
- * redacted before it is cut: a cut through a key the server echoed would hide it from redact().
+ * redacted before it is cut (a cut through a key the server echoed would hide it).
  */
 export function detailOf(body: unknown): string | undefined {
-  if (typeof body === 'string') return redact(body).slice(0, 200) || undefined;
+  if (typeof body === 'string') return redactedPrefix(body, 200) || undefined;
   if (!body || typeof body !== 'object') return undefined;
   const d = (body as { detail?: unknown }).detail;
-  if (typeof d === 'string') return redact(d).slice(0, 200);
+  if (typeof d === 'string') return redactedPrefix(d, 200);
   if (Array.isArray(d)) {
-    return redact(
+    return redactedPrefix(
       d
         .map(
           (x: { loc?: unknown; msg?: unknown }) =>
             `${Array.isArray(x.loc) ? x.loc.join('.') : '?'}: ${String(x.msg)}`,
         )
         .join('; '),
-    ).slice(0, 200);
+      200,
+    );
   }
   if (d && typeof d === 'object') {
     const { status, message } = d as { status?: unknown; message?: unknown };
     return (
-      redact([status, message].filter((x) => typeof x === 'string').join(': ')).slice(0, 200) || undefined
+      redactedPrefix([status, message].filter((x) => typeof x === 'string').join(': '), 200) || undefined
     );
   }
   return undefined;
@@ -101,7 +102,7 @@ export function inBandError(
   what: string,
 ): ProviderError {
   const kind = typeof frame.error === 'string' ? frame.error : 'error';
-  const message = typeof frame.message === 'string' ? redact(frame.message).slice(0, 300) : 'no message';
+  const message = typeof frame.message === 'string' ? redactedPrefix(frame.message, 300) : 'no message';
   let advice = '';
   if (kind === 'input_timeout_exceeded') advice = ' Send text sooner or raise inactivityTimeoutSeconds.';
   else if (/api_key|authoriz/.test(kind))

@@ -6,7 +6,7 @@
  * ResponseValidationError.
  * @module
  */
-import { AbortedError, type EarshotError, redact, TimeoutError } from '../../errors.js';
+import { AbortedError, type EarshotError, redactedPrefix, TimeoutError } from '../../errors.js';
 import {
   type CallControl,
   createProviderErrors,
@@ -42,12 +42,8 @@ function detailOf(e: OpenAIErrorLike): string | undefined {
     typeof code === 'string' ? code : undefined,
     typeof msg === 'string' ? msg : undefined,
   ].filter(Boolean);
-  // Redact before cutting: a cut through a key the server echoed would hide it from redact().
-  return parts.length > 0
-    ? redact(parts.join(': '))
-        .slice(0, 300)
-        .replace(/[.\s]+$/, '')
-    : undefined;
+  // Redact before cutting: a cut through a key the server echoed would hide it.
+  return parts.length > 0 ? redactedPrefix(parts.join(': '), 300).replace(/[.\s]+$/, '') : undefined;
 }
 
 /**
@@ -137,7 +133,7 @@ export function mapOpenAIError(err: unknown, ctx: MapContext): EarshotError {
     });
   }
   if (err instanceof SyntaxError) {
-    return malformed(ctx.what, 'body', `not valid JSON (${redact(err.message).slice(0, 120)})`, requestId);
+    return malformed(ctx.what, 'body', `not valid JSON (${redactedPrefix(err.message, 120)})`, requestId);
   }
   const code = networkCode(err);
   const midStream = e.name === 'TypeError' && /terminated/i.test(e.message ?? '');

@@ -4,7 +4,7 @@
  * errors, using the status and request id the timed fetch noted (the SDK's errors drop them).
  * @module
  */
-import { type EarshotError, InvalidArgumentError, redact } from '../../errors.js';
+import { type EarshotError, InvalidArgumentError, redactedPrefix } from '../../errors.js';
 import { createProviderErrors, mapStoppedCall, networkCode, providerError } from '../shared/index.js';
 import type { PineconeCallState } from './timed-fetch.js';
 
@@ -57,10 +57,10 @@ export function mapPineconeError(err: unknown, state: PineconeCallState, what: s
   if (status !== undefined && status >= 400) {
     // For 400/409/422 the SDK's message is Pinecone's own explanation; for the others it is
     // boilerplate (with the URL), or "max retries exceeded" for a 5xx: ours says it better.
-    // Redact before cutting: a cut through a key the server echoed would hide it from redact().
+    // Redact before cutting: a cut through a key the server echoed would hide it.
     const detail =
       status === 400 || status === 409 || status === 422
-        ? redact(e.message ?? '').slice(0, 300) || undefined
+        ? redactedPrefix(e.message ?? '', 300) || undefined
         : undefined;
     return statusError(status, what, { detail, requestId, retryAfter: state.retryAfter }, err);
   }
