@@ -108,6 +108,49 @@ describe('hostile WebSocket frames', () => {
     expect(chunks.length).toBeGreaterThan(0);
   });
 
+  it('Deepgram live: numbers that JSON reads as Infinity are dropped, not passed on', {
+    timeout: timeoutFor(20_000),
+  }, async () => {
+    // Found by the property below: "-1e999" parses to -Infinity, and typeof says "number".
+    const inf = '1e999';
+    deepgram.plan = [
+      {
+        kind: 'raw',
+        at: 0,
+        text: `{"type":"Results","start":-${inf},"duration":${inf},"is_final":false,"channel":{"alternatives":[{"transcript":"hi","confidence":${inf},"words":[{"end":${inf}}]}]}}`,
+      },
+      { kind: 'raw', at: 0, text: `{"type":"SpeechStarted","timestamp":${inf}}` },
+    ];
+    const stt = new DeepgramSpeechToText({
+      apiKey: fakes.options.deepgram.apiKey,
+      baseUrl: deepgram.url,
+      keepAliveMs: false,
+      monitor: false,
+    });
+    const session = await stt.stream({ format: 'pcm_16000' });
+    const events: SpeechToTextEvent[] = [];
+    const reading = (async () => {
+      for await (const e of session) events.push(e);
+    })();
+    await session.send(synthesizeFakeSpeech('Where is load 2314?'));
+    await session.finalize();
+    await new Promise((r) => setTimeout(r, 100));
+    await session.close();
+    await reading;
+    deepgram.plan = [];
+    const hi = events.find((e) => e.type === 'transcript' && e.transcript.text === 'hi');
+    expect(hi).toBeDefined();
+    expect(hi).toMatchObject({ transcript: { isFinal: false } });
+    if (hi?.type === 'transcript') {
+      expect(hi.transcript).not.toHaveProperty('confidence');
+      expect(hi.transcript).not.toHaveProperty('startSeconds');
+      expect(hi.transcript).not.toHaveProperty('durationSeconds');
+    }
+    const started = events.find((e) => e.type === 'speech-started');
+    expect(started).toBeDefined();
+    checkSttEvents(events);
+  });
+
   it('Deepgram live: valid events or a typed error from every step of a session', {
     timeout: timeoutFor(20_000),
   }, async () => {

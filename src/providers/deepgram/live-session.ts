@@ -18,6 +18,7 @@ import {
   AsyncQueue,
   CallControl,
   type CallOutcome,
+  finiteNumber,
   type LatencyRecorder,
   outcomeOf,
   providerError,
@@ -277,12 +278,12 @@ export class DeepgramLiveSession implements SpeechToTextSession {
         this.#onResults(msg as ResultsMessage, now);
         return;
       case 'UtteranceEnd': {
-        const end = typeof msg.last_word_end === 'number' ? msg.last_word_end : undefined;
+        const end = finiteNumber(msg.last_word_end);
         this.#endOfSpeech(this.#wallTimeOf(end) ?? now);
         return;
       }
       case 'SpeechStarted': {
-        const ts = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
+        const ts = finiteNumber(msg.timestamp);
         this.#queue.push({ type: 'speech-started', atMs: this.#wallTimeOf(ts, 'start') ?? now });
         return;
       }
@@ -309,8 +310,9 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       return;
     }
     if (typeof m.metadata?.request_id === 'string') this.#requestId = m.metadata.request_id;
-    const start = typeof m.start === 'number' ? m.start : undefined;
-    const duration = typeof m.duration === 'number' ? m.duration : undefined;
+    const start = finiteNumber(m.start);
+    const duration = finiteNumber(m.duration);
+    const confidence = finiteNumber(alt.confidence);
     const isFinal = m.is_final === true;
     const text = alt.transcript;
     this.#queue.push({
@@ -318,7 +320,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       transcript: {
         text,
         isFinal,
-        ...(typeof alt.confidence === 'number' ? { confidence: alt.confidence } : {}),
+        ...(confidence === undefined ? {} : { confidence }),
         ...(start === undefined ? {} : { startSeconds: start }),
         ...(duration === undefined ? {} : { durationSeconds: duration }),
         ...(this.#requestId ? { requestId: this.#requestId } : {}),
@@ -342,13 +344,9 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       this.#endOfSpeech(at);
     } else if (m.speech_final === true) {
       const words = alt.words ?? [];
-      const lastWordEnd = words.length > 0 ? words[words.length - 1]?.end : undefined;
+      const lastWordEnd = finiteNumber(Array.isArray(words) ? words[words.length - 1]?.end : undefined);
       const speechEnd =
-        typeof lastWordEnd === 'number'
-          ? lastWordEnd
-          : start !== undefined && duration !== undefined
-            ? start + duration
-            : undefined;
+        lastWordEnd ?? (start !== undefined && duration !== undefined ? start + duration : undefined);
       const at = this.#wallTimeOf(speechEnd);
       if (at !== undefined && text.trim()) {
         this.#monitor.record('stt', Math.max(0, now - at), {

@@ -15,6 +15,7 @@ import type {
 } from '../../pipeline/contracts.js';
 import {
   CallControl,
+  finiteNumber,
   type LatencyRecorder,
   lazyAsync,
   outcomeOf,
@@ -96,12 +97,14 @@ function parsePrerecorded(data: unknown, headerRequestId: string | null): Transc
   if (!alt || typeof alt.transcript !== 'string') {
     throw malformed(what, 'results.channels.0.alternatives.0.transcript', 'expected a string', requestId);
   }
+  const confidence = finiteNumber(alt.confidence);
+  const durationSeconds = finiteNumber(body.metadata.duration);
   return {
     text: alt.transcript,
     isFinal: true,
-    ...(typeof alt.confidence === 'number' ? { confidence: alt.confidence } : {}),
+    ...(confidence === undefined ? {} : { confidence }),
     startSeconds: 0,
-    ...(typeof body.metadata.duration === 'number' ? { durationSeconds: body.metadata.duration } : {}),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(requestId ? { requestId } : {}),
   };
 }

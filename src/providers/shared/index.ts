@@ -40,3 +40,4 @@ export {
 export { lazyAsync } from './lazy.js';
 export { importOptional, optionalPeerLoader } from './optional-import.js';
 export { type CallOutcome, type LatencyRecorder, NO_RECORDING, outcomeOf, recorderOf } from './outcome.js';
+export { finiteNumber } from './wire.js';
