@@ -4,6 +4,8 @@
  * with odd codes, drops the connection or stalls. The adapters must deliver contract-valid events
  * or a typed `EarshotError`, within their deadlines, without touching a prototype.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioChunk, SpeechToTextEvent } from '../../src/pipeline/contracts.js';
@@ -17,6 +19,7 @@ import {
   runs,
   timeoutFor,
   typedOutcome,
+  withinMs,
   wsMutation,
 } from './helpers.js';
 
@@ -192,6 +195,59 @@ describe('hostile WebSocket frames', () => {
       }),
       runs(60),
     );
+  });
+
+  it('ElevenLabs stream-input: the final message ends the synthesis even if the socket then stays open', {
+    timeout: timeoutFor(20_000),
+  }, async () => {
+    // Found by the property below: after {"isFinal":true} no deadline ran, so a server that
+    // then neither closed nor spoke held the caller for ever. An isFinal before the end of
+    // input is not the answer: a close after it is an error, not a shortened reply.
+    const { WebSocketServer } = await import('ws');
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    const audio = Buffer.from('fake-mp3-bytes').toString('base64');
+    let early = false;
+    wss.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as { text?: string };
+        if (early && msg.text && msg.text.trim() !== '') {
+          socket.send(JSON.stringify({ isFinal: true }));
+          setTimeout(() => socket.close(1000), 20);
+        }
+        if (msg.text === '') {
+          socket.send(JSON.stringify({ audio, isFinal: null }));
+          socket.send(JSON.stringify({ isFinal: true })); // and then: silence, socket left open
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const tts = new ElevenLabsTextToSpeech({
+        apiKey: fakes.options.elevenlabs.apiKey,
+        baseUrl: `http://127.0.0.1:${port}`,
+        timeoutMs: 700,
+        monitor: false,
+      });
+      const pieces = async function* () {
+        yield 'Load 2314 is in transit.';
+        await new Promise((r) => setTimeout(r, 100));
+        yield 'It arrives tomorrow.';
+      };
+      const t0 = performance.now();
+      const chunks = await withinMs(drain(tts.synthesizeStream(pieces())), 5000, 'synthesizeStream');
+      expect(performance.now() - t0).toBeLessThan(4000);
+      expect(Buffer.from(chunks[0]!.data).toString()).toBe('fake-mp3-bytes');
+
+      early = true; // now the server says isFinal to the first text piece and closes
+      const r = await typedOutcome(() => drain(tts.synthesizeStream(pieces())), 5000, 'synthesizeStream');
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe('EARSHOT_PROVIDER_FAILED');
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('ElevenLabs stream-input: audio chunks or a typed error', { timeout: timeoutFor(20_000) }, async () => {

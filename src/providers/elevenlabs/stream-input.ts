@@ -90,7 +90,6 @@ export async function* streamInput(
   let firstTextAt: number | undefined;
   let firstAudioAt: number | undefined;
   let inputEnded = false;
-  let finalSeen = false;
   let characters = 0;
   let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
 
@@ -195,16 +194,20 @@ export async function* streamInput(
       fail(malformed(what, 'audio', 'expected a base64 string or null', requestId));
       return;
     }
-    if (msg.isFinal === true) {
-      finalSeen = true;
+    // The final message answers our end of input. It ends the synthesis by itself: a server
+    // that then neither closes nor speaks must not hold the caller (no deadline runs after it).
+    // Before the end of input it cannot be the answer, and is ignored: a close after it is
+    // still "closed before the final message", never a silently shortened reply.
+    if (msg.isFinal === true && inputEnded) {
       control.disarm();
+      queue.end();
     }
   };
 
   const onClose = (code: number, reason: Buffer) => {
     if (queue.settled || ws.readyState === ws.CONNECTING) return;
     control.disarm();
-    if (finalSeen || (code === 1000 && inputEnded)) {
+    if (code === 1000 && inputEnded) {
       queue.end();
       return;
     }
