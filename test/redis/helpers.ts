@@ -24,22 +24,8 @@ export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const run = promisify(execFile);
 
 /** True if the shared Redis answers PING within 1 s. */
-export async function sharedRedisAvailable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+export function sharedRedisAvailable(): Promise<boolean> {
+  return pingRedis(REDIS_URL, 1000);
 }
 
 /**
@@ -48,7 +34,13 @@ export async function sharedRedisAvailable(): Promise<boolean> {
  */
 export async function requireRedis(what: string): Promise<boolean> {
   if (await sharedRedisAvailable()) return true;
-  const message = `Redis is not reachable at ${REDIS_URL}: ${what} cannot run. Start redis-server or set REDIS_URL.`;
+  return skipOrFail(
+    `Redis is not reachable at ${REDIS_URL}: ${what} cannot run. Start redis-server or set REDIS_URL.`,
+  );
+}
+
+/** Under `CI=true` a missing dependency fails the suite; elsewhere it warns loudly, and the caller skips. */
+function skipOrFail(message: string): false {
   if (process.env.CI === 'true') throw new Error(`${message} (CI=true: failing instead of skipping)`);
   console.warn(`\n${'!'.repeat(80)}\n!! SKIPPING: ${message}\n${'!'.repeat(80)}\n`);
   return false;
@@ -67,10 +59,7 @@ export async function redisServerInstalled(): Promise<boolean> {
 /** Like {@link requireRedis} for tests that start their own `redis-server`. */
 export async function requireRedisServerBinary(what: string): Promise<boolean> {
   if (await redisServerInstalled()) return true;
-  const message = `${REDIS_SERVER_BIN} is not installed: ${what} cannot run.`;
-  if (process.env.CI === 'true') throw new Error(`${message} (CI=true: failing instead of skipping)`);
-  console.warn(`\n${'!'.repeat(80)}\n!! SKIPPING: ${message}\n${'!'.repeat(80)}\n`);
-  return false;
+  return skipOrFail(`${REDIS_SERVER_BIN} is not installed: ${what} cannot run.`);
 }
 
 /** A key prefix no other test (or engineer) uses. */
@@ -136,16 +125,19 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-async function pingPort(port: number, password?: string): Promise<boolean> {
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
+/** True if a Redis answers PING: one short-lived client that never retries. */
+async function pingRedis(
+  target: string | { port: number; host: string; password?: string; tls?: { ca: Buffer } },
+  connectTimeout = 300,
+): Promise<boolean> {
+  const options = {
     lazyConnect: true,
-    connectTimeout: 300,
+    connectTimeout,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    ...(password === undefined ? {} : { password }),
-  });
+  };
+  const client =
+    typeof target === 'string' ? new Redis(target, options) : new Redis({ ...target, ...options });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -155,6 +147,10 @@ async function pingPort(port: number, password?: string): Promise<boolean> {
   } finally {
     client.disconnect();
   }
+}
+
+function pingPort(port: number, password?: string): Promise<boolean> {
+  return pingRedis({ port, host: '127.0.0.1', ...(password === undefined ? {} : { password }) });
 }
 
 /** A private redis-server process. */
@@ -244,26 +240,7 @@ export class PrivateRedis {
       '--tls-auth-clients',
       'no',
     ];
-    const ping = async (p: number): Promise<boolean> => {
-      const client = new Redis({
-        port: p,
-        host: '127.0.0.1',
-        tls: { ca },
-        lazyConnect: true,
-        connectTimeout: 500,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    };
+    const ping = (p: number) => pingRedis({ port: p, host: '127.0.0.1', tls: { ca } }, 500);
     const server = new PrivateRedis(port, args, ping, 'rediss');
     await server.launch();
     return { server, ca };
