@@ -71,28 +71,34 @@ function checkAudio(chunks: AudioChunk[]): void {
   }
 }
 
+/** One well-behaved live session through the proxy (its plan decides what comes back). */
+async function cleanDeepgramSession(): Promise<SpeechToTextEvent[]> {
+  const stt = new DeepgramSpeechToText({
+    apiKey: fakes.options.deepgram.apiKey,
+    baseUrl: deepgram.url,
+    keepAliveMs: false,
+    monitor: false,
+  });
+  const session = await stt.stream({ format: 'pcm_16000' });
+  const events: SpeechToTextEvent[] = [];
+  const reading = (async () => {
+    for await (const e of session) events.push(e);
+  })();
+  await session.send(synthesizeFakeSpeech('Where is load 2314?'));
+  await session.finalize();
+  await new Promise((r) => setTimeout(r, 100));
+  await session.close();
+  await reading;
+  return events;
+}
+
 describe('hostile WebSocket frames', () => {
   it('the proxy passes clean sessions through unchanged (the properties below are not vacuous)', {
     timeout: timeoutFor(20_000),
   }, async () => {
     deepgram.plan = [];
     elevenlabs.plan = [];
-    const stt = new DeepgramSpeechToText({
-      apiKey: fakes.options.deepgram.apiKey,
-      baseUrl: deepgram.url,
-      keepAliveMs: false,
-      monitor: false,
-    });
-    const session = await stt.stream({ format: 'pcm_16000' });
-    const events: SpeechToTextEvent[] = [];
-    const reading = (async () => {
-      for await (const e of session) events.push(e);
-    })();
-    await session.send(synthesizeFakeSpeech('Where is load 2314?'));
-    await session.finalize();
-    await new Promise((r) => setTimeout(r, 100));
-    await session.close();
-    await reading;
+    const events = await cleanDeepgramSession();
     expect(events.find((e) => e.type === 'end-of-speech')).toMatchObject({
       transcript: expect.stringMatching(/2314/),
     });
@@ -124,22 +130,7 @@ describe('hostile WebSocket frames', () => {
       },
       { kind: 'raw', at: 0, text: `{"type":"SpeechStarted","timestamp":${inf}}` },
     ];
-    const stt = new DeepgramSpeechToText({
-      apiKey: fakes.options.deepgram.apiKey,
-      baseUrl: deepgram.url,
-      keepAliveMs: false,
-      monitor: false,
-    });
-    const session = await stt.stream({ format: 'pcm_16000' });
-    const events: SpeechToTextEvent[] = [];
-    const reading = (async () => {
-      for await (const e of session) events.push(e);
-    })();
-    await session.send(synthesizeFakeSpeech('Where is load 2314?'));
-    await session.finalize();
-    await new Promise((r) => setTimeout(r, 100));
-    await session.close();
-    await reading;
+    const events = await cleanDeepgramSession();
     deepgram.plan = [];
     const hi = events.find((e) => e.type === 'transcript' && e.transcript.text === 'hi');
     expect(hi).toBeDefined();
