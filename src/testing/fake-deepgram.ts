@@ -51,6 +51,7 @@ import {
   sendJson,
   sleepWhile,
   startServer,
+  withSettings,
 } from './fake-provider-kit.js';
 import {
   createRng,
@@ -626,19 +627,16 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     }
   }
 
-  return {
-    url: started.url,
-    port: started.port,
-    latency,
-    faults,
-    requests,
-    live,
-    get faultAfterMessages() {
-      return state.faultAfterMessages;
+  return withSettings(
+    {
+      url: started.url,
+      port: started.port,
+      latency,
+      faults,
+      requests,
+      live,
+      close: () => started.close(),
     },
-    set faultAfterMessages(n: number) {
-      state.faultAfterMessages = n;
-    },
-    close: () => started.close(),
-  };
+    state,
+  );
 }

@@ -53,6 +53,7 @@ import {
   sendJson,
   sleepWhile,
   startServer,
+  withSettings,
 } from './fake-provider-kit.js';
 import {
   type FaultDecision,
@@ -549,37 +550,16 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     }
   }
 
-  return {
-    url: started.url,
-    port: started.port,
-    latency,
-    faults,
-    requests,
-    stats,
-    get audioRate() {
-      return state.audioRate;
+  return withSettings(
+    {
+      url: started.url,
+      port: started.port,
+      latency,
+      faults,
+      requests,
+      stats,
+      close: () => started.close(),
     },
-    set audioRate(v: number) {
-      state.audioRate = v;
-    },
-    get chunkMs() {
-      return state.chunkMs;
-    },
-    set chunkMs(v: number) {
-      state.chunkMs = v;
-    },
-    get faultAfterChunks() {
-      return state.faultAfterChunks;
-    },
-    set faultAfterChunks(v: number) {
-      state.faultAfterChunks = v;
-    },
-    get wsErrorsInBand() {
-      return state.wsErrorsInBand;
-    },
-    set wsErrorsInBand(v: boolean) {
-      state.wsErrorsInBand = v;
-    },
-    close: () => started.close(),
-  };
+    state,
+  );
 }

@@ -51,6 +51,7 @@ import {
   readBody,
   sendJson,
   startServer,
+  withSettings,
 } from './fake-provider-kit.js';
 import {
   createRng,
@@ -383,34 +384,19 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
   });
 
-  return {
-    url: started.url,
-    baseURL: `${started.url}/v1`,
-    port: started.port,
-    apiKey: options.apiKey ?? 'sk-fake-openai-key',
-    latency,
-    faults,
-    requests,
-    get tokensPerSecond() {
-      return state.tokensPerSecond;
+  return withSettings(
+    {
+      url: started.url,
+      baseURL: `${started.url}/v1`,
+      port: started.port,
+      apiKey: options.apiKey ?? 'sk-fake-openai-key',
+      latency,
+      faults,
+      requests,
+      close: () => started.close(),
     },
-    set tokensPerSecond(v: number) {
-      state.tokensPerSecond = v;
-    },
-    get faultAfterChunks() {
-      return state.faultAfterChunks;
-    },
-    set faultAfterChunks(v: number) {
-      state.faultAfterChunks = v;
-    },
-    get midStreamErrors() {
-      return state.midStreamErrors;
-    },
-    set midStreamErrors(v: boolean) {
-      state.midStreamErrors = v;
-    },
-    close: () => started.close(),
-  };
+    state,
+  );
 }
 
 function embeddings(

@@ -318,3 +318,20 @@ export function chunkAudio(audio: Uint8Array, format: string, chunkMs: number): 
 export function pacingMs(chunkMs: number, audioRate: number): number {
   return Number.isFinite(audioRate) && audioRate > 0 ? chunkMs / audioRate : 0;
 }
+
+/**
+ * `handle` with each setting of `state` exposed as a live read/write property: a test can
+ * change `fake.tokensPerSecond` mid-run and the server sees it on its next request.
+ */
+export function withSettings<H extends object, S extends object>(handle: H, state: S): H & S {
+  for (const key of Object.keys(state) as (keyof S & string)[]) {
+    Object.defineProperty(handle, key, {
+      get: () => state[key],
+      set: (v: S[typeof key]) => {
+        state[key] = v;
+      },
+      enumerable: true,
+    });
+  }
+  return handle as H & S;
+}
