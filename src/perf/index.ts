@@ -28,5 +28,12 @@ export {
   type TargetsInput,
   type TrackedDecorator,
 } from './monitor.js';
+export {
+  type BuiltInOperation,
+  OP,
+  type OperationName,
+  TOOL_OPERATION_PREFIX,
+  toolOperation,
+} from './operations.js';
 export type { ReportOptions } from './report.js';
 export { Span, type SpanEndOptions } from './span.js';

@@ -29,6 +29,22 @@ export interface StageInfo {
   readonly model?: string;
 }
 
+/**
+ * Optional connection lifecycle any stage may implement, so the first call of a turn does not
+ * pay for DNS, TCP/TLS or a WebSocket handshake (see docs/latency.md).
+ */
+export interface StageLifecycle {
+  /**
+   * Opens (or keeps open) the connections the next call will use: a keep-alive HTTP socket, an
+   * idle WebSocket, a live STT socket. Idempotent and cheap when already warm. Never rejects for a
+   * provider fault: a failed prewarm only leaves the connection cold (the next call connects as
+   * usual). Rejects only with an `AbortedError` when `signal` aborts.
+   */
+  prewarm?(options?: StageCallOptions): Promise<void>;
+  /** Releases pooled connections (kept-alive sockets, an idle WebSocket). Idempotent. */
+  close?(): Promise<void>;
+}
+
 // ───────────────────────────── audio ─────────────────────────────
 
 /**
@@ -69,6 +85,11 @@ export interface Transcript {
   durationSeconds?: number;
   /** Provider request id, for support tickets. */
   requestId?: string;
+  /**
+   * True when the provider's endpointing says the utterance ended with this final transcript
+   * (Deepgram `speech_final`). Absent when the provider does not say.
+   */
+  speechFinal?: boolean;
 }
 
 /** Options of a one-shot transcription. */
@@ -85,7 +106,17 @@ export type SpeechToTextEvent =
   /** The provider detected the start of speech. */
   | { type: 'speech-started'; atMs: number }
   /** End of the user's utterance (endpointing / utterance end): time to answer. */
-  | { type: 'end-of-speech'; atMs: number; transcript: string };
+  | {
+      type: 'end-of-speech';
+      atMs: number;
+      transcript: string;
+      /**
+       * When the provider reports it (Deepgram `UtteranceEnd.last_word_end`, in seconds from the
+       * start of the stream): the end of the last word, so the endpointing delay (last speech →
+       * end of turn confirmed) can be measured.
+       */
+      lastWordEndSeconds?: number;
+    };
 
 /** A live transcription session (WebSocket or similar). */
 export interface SpeechToTextSession extends AsyncIterable<SpeechToTextEvent> {
@@ -101,7 +132,7 @@ export interface SpeechToTextSession extends AsyncIterable<SpeechToTextEvent> {
 }
 
 /** Speech-to-text. */
-export interface SpeechToText extends StageInfo {
+export interface SpeechToText extends StageInfo, StageLifecycle {
   /** Transcribes a finished utterance and returns the final transcript. */
   transcribe(audio: AudioInput, options?: TranscribeOptions): Promise<Transcript>;
   /** Opens a streaming session, for providers that stream. */
@@ -159,7 +190,7 @@ export interface GenerateOptions extends StageCallOptions {
 }
 
 /** A streaming chat language model. */
-export interface LanguageModel extends StageInfo {
+export interface LanguageModel extends StageInfo, StageLifecycle {
   /** Streams text deltas and tool calls for `messages`, then `usage` (when known) and `finish`. */
   stream(messages: readonly ChatMessage[], options?: GenerateOptions): AsyncIterable<LanguageModelEvent>;
 }
@@ -173,7 +204,7 @@ export interface SynthesizeOptions extends StageCallOptions {
 }
 
 /** Text-to-speech. */
-export interface TextToSpeech extends StageInfo {
+export interface TextToSpeech extends StageInfo, StageLifecycle {
   /** Audio format produced when none is requested. */
   readonly defaultFormat: AudioFormat;
   /** Synthesizes `text`; audio chunks arrive as they are produced. */
@@ -208,12 +239,12 @@ export interface SearchOptions extends StageCallOptions {
 }
 
 /** Query text → top-k documents. */
-export interface DocumentSearch extends StageInfo {
+export interface DocumentSearch extends StageInfo, StageLifecycle {
   search(query: string, options?: SearchOptions): Promise<SearchResult[]>;
 }
 
 /** Text → vectors. */
-export interface Embedder extends StageInfo {
+export interface Embedder extends StageInfo, StageLifecycle {
   readonly dimensions?: number;
   embed(texts: readonly string[], options?: StageCallOptions): Promise<number[][]>;
 }
@@ -226,7 +257,7 @@ export interface VectorRecord {
 }
 
 /** A vector store. An `Embedder` + `VectorIndex` pair makes a {@link DocumentSearch}. */
-export interface VectorIndex extends StageInfo {
+export interface VectorIndex extends StageInfo, StageLifecycle {
   query(vector: readonly number[], options?: SearchOptions): Promise<SearchResult[]>;
   upsert(
     records: readonly VectorRecord[],
