@@ -6,6 +6,7 @@
  */
 import { type CacheManager, createCacheManager } from '../cache/index.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../company-api/index.js';
+import { createCompanyApiTools } from '../company-api/tools.js';
 import {
   ConfigError,
   type EarshotError,
@@ -15,7 +16,6 @@ import {
   UpstreamError,
 } from '../errors.js';
 import { PerformanceMonitor } from '../perf/index.js';
-import { createCompanyApiTools } from '../pipeline/company-api-tools.js';
 import type { DocumentSearch, LanguageModel, SpeechToText, TextToSpeech } from '../pipeline/contracts.js';
 import type { TurnInput, VoicePipeline } from '../pipeline/pipeline.js';
 import { createVoicePipeline } from '../pipeline/pipeline.js';

@@ -267,10 +267,52 @@ export interface VectorIndex extends StageInfo, StageLifecycle {
 
 // ───────────────────────────── tools ─────────────────────────────
 
-/** Context given to a tool when the model calls it. */
+/**
+ * Context given to a tool when the model calls it: the call's id, a signal (barge-in and
+ * `deadlines.tool`), and the pipeline's capabilities. The capabilities are optional because a
+ * tool may also run outside a pipeline (a test, a script): fall back to doing the work
+ * directly when one is absent.
+ *
+ * @example
+ * ```ts
+ * const lookup = defineTool({
+ *   name: 'lookup_policy',
+ *   description: 'Finds the company policy on a topic.',
+ *   parameters: z.object({ topic: z.string() }),
+ *   async execute({ topic }, ctx) {
+ *     const started = performance.now();
+ *     // Timed as `search` and cached like the built-in search tool when run in a pipeline.
+ *     const results = ctx.search
+ *       ? await ctx.search(policies, topic, { topK: 3 })
+ *       : await policies.search(topic, { topK: 3, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+ *     ctx.record?.('policy_lookup', performance.now() - started);
+ *     return results;
+ *   },
+ * });
+ * ```
+ */
 export interface ToolContext extends StageCallOptions {
   /** Id of the model's tool call. */
   callId: string;
+  /**
+   * Runs a document search as a stage of the turn: a `search` span in the timeline, recorded as
+   * `search`, read from and written to the search cache when the pipeline caches searches,
+   * bounded by `deadlines.search` and by the tool's own signal (the default when
+   * `options.signal` is not given).
+   */
+  search?(search: DocumentSearch, query: string, options?: SearchOptions): Promise<SearchResult[]>;
+  /**
+   * Records a measurement of the tool's own into the pipeline's monitor (nothing when the
+   * pipeline was created with `monitor: false`). Use your own operation names.
+   */
+  record?(operation: string, durationMs: number, labels?: ToolRecordLabels): void;
+}
+
+/** Labels a tool may attach to {@link ToolContext.record}. */
+export interface ToolRecordLabels {
+  provider?: string;
+  cached?: boolean;
+  outcome?: string;
 }
 
 /**

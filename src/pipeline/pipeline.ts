@@ -83,17 +83,17 @@ function cacheKind<T extends object>(value: boolean | T, defaults: T): T | undef
  * ```
  */
 export function createVoicePipeline(options: VoicePipelineOptions): VoicePipeline {
-  const o: ResolvedPipelineOptions = parsePipelineOptions(options);
-  const tools: Tool[] = [...o.tools];
-  if (o.search && o.searchMode === 'tool') {
-    const st = o.searchTool;
+  const resolved: ResolvedPipelineOptions = parsePipelineOptions(options);
+  const tools: Tool[] = [...resolved.tools];
+  if (resolved.search && resolved.searchMode === 'tool') {
+    const searchTool = resolved.searchTool;
     tools.push(
-      createDocumentSearchTool(o.search, {
-        ...(st.name !== undefined ? { name: st.name } : {}),
-        ...(st.description !== undefined ? { description: st.description } : {}),
-        ...(st.topK !== undefined ? { topK: st.topK } : {}),
-        ...(st.namespace !== undefined ? { namespace: st.namespace } : {}),
-        ...(st.filter !== undefined ? { filter: st.filter } : {}),
+      createDocumentSearchTool(resolved.search, {
+        ...(searchTool.name !== undefined ? { name: searchTool.name } : {}),
+        ...(searchTool.description !== undefined ? { description: searchTool.description } : {}),
+        ...(searchTool.topK !== undefined ? { topK: searchTool.topK } : {}),
+        ...(searchTool.namespace !== undefined ? { namespace: searchTool.namespace } : {}),
+        ...(searchTool.filter !== undefined ? { filter: searchTool.filter } : {}),
       }),
     );
   }
@@ -105,25 +105,25 @@ export function createVoicePipeline(options: VoicePipelineOptions): VoicePipelin
     }
     toolsByName.set(t.name, t);
   }
-  const c = o.cache;
+  const cache = resolved.cache;
   const context: PipelineContext = {
-    o,
+    options: resolved,
     tools,
     toolsByName,
     toolDefs: tools.map(toolDefinition),
-    metrics: o.monitor === false ? undefined : new MetricSink(o.monitor ?? performanceMonitor),
-    chunkerOptions: preResolvedChunkerOptions(o.chunker),
-    store: c?.store,
-    llmCache: c ? cacheKind(c.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
-    ttsCache: c ? cacheKind(c.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
-    searchCache: c ? cacheKind(c.search, { namespace: 'pinecone' }) : undefined,
+    metrics: resolved.monitor === false ? undefined : new MetricSink(resolved.monitor ?? performanceMonitor),
+    chunkerOptions: preResolvedChunkerOptions(resolved.chunker),
+    store: cache?.store,
+    llmCache: cache ? cacheKind(cache.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
+    ttsCache: cache ? cacheKind(cache.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
+    searchCache: cache ? cacheKind(cache.search, { namespace: 'pinecone' }) : undefined,
   };
 
   return {
     tools,
     respond(input: TurnInput, respondOptions: RespondOptions = {}): Turn {
       const normalized = normalizeInput(input);
-      if (normalized.kind !== 'text' && !o.stt) {
+      if (normalized.kind !== 'text' && !resolved.stt) {
         throw new InvalidArgumentError(
           'This pipeline has no stt stage, so respond() needs { text }. Pass stt to createVoicePipeline for audio.',
         );

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Labels } from '../perf/index.js';
+import { OP } from '../perf/operations.js';
 import type {
   CriticalPathStep,
   FallbackRecord,
@@ -251,20 +252,20 @@ export function criticalPath(
   while (span && !seen.has(span.id)) {
     seen.add(span.id);
     const fo = span.firstOutputMs;
-    if (span.name === 'tts' || span.name === 'cache:tts') {
+    if (span.name === OP.tts || span.name === 'cache:tts') {
       if (fo !== undefined && fo < cursor) push('overhead', fo, undefined, 'handing the audio out');
       push(
-        span.name === 'tts' ? 'tts_ttfb' : 'cache:tts',
+        span.name === OP.tts ? OP.ttsTtfb : 'cache:tts',
         span.startMs,
         span.id,
         `sentence ${span.sentenceIndex ?? '?'}`,
       );
-    } else if (span.name === 'llm') {
+    } else if (span.name === OP.llm) {
       if (fo !== undefined && fo < cursor) {
-        push('llm', fo, span.id, why ? `until ${why}` : undefined);
-        push('llm_ttft', span.startMs, span.id, span.cached ? 'cached answer' : undefined);
+        push(OP.llm, fo, span.id, why ? `until ${why}` : undefined);
+        push(OP.llmTtft, span.startMs, span.id, span.cached ? 'cached answer' : undefined);
       } else {
-        push('llm_ttft', span.startMs, span.id, why ? `until ${why}` : undefined);
+        push(OP.llmTtft, span.startMs, span.id, why ? `until ${why}` : undefined);
       }
     } else {
       if (span.endMs < cursor) push('overhead', span.endMs);
@@ -307,7 +308,7 @@ export function formatWaterfall(timeline: TurnTimeline, width = 48): string {
     const label =
       s.name +
       (s.sentenceIndex !== undefined ? ` #${s.sentenceIndex}` : '') +
-      (s.round !== undefined && s.name === 'llm' ? ` r${s.round}` : '');
+      (s.round !== undefined && s.name === OP.llm ? ` r${s.round}` : '');
     const a = scale(s.startMs);
     const f = s.firstOutputMs === undefined ? scale(s.endMs) : scale(s.firstOutputMs);
     const b = Math.max(scale(s.endMs), a + 1);

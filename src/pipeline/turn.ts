@@ -5,7 +5,7 @@
  * @module
  */
 import type { EarshotError } from '../errors.js';
-import { noop } from './abort.js';
+import { noop } from '../internal/abort.js';
 import type { TurnEvent, TurnResult } from './events.js';
 
 /**

@@ -14,7 +14,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
-import { abortReason, sleep } from '../pipeline/abort.js';
+import { abortableSleep, abortReason } from '../internal/abort.js';
 import type {
   AudioChunk,
   AudioFormat,
@@ -196,7 +196,7 @@ export class FakeSpeechToText implements SpeechToText {
   async transcribe(audio: AudioInput, options: TranscribeOptions = {}): Promise<Transcript> {
     const bytes = await collect(audio, options.signal);
     const call = this.nextCall();
-    await sleep(this.latency.sample(), options.signal);
+    await abortableSleep(this.latency.sample(), options.signal, abortReason);
     const err = this.failure(call);
     if (err) throw err;
     return {
@@ -647,7 +647,7 @@ export class FakeDocumentSearch implements DocumentSearch {
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
     log(this.queries, query);
-    await sleep(this.latency.sample(), options.signal);
+    await abortableSleep(this.latency.sample(), options.signal, abortReason);
     const q = fakeEmbed(query, 256);
     return this.#docs
       .map(({ doc, vector }) => {

@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
-import type { Tool } from './contracts.js';
-import { defineTool } from './tools.js';
+import type { Tool } from '../pipeline/contracts.js';
+import { defineTool } from '../pipeline/tools.js';
 
 /** Per-call options the company-API methods accept (a subset of the client's). */
 export interface CompanyApiToolCallOptions {
