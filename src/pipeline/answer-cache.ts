@@ -87,7 +87,7 @@ export class AnswerCache {
     for (const event of answer.events) {
       if (span.firstOutput === undefined) {
         span.firstOutput = performance.now();
-        timeline.mark('firstToken', span.firstOutput);
+        state.mark('firstToken', span.firstOutput);
         timeline.record(OP.llmTtft, span.firstOutput - span.start, { provider, cached: true });
       }
       switch (event.type) {

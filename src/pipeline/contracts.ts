@@ -319,14 +319,39 @@ export interface ToolRecordLabels {
  * A tool the model may call. `parameters` validates the model's arguments before `execute`
  * runs; a validation failure is reported back to the model as a tool error.
  */
-export interface Tool<P extends z.ZodType = z.ZodType, R = unknown> {
+export interface Tool<P extends z.ZodType = z.ZodType, R = unknown> extends StageLifecycle {
   name: string;
   description: string;
   parameters: P;
   /**
    * True when running the tool changes something (books a load, sends an email). Answers that
-   * involved such a tool are never cached.
+   * involved such a tool are never cached, and the tool never runs before the end of the
+   * user's turn is confirmed (see preemptive generation in docs/latency.md).
    */
   sideEffects?: boolean;
+  /**
+   * True when the tool only reads: the pipeline may then run its {@link Tool.prefetch} before
+   * the model asks. Ignored (no prefetch) when `sideEffects` is true.
+   */
+  readOnly?: boolean;
+  /**
+   * Guesses from the user's words which calls the model will make and runs them now, in
+   * parallel with the first model call. A model call with the same arguments (after the
+   * schema's defaults) gets the prefetched result instead of running again. Errors never fail
+   * the turn: they are recorded as `prefetch` with `outcome: 'error'` and the tool runs as usual.
+   * Only called when `readOnly` is true.
+   */
+  prefetch?(transcript: string, ctx: ToolContext): Promise<readonly ToolPrefetch<R>[]>;
+  /**
+   * Short phrase spoken while the turn waits for this tool ("One moment, let me check."), or
+   * `false` for none. Default: the pipeline's `acknowledgement` option.
+   */
+  acknowledgement?: string | false;
   execute(args: z.output<P>, ctx: ToolContext): Promise<R>;
+}
+
+/** One call a tool ran ahead of the model: the arguments (as the model would write them) and the result. */
+export interface ToolPrefetch<R = unknown> {
+  arguments: Record<string, unknown>;
+  result: R;
 }

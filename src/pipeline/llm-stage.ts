@@ -12,9 +12,11 @@ import type {
   ChatMessage,
   GenerateOptions,
   LanguageModel,
+  Tool,
   ToolCall,
   ToolContext,
   ToolDefinition,
+  ToolPrefetch,
 } from './contracts.js';
 import type { TurnEvent } from './events.js';
 import { runStage } from './run-stage.js';
@@ -23,7 +25,7 @@ import { runSearch } from './search-stage.js';
 import type { WaitedOn } from './speech-queue.js';
 import { consume } from './streams.js';
 import type { LiveSpan } from './timeline.js';
-import { executeToolCall, type ToolCallOutcome } from './tools.js';
+import { canonicalArguments, executeToolCall, type ToolCallOutcome, toolResultOutcome } from './tools.js';
 import { messageOf, type TurnState } from './turn-state.js';
 
 /** A tool call's outcome and its span. */
@@ -54,6 +56,14 @@ export async function answer(
   messages.push(...state.history, { role: 'user', content: state.transcript });
   let waitedOn = firstWait;
   const toolDefs = state.pipeline.toolDefs;
+  startPrefetches(state);
+  if (options.prefetch === 'context' && state.prefetches.size > 0) {
+    const span = state.timeline.start(OP.prefetch, waitedOn ? { waitedOn } : {});
+    await addPrefetchedContext(state, messages);
+    state.timeline.end(span);
+    waitedOn = { spanId: span.id, at: span.end as number, reason: 'prefetched tool data' };
+  }
+  let acknowledged = false;
   for (let round = 0; ; round++) {
     const offerTools = toolDefs.length > 0 && round < options.maxToolRounds;
     const result = await modelRound(state, messages, round, offerTools ? toolDefs : undefined, waitedOn);
@@ -63,6 +73,18 @@ export async function answer(
     }
     // What the model said before its tool calls ("Let me check") is spoken now, not after the tools.
     speech.flush();
+    if (!acknowledged && result.text.trim().length === 0 && offerTools) {
+      acknowledged = true;
+      const phrase = acknowledgementFor(state, result.calls);
+      if (phrase) {
+        const span = speech.textSpan;
+        speech.addSentence(
+          phrase,
+          span ? { spanId: span.id, at: performance.now(), reason: 'acknowledgement' } : undefined,
+          true,
+        );
+      }
+    }
     if (!offerTools) {
       state.recovered(
         'llm',
@@ -180,44 +202,170 @@ function modelRound(
       let text = '';
       const calls: ToolCall[] = [];
       const running: Promise<ToolRun>[] = [];
-      await consume(attempt.stage.stream(messages.slice(), generateOptions), attempt.signal, (event) => {
-        if (span.firstOutput === undefined && (event.type === 'text-delta' || event.type === 'tool-call')) {
-          const at = attempt.markFirstOutput();
-          timeline.mark('firstToken', at);
-          timeline.record(OP.llmTtft, at - span.start, { provider, cached: false });
-        }
-        switch (event.type) {
-          case 'text-delta':
-            if (event.text.length === 0) return;
-            text += event.text;
-            state.answer.push({ type: 'llm-delta', text: event.text, round });
-            state.speech.onDelta(event.text, round, span);
-            return;
-          case 'tool-call': {
-            calls.push(event.call);
-            state.emit({ type: 'tool-call', call: event.call, round });
-            state.answer.push({ type: 'tool-call', call: event.call, round });
-            if (tools) {
-              const run = runTool(state, event.call, round, span);
-              run.catch(noop);
-              running.push(run);
+      state.llmCalls++;
+      let pieces = 0;
+      let reportedTokens: number | undefined;
+      try {
+        await consume(attempt.stage.stream(messages.slice(), generateOptions), attempt.signal, (event) => {
+          if (span.firstOutput === undefined && (event.type === 'text-delta' || event.type === 'tool-call')) {
+            const at = attempt.markFirstOutput();
+            state.mark('firstToken', at);
+            timeline.record(OP.llmTtft, at - span.start, { provider, cached: false });
+          }
+          switch (event.type) {
+            case 'text-delta':
+              if (event.text.length === 0) return;
+              pieces++;
+              text += event.text;
+              state.answer.push({ type: 'llm-delta', text: event.text, round });
+              state.speech.onDelta(event.text, round, span);
+              return;
+            case 'tool-call': {
+              calls.push(event.call);
+              state.emit({ type: 'tool-call', call: event.call, round });
+              state.answer.push({ type: 'tool-call', call: event.call, round });
+              if (tools) {
+                const run = runTool(state, event.call, round, span);
+                run.catch(noop);
+                running.push(run);
+              }
+              return;
             }
-            return;
+            case 'usage': {
+              const input = (state.usage?.inputTokens ?? 0) + event.usage.inputTokens;
+              const output = (state.usage?.outputTokens ?? 0) + event.usage.outputTokens;
+              state.usage = { inputTokens: input, outputTokens: output, totalTokens: input + output };
+              reportedTokens = event.usage.outputTokens;
+              return;
+            }
+            case 'finish':
+              state.lastFinish = event.reason;
+              return;
           }
-          case 'usage': {
-            const input = (state.usage?.inputTokens ?? 0) + event.usage.inputTokens;
-            const output = (state.usage?.outputTokens ?? 0) + event.usage.outputTokens;
-            state.usage = { inputTokens: input, outputTokens: output, totalTokens: input + output };
-            return;
-          }
-          case 'finish':
-            state.lastFinish = event.reason;
-            return;
-        }
-      });
+        });
+      } finally {
+        state.outputTokens += reportedTokens ?? pieces;
+      }
       return { text, calls, tools: running };
     },
   });
+}
+
+/** The phrase to speak while `calls` run: the first called tool's own, else the pipeline's. */
+function acknowledgementFor(state: TurnState, calls: readonly ToolCall[]): string | undefined {
+  for (const call of calls) {
+    const own = state.pipeline.toolsByName.get(call.name)?.acknowledgement;
+    if (own === false) return undefined;
+    if (typeof own === 'string' && own.trim().length > 0) return own;
+  }
+  return state.options.acknowledgement;
+}
+
+/**
+ * Starts the prefetch of every read-only tool that offers one, in parallel, bounded by
+ * `deadlines.tool`. A prefetch never rejects: an error is recorded and yields no data.
+ */
+function startPrefetches(state: TurnState): void {
+  if (state.options.prefetch === 'off' || state.prefetches.size > 0) return;
+  for (const tool of state.pipeline.tools) {
+    const prefetch = tool.prefetch;
+    if (!tool.readOnly || tool.sideEffects || typeof prefetch !== 'function') continue;
+    const started = performance.now();
+    const deadlineMs = state.options.deadlines.tool;
+    const scope = state.stageScope(deadlineMs);
+    scope.deadline(
+      deadlineMs,
+      () =>
+        new TimeoutError(
+          `Prefetch of tool "${tool.name}" did not finish within ${deadlineMs} ms.`,
+          deadlineMs as number,
+        ),
+    );
+    const ctx = toolContext(state, `prefetch_${tool.name}`, scope.signal);
+    const run = raceAbort(
+      Promise.resolve().then(() => prefetch.call(tool, state.transcript, ctx)),
+      scope.signal,
+      abortReason,
+    ).then(
+      (results) => {
+        const list = Array.isArray(results) ? (results as readonly ToolPrefetch[]) : [];
+        state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'ok' });
+        return list;
+      },
+      () => {
+        if (!state.scope.aborted)
+          state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'error' });
+        return [] as readonly ToolPrefetch[];
+      },
+    );
+    state.prefetches.set(
+      tool.name,
+      run.finally(() => scope.dispose()),
+    );
+  }
+}
+
+/** A prefetched result for the model's call, when one matches its arguments. */
+async function prefetchedFor(
+  state: TurnState,
+  tool: Tool | undefined,
+  rawArguments: string,
+  signal: AbortSignal,
+): Promise<ToolPrefetch | undefined> {
+  const pending = tool ? state.prefetches.get(tool.name) : undefined;
+  if (!tool || !pending) return undefined;
+  let args: unknown;
+  try {
+    args = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
+  } catch {
+    return undefined;
+  }
+  const wanted = canonicalArguments(tool, args);
+  if (wanted === undefined) return undefined;
+  const results = await raceAbort(pending, signal, abortReason);
+  return results.find((entry) => canonicalArguments(tool, entry.arguments) === wanted);
+}
+
+/**
+ * `prefetch: 'context'`: waits for the prefetches and puts them in the prompt as calls the
+ * assistant already made, with their results, so the model can answer in one round.
+ */
+async function addPrefetchedContext(state: TurnState, messages: ChatMessage[]): Promise<void> {
+  const entries = await raceAbort(
+    Promise.all([...state.prefetches].map(async ([name, run]) => ({ name, results: await run }))),
+    state.signal,
+    abortReason,
+  );
+  const calls: ToolCall[] = [];
+  const results: ChatMessage[] = [];
+  for (const { name, results: list } of entries) {
+    for (const entry of list) {
+      const id = `prefetch_${calls.length}`;
+      const call: ToolCall = { id, name, arguments: JSON.stringify(entry.arguments) };
+      calls.push(call);
+      results.push({ role: 'tool', toolCallId: id, name, content: toolResultOutcome(entry.result).content });
+    }
+  }
+  if (calls.length === 0) return;
+  const assistant: ChatMessage = { role: 'assistant', content: '', toolCalls: calls };
+  messages.push(assistant, ...results);
+  state.newMessages.push(assistant, ...results);
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i] as ToolCall;
+    const message = results[i] as Extract<ChatMessage, { role: 'tool' }>;
+    state.emit({ type: 'tool-call', call, round: 0 });
+    state.answer.push({ type: 'tool-call', call, round: 0 });
+    const event: Extract<TurnEvent, { type: 'tool-result' }> = {
+      type: 'tool-result',
+      callId: call.id,
+      name: call.name,
+      content: message.content,
+      isError: false,
+      round: 0,
+    };
+    state.emit(event);
+    state.answer.push(event);
+  }
 }
 
 /**
@@ -248,6 +396,8 @@ async function runTool(state: TurnState, call: ToolCall, round: number, llmSpan:
   const operation = toolOperation(name);
   const tool = state.pipeline.toolsByName.get(name);
   const timeline = state.timeline;
+  // A tool that changes something never runs for an answer the user may not have asked for.
+  if (tool?.sideEffects && state.held) await raceAbort(state.released, state.signal, abortReason);
   const span = timeline.start(operation, {
     round,
     waitedOn: { spanId: llmSpan.id, at: performance.now(), reason: `tool call ${name}` },
@@ -264,11 +414,15 @@ async function runTool(state: TurnState, call: ToolCall, round: number, llmSpan:
   );
   let outcome: ToolCallOutcome;
   try {
-    outcome = await raceAbort(
-      executeToolCall(tool, name, call.arguments, toolContext(state, call.id, scope.signal)),
-      scope.signal,
-      abortReason,
-    );
+    const prefetched = await prefetchedFor(state, tool, call.arguments, scope.signal);
+    if (prefetched) span.cached = true;
+    outcome = prefetched
+      ? toolResultOutcome(prefetched.result)
+      : await raceAbort(
+          executeToolCall(tool, name, call.arguments, toolContext(state, call.id, scope.signal)),
+          scope.signal,
+          abortReason,
+        );
   } catch (err) {
     if (state.scope.aborted) {
       timeline.end(span, 'interrupted');

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
+import { noop, raceAbort, throwIfAborted } from '../internal/abort.js';
 import { performanceMonitor } from '../perf/index.js';
-import type { AudioFormat, AudioInput, ChatMessage, Tool } from './contracts.js';
+import type { AudioFormat, AudioInput, ChatMessage, StageLifecycle, Tool } from './contracts.js';
 import type { TurnResult } from './events.js';
 import { parsePipelineOptions, type ResolvedPipelineOptions, type VoicePipelineOptions } from './options.js';
 import { createDocumentSearchTool } from './search.js';
@@ -55,6 +56,20 @@ export interface VoicePipeline {
   respond(input: TurnInput, options?: RespondOptions): Turn;
   /** Every tool offered to the model (yours plus the search tool). */
   readonly tools: readonly Tool[];
+  /**
+   * Opens the connections the next turn will use: calls `prewarm()` on every stage, fallback
+   * and tool that has one, in parallel. Never rejects for a provider fault (a failed prewarm
+   * leaves that connection cold); rejects only when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * const pipeline = createVoicePipeline({ stt, llm, tts, systemPrompt });
+   * await pipeline.prewarm(); // at startup, or when a call comes in
+   * ```
+   */
+  prewarm(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Releases pooled connections: calls `close()` on every stage, fallback and tool that has one. Idempotent. */
+  close(): Promise<void>;
 }
 
 function cacheKind<T extends object>(value: boolean | T, defaults: T): T | undefined {
@@ -117,10 +132,48 @@ export function createVoicePipeline(options: VoicePipelineOptions): VoicePipelin
     llmCache: cache ? cacheKind(cache.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
     ttsCache: cache ? cacheKind(cache.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
     searchCache: cache ? cacheKind(cache.search, { namespace: 'pinecone' }) : undefined,
+    phraseAudio: new Map(),
+  };
+
+  const lifecycles = (): StageLifecycle[] => {
+    const all = [
+      resolved.stt,
+      resolved.llm,
+      resolved.tts,
+      resolved.search,
+      resolved.fallbacks.stt,
+      resolved.fallbacks.llm,
+      resolved.fallbacks.tts,
+      ...tools,
+    ];
+    return [...new Set(all.filter((stage): stage is NonNullable<typeof stage> => stage !== undefined))];
   };
 
   return {
     tools,
+    async prewarm(prewarmOptions: { signal?: AbortSignal } = {}): Promise<void> {
+      const signal = prewarmOptions.signal;
+      throwIfAborted(signal, 'The pipeline prewarm');
+      const warming = lifecycles().map((stage) =>
+        typeof stage.prewarm === 'function'
+          ? Promise.resolve()
+              .then(() => stage.prewarm?.(signal ? { signal } : {}))
+              .catch(noop)
+          : undefined,
+      );
+      await raceAbort(Promise.all(warming), signal, 'The pipeline prewarm');
+    },
+    async close(): Promise<void> {
+      await Promise.all(
+        lifecycles().map((stage) =>
+          typeof stage.close === 'function'
+            ? Promise.resolve()
+                .then(() => stage.close?.())
+                .catch(noop)
+            : undefined,
+        ),
+      );
+    },
     respond(input: TurnInput, respondOptions: RespondOptions = {}): Turn {
       const normalized = normalizeInput(input);
       if (normalized.kind !== 'text' && !resolved.stt) {

@@ -16,6 +16,8 @@ export class SpeechOutput {
   readonly sentences: string[] = [];
   /** Whether any audio of the chunk was handed out. */
   readonly audioStarted: boolean[] = [];
+  /** When the first audio of each chunk played. */
+  readonly firstAudioAt: (number | undefined)[] = [];
   /** First chunk of the answer after the last tool round (what the final assistant message holds). */
   answerSentenceStart = 0;
   /** The model call whose text is being chunked (what a flushed chunk waited on). */
@@ -62,16 +64,16 @@ export class SpeechOutput {
   }
 
   /** One chunk of text on its way to audio. */
-  addSentence(text: string, waitedOn: WaitedOn | undefined): void {
+  addSentence(text: string, waitedOn: WaitedOn | undefined, phrase = false): void {
     const state = this.#state;
     const index = this.sentences.length;
     this.sentences.push(text);
     this.audioStarted.push(false);
-    state.timeline.mark('firstSentence');
+    state.mark('firstSentence');
     state.emit({ type: 'sentence', index, text });
     state.answer.push({ type: 'sentence', text });
     if (waitedOn && waitedOn.reason === undefined) waitedOn.reason = `sentence ${index} complete`;
-    this.queue.add(index, text, waitedOn);
+    this.queue.add(index, text, waitedOn, phrase);
   }
 
   /** The text of every chunk whose audio was (at least partly) handed out. */
@@ -95,7 +97,7 @@ export class SpeechOutput {
     this.#staleTimer = setTimeout(
       () => {
         this.#staleTimer = undefined;
-        if (this.#state.finished) return;
+        if (this.#state.root.finished) return;
         const flushedAt = performance.now();
         const span = this.textSpan;
         for (const sentence of this.#chunker.flushStale(flushedAt)) {
@@ -110,17 +112,36 @@ export class SpeechOutput {
     );
   }
 
+  /** Audio plays at once, or when a held (preemptive) answer is released. */
   #emitAudio(item: SpeechItem, chunk: AudioChunk): void {
     const state = this.#state;
     if (state.scope.aborted) return;
-    const at = performance.now();
-    const timeline = state.timeline;
-    if (timeline.marks.firstAudio === undefined) {
-      timeline.mark('firstAudio', at);
-      timeline.firstAudioSpanId = item.audioSpan?.id;
+    state.deliver(() => {
+      if (state.scope.aborted || state.root.finished) return;
+      const at = performance.now();
+      const timeline = state.timeline;
+      if (timeline.marks.firstAudio === undefined) {
+        timeline.mark('firstAudio', at);
+        timeline.firstAudioSpanId = item.audioSpan?.id;
+      }
+      timeline.marks.lastAudio = at;
+      if (!this.audioStarted[item.index]) {
+        this.audioStarted[item.index] = true;
+        this.firstAudioAt[item.index] = at;
+      }
+      state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk });
+    });
+  }
+
+  /**
+   * When the first audio of the final answer played: the first chunk after the last tool
+   * round (an acknowledgement or the text before a tool call is not the answer).
+   */
+  firstAnswerAudioAt(): number | undefined {
+    for (let i = this.answerSentenceStart; i < this.sentences.length; i++) {
+      const at = this.firstAudioAt[i];
+      if (at !== undefined) return at;
     }
-    timeline.marks.lastAudio = at;
-    this.audioStarted[item.index] = true;
-    state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk });
+    return undefined;
   }
 }

@@ -8,15 +8,33 @@
 
 import { raceAbort } from '../internal/abort.js';
 import { OP } from '../perf/operations.js';
-import type { SpeechToText, SpeechToTextSession, TranscribeOptions, Transcript } from './contracts.js';
+import type {
+  SpeechToText,
+  SpeechToTextEvent,
+  SpeechToTextSession,
+  TranscribeOptions,
+  Transcript,
+} from './contracts.js';
 import { AudioTap, type NormalizedInput } from './input.js';
 import { runStage, type StageAttempt } from './run-stage.js';
 import { abortReason, noop } from './scope.js';
 import { consume } from './streams.js';
 import type { TurnState } from './turn-state.js';
 
+/** What a streamed transcription tells the turn before it ends. */
+export interface TranscribeHooks {
+  /** A final transcript (the text so far) before the end of turn is confirmed: preemption may start. */
+  onCandidate?(text: string): void;
+  /** Settles when the host confirms the end of turn (`turn.endOfTurn()`). */
+  endOfTurn?: Promise<void>;
+}
+
 /** Transcribes the turn's input into `state.transcript` (emitting the `transcript` event). */
-export async function transcribe(state: TurnState, input: NormalizedInput): Promise<void> {
+export async function transcribe(
+  state: TurnState,
+  input: NormalizedInput,
+  hooks: TranscribeHooks = {},
+): Promise<void> {
   if (input.kind === 'text') {
     state.fixOrigin(performance.now());
     setTranscript(state, { text: input.text, isFinal: true });
@@ -58,7 +76,7 @@ export async function transcribe(state: TurnState, input: NormalizedInput): Prom
           attempt.begin();
           return raceAbort(current.transcribe(bytes, callOptions), attempt.signal, abortReason);
         }
-        if (current.stream) return streamSession(state, attempt, tap as AudioTap, callOptions);
+        if (current.stream) return streamSession(state, attempt, tap as AudioTap, callOptions, hooks);
         return raceAbort(current.transcribe(tap as AudioTap, callOptions), attempt.signal, abortReason);
       },
     });
@@ -74,6 +92,7 @@ async function streamSession(
   attempt: StageAttempt<SpeechToText>,
   tap: AudioTap,
   callOptions: TranscribeOptions,
+  hooks: TranscribeHooks,
 ): Promise<Transcript> {
   const signal = attempt.signal;
   const open = attempt.stage.stream as NonNullable<SpeechToText['stream']>;
@@ -96,19 +115,43 @@ async function streamSession(
     if (last?.requestId !== undefined) transcript.requestId = last.requestId;
     return transcript;
   };
+  // The end of turn is confirmed by the first final after finalize(), unless the provider says
+  // that final did not end the utterance (`speechFinal: false`): then by its endpointing
+  // (`end-of-speech`), by the host (`turn.endOfTurn()`), or by the end of the session.
+  let hostEnded = false;
+  const confirm = (
+    transcript: Transcript,
+    endpointing: Extract<SpeechToTextEvent, { type: 'end-of-speech' }> | undefined,
+  ): void => {
+    if (endpointing?.lastWordEndSeconds !== undefined) {
+      // Last speech (the end of the audio) → end of turn confirmed.
+      const timeline = state.timeline;
+      timeline.record(OP.endOfTurn, performance.now() - timeline.origin, { provider: attempt.provider });
+    }
+    resolve(transcript);
+  };
   const reader = consume(session, signal, (event) => {
     if (event.type === 'transcript' && event.transcript.isFinal) {
       if (event.transcript.text) finals.push(event.transcript.text);
       last = event.transcript;
-      if (finalized) resolve(make());
+      if (finalized && (event.transcript.speechFinal !== false || hostEnded)) confirm(make(), undefined);
+      else if (finals.length > 0) hooks.onCandidate?.(make().text);
     } else if (event.type === 'end-of-speech' && finalized) {
-      resolve(make(event.transcript));
+      confirm(make(event.transcript), event);
     }
   }).then(() => resolve(make()));
   reader.catch(noop);
+  const hostEnd = hooks.endOfTurn?.then(() => 'host' as const);
   try {
     for (;;) {
-      const chunk = await tap.next();
+      const next = tap.next();
+      const chunk = hostEnd ? await Promise.race([next, hostEnd]) : await next;
+      if (chunk === 'host') {
+        // The host's VAD says the user is done: stop reading, flush, confirm on the next final.
+        next.catch(noop);
+        hostEnded = true;
+        break;
+      }
       if (chunk.done) break;
       await raceAbort(Promise.resolve(session.send(chunk.value)), signal, abortReason);
     }

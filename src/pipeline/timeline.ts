@@ -86,7 +86,14 @@ export interface LiveSpan {
   error?: string;
 }
 
-type MarkName = 'transcript' | 'firstToken' | 'firstSentence' | 'firstAudio' | 'lastAudio' | 'interrupted';
+type MarkName =
+  | 'transcript'
+  | 'firstToken'
+  | 'firstSentence'
+  | 'firstAudio'
+  | 'firstAnswerAudio'
+  | 'lastAudio'
+  | 'interrupted';
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -183,6 +190,7 @@ export class TimelineRecorder {
     if (m.firstToken !== undefined) marks.firstTokenMs = rel(m.firstToken);
     if (m.firstSentence !== undefined) marks.firstSentenceMs = rel(m.firstSentence);
     if (m.firstAudio !== undefined) marks.firstAudioMs = rel(m.firstAudio);
+    if (m.firstAnswerAudio !== undefined) marks.firstAnswerAudioMs = rel(m.firstAnswerAudio);
     if (m.lastAudio !== undefined) marks.lastAudioMs = rel(m.lastAudio);
     if (m.interrupted !== undefined) marks.interruptedMs = rel(m.interrupted);
     const ttfa = marks.firstAudioMs;
@@ -199,6 +207,7 @@ export class TimelineRecorder {
       spans,
       marks,
       timeToFirstAudioMs: ttfa,
+      ...(marks.firstAnswerAudioMs === undefined ? {} : { timeToAnswerAudioMs: marks.firstAnswerAudioMs }),
       e2eMs: flags.interrupted ? undefined : marks.lastAudioMs,
       cached: flags.cached,
       interrupted: flags.interrupted,

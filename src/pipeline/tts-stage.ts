@@ -28,6 +28,24 @@ export async function synthesizeSentence(
   if (text.trim().length === 0) return;
   const timeline = state.timeline;
   let waitedOn = item.waitedOn;
+  const phraseKey = item.phrase
+    ? `${state.tts.provider}|${state.tts.model ?? '-'}|${state.ttsFormat}|${text}`
+    : undefined;
+  const phrase = phraseKey === undefined ? undefined : state.pipeline.phraseAudio.get(phraseKey);
+  if (phrase) {
+    // A stock phrase heard before: its audio is at hand.
+    const span = timeline.start('cache:tts', {
+      provider: state.tts.provider,
+      sentenceIndex: item.index,
+      cached: true,
+      ...(waitedOn ? { waitedOn } : {}),
+    });
+    item.audioSpan = span;
+    span.firstOutput = performance.now();
+    for (const chunk of phrase) onChunk(chunk);
+    timeline.end(span);
+    return;
+  }
   const cacheConfig = state.pipeline.ttsCache;
   const caching =
     cacheConfig !== undefined &&
@@ -84,7 +102,7 @@ export async function synthesizeSentence(
     call: async (attempt) => {
       const span = attempt.begin();
       item.audioSpan = span;
-      const collected: AudioChunk[] | undefined = caching ? [] : undefined;
+      const collected: AudioChunk[] | undefined = caching || phraseKey ? [] : undefined;
       await consume(
         attempt.stage.synthesize(text, { signal: attempt.signal, format: state.ttsFormat }),
         attempt.signal,
@@ -101,7 +119,9 @@ export async function synthesizeSentence(
       return collected;
     },
     afterSuccess: async (collected, attempt) => {
-      if (!cacheConfig || !collected || collected.length === 0) return;
+      if (phraseKey && collected && collected.length > 0 && state.pipeline.phraseAudio.size < 64)
+        state.pipeline.phraseAudio.set(phraseKey, collected);
+      if (!caching || !cacheConfig || !collected || collected.length === 0) return;
       const key = ttsCacheKey({
         provider: attempt.provider,
         model: attempt.stage.model,

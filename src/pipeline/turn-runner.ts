@@ -1,17 +1,20 @@
 /**
- * Runs one turn, top to bottom: speech-to-text → (search, in `context` mode) → the LLM answer
- * (from the cache, or the model with its tool loop) → chunks → TTS run-ahead → the result.
+ * Runs one turn, top to bottom: speech-to-text → the answer (search in `context` mode, the LLM
+ * answer from the cache or the model with its tool loop) → chunks → TTS run-ahead → the result.
  * The stages live in their own files (`stt-stage.ts`, `search-stage.ts`, `llm-stage.ts`,
- * `tts-stage.ts`), all going through `runStage()`; what they share is a {@link TurnState}.
- * This file keeps the order of the stages, barge-in and the result. One instance per turn.
+ * `tts-stage.ts`), all going through `runStage()`; what they share is a {@link TurnState}. An
+ * answer runs in a child state of the turn, started early by preemptive generation
+ * (`preemptive.ts`) or when the transcript is final. This file keeps the order of the stages,
+ * barge-in and the result. One instance per turn.
  * @module
  */
-import { raceAbort } from '../internal/abort.js';
+import { noop, raceAbort } from '../internal/abort.js';
 import { OP } from '../perf/operations.js';
 import type { AudioInput, ChatMessage } from './contracts.js';
 import type { TurnResult } from './events.js';
 import type { NormalizedInput } from './input.js';
 import { answer } from './llm-stage.js';
+import { type AnswerRun, PreemptiveAnswers } from './preemptive.js';
 import { abortReason } from './scope.js';
 import { formatSearchContext, runSearch } from './search-stage.js';
 import { transcribe } from './stt-stage.js';
@@ -21,12 +24,52 @@ import { type PipelineContext, TurnState } from './turn-state.js';
 export { type NormalizedInput, normalizeInput } from './input.js';
 export type { PipelineContext } from './turn-state.js';
 
+/** The answer phase of one child state: search context, then the cached answer or the model. */
+async function answerTurn(state: TurnState): Promise<void> {
+  const options = state.options;
+  let waitedOn = state.lastSpanWait(OP.stt);
+  let contextMessage: ChatMessage | undefined;
+  if (options.search && options.searchMode === 'context') {
+    const results = await runSearch(
+      state,
+      options.search,
+      state.transcript,
+      { topK: options.searchTool.topK ?? 5 },
+      waitedOn,
+    );
+    contextMessage = { role: 'system', content: formatSearchContext(results) };
+    waitedOn = state.lastSpanWait(OP.search);
+  }
+  const hit = await state.answer.lookup(waitedOn);
+  if (hit) state.answer.replay(hit.answer, hit.wait);
+  else await answer(state, contextMessage, hit === undefined ? waitedOn : state.lastSpanWait('cache:llm'));
+  state.speech.flush();
+}
+
+/** Starts prewarming the stages the answer will use, while speech-to-text runs. */
+function prewarmAnswerStages(state: TurnState): void {
+  const options = state.options;
+  const signal = state.signal;
+  for (const stage of [options.llm, options.tts, options.search]) {
+    if (typeof stage?.prewarm !== 'function') continue;
+    // A failed prewarm leaves the connection cold; it never touches the turn.
+    Promise.resolve()
+      .then(() => stage.prewarm?.({ signal }))
+      .catch(noop);
+  }
+}
+
 /** @internal */
 export class TurnRun {
   readonly #state: TurnState;
   readonly #input: NormalizedInput;
   readonly #userSignal: AbortSignal | undefined;
   readonly #onUserAbort = (): void => this.interrupt((this.#userSignal as AbortSignal).reason);
+  readonly #preemptive: PreemptiveAnswers | undefined;
+  #resolveEndOfTurn: () => void = noop;
+  readonly #endOfTurn: Promise<void>;
+  /** The answer that is played (undefined until the transcript is confirmed). */
+  #answer: AnswerRun | undefined;
 
   constructor(
     pipeline: PipelineContext,
@@ -41,7 +84,13 @@ export class TurnRun {
     this.#state = new TurnState(pipeline, stream, options.history, options.speechEndedAt);
     this.#input = input;
     this.#userSignal = options.signal;
+    this.#endOfTurn = new Promise<void>((resolve) => {
+      this.#resolveEndOfTurn = resolve;
+    });
+    if (input.kind === 'stream' && pipeline.options.preemptive)
+      this.#preemptive = new PreemptiveAnswers(this.#state, answerTurn);
     stream.setAbortHandler((reason) => this.interrupt(reason));
+    stream.setEndOfTurnHandler(() => this.#resolveEndOfTurn());
     if (options.signal) {
       if (options.signal.aborted) this.interrupt(options.signal.reason);
       else options.signal.addEventListener('abort', this.#onUserAbort, { once: true });
@@ -54,88 +103,83 @@ export class TurnRun {
   }
 
   async run(): Promise<TurnResult> {
-    const state = this.#state;
+    const root = this.#state;
     try {
-      await transcribe(state, this.#input);
-      if (state.transcript.trim().length > 0) {
-        state.newMessages.push({ role: 'user', content: state.transcript });
-        await this.#answer();
-        state.speech.flush();
+      if (this.#input.kind !== 'text' && root.options.prewarm) prewarmAnswerStages(root);
+      const preemptive = this.#preemptive;
+      await transcribe(root, this.#input, {
+        endOfTurn: this.#endOfTurn,
+        ...(preemptive ? { onCandidate: (text: string) => preemptive.onCandidate(text) } : {}),
+      });
+      if (root.transcript.trim().length > 0) {
+        let run = preemptive?.claim(root.transcript);
+        if (!run) {
+          const state = root.child(root.transcript, false);
+          run = { state, done: answerTurn(state) };
+        }
+        this.#answer = run;
+        await run.done;
       }
-      state.speech.queue.close();
-      await raceAbort(state.speech.queue.drained, state.signal, abortReason);
-      await state.answer.store();
+      preemptive?.dropAll();
+      const speech = (this.#answer?.state ?? root).speech;
+      speech.queue.close();
+      await raceAbort(speech.queue.drained, root.signal, abortReason);
+      await this.#answer?.state.answer.store();
       return await this.#finish();
     } catch (err) {
-      if (state.interruptedAt === undefined && state.fatal === undefined) state.fail(err);
+      if (root.interruptedAt === undefined && root.fatal === undefined) root.fail(err);
       return await this.#finish();
     }
-  }
-
-  /** Search context (in `context` mode), then the cached answer or the model. */
-  async #answer(): Promise<void> {
-    const state = this.#state;
-    const options = state.options;
-    let waitedOn = state.lastSpanWait(OP.stt);
-    let contextMessage: ChatMessage | undefined;
-    if (options.search && options.searchMode === 'context') {
-      const results = await runSearch(
-        state,
-        options.search,
-        state.transcript,
-        { topK: options.searchTool.topK ?? 5 },
-        waitedOn,
-      );
-      contextMessage = { role: 'system', content: formatSearchContext(results) };
-      waitedOn = state.lastSpanWait(OP.search);
-    }
-    const hit = await state.answer.lookup(waitedOn);
-    if (hit) state.answer.replay(hit.answer, hit.wait);
-    else await answer(state, contextMessage, hit === undefined ? waitedOn : state.lastSpanWait('cache:llm'));
   }
 
   async #finish(): Promise<TurnResult> {
-    const state = this.#state;
-    const speech = state.speech;
-    state.finished = true;
-    speech.stopTimer();
+    const root = this.#state;
+    const answered = this.#answer?.state ?? root;
+    const speech = answered.speech;
+    root.finished = true;
+    this.#preemptive?.dropAll();
+    const runs = [...(this.#preemptive?.runs ?? []), ...(this.#answer ? [this.#answer] : [])];
+    for (const run of runs) run.state.speech.stopTimer();
     this.#userSignal?.removeEventListener('abort', this.#onUserAbort);
-    const interrupted = state.fatal === undefined && state.interruptedAt !== undefined;
-    const error = state.fatal;
+    const interrupted = root.fatal === undefined && root.interruptedAt !== undefined;
+    const error = root.fatal;
     // A failed or interrupted turn has aborted its scope already. A finished one has consumed
     // every stream, and aborting now would cut short what may still end gracefully (an STT
     // session closing).
     if (error) speech.queue.abandon(error);
     // Every stage call races the turn's signal, so these settle at once after an abort.
-    await Promise.allSettled([...speech.queue.tasks, ...state.pending]);
-    state.scope.dispose();
+    await Promise.allSettled([
+      ...runs.flatMap((run) => [run.done, ...run.state.speech.queue.tasks, ...run.state.prefetches.values()]),
+      ...root.pending,
+    ]);
+    for (const run of runs) run.state.scope.dispose();
+    root.scope.dispose();
     const doneAt = performance.now();
-    const cached = state.answer.replayed;
-    const timeline = state.timeline;
+    const cached = answered.answer.replayed;
+    const timeline = root.timeline;
     if (interrupted) {
-      timeline.mark('interrupted', state.interruptedAt);
-      state.stream.push({
+      timeline.mark('interrupted', root.interruptedAt);
+      root.stream.push({
         type: 'interrupted',
-        atMs: Math.round(((state.interruptedAt as number) - timeline.origin) * 1000) / 1000,
+        atMs: Math.round(((root.interruptedAt as number) - timeline.origin) * 1000) / 1000,
       });
     }
     const outcome = error ? 'error' : interrupted ? 'interrupted' : 'ok';
+    const answerAudioAt = speech.firstAnswerAudioAt();
+    if (answerAudioAt !== undefined) timeline.mark('firstAnswerAudio', answerAudioAt);
     if (outcome === 'ok' && timeline.marks.firstAudio !== undefined) {
-      timeline.record(OP.timeToFirstAudio, timeline.marks.firstAudio - timeline.origin, {
-        cached,
-        outcome: 'ok',
-      });
-      timeline.record(OP.e2e, (timeline.marks.lastAudio ?? doneAt) - timeline.origin, {
-        cached,
-        outcome: 'ok',
-      });
+      const labels = { cached, outcome: 'ok' };
+      timeline.record(OP.timeToFirstAudio, timeline.marks.firstAudio - timeline.origin, labels);
+      if (answerAudioAt !== undefined)
+        timeline.record(OP.timeToAnswerAudio, answerAudioAt - timeline.origin, labels);
+      timeline.record(OP.e2e, (timeline.marks.lastAudio ?? doneAt) - timeline.origin, labels);
     }
     timeline.record(OP.turn, doneAt - timeline.origin, { cached, outcome });
-    const built = timeline.build(doneAt, { cached, interrupted }, state.options.targets);
-    state.stream.push({ type: 'metrics', timeline: built });
-    state.stream.close(error);
+    const built = timeline.build(doneAt, { cached, interrupted }, root.options.targets);
+    root.stream.push({ type: 'metrics', timeline: built });
+    root.stream.close(error);
     if (error) throw error;
-    const messages = state.newMessages.slice();
+    const messages = answered.newMessages.slice();
     if (interrupted && messages.length > 0) {
       // Keep what the user heard of the answer, not what the model wrote: the rest never reached them.
       const last = messages[messages.length - 1] as ChatMessage;
@@ -143,17 +187,20 @@ export class TurnRun {
       const heard = speech.heardAnswer();
       if (heard.length > 0) messages.push({ role: 'assistant', content: heard });
     }
-    return {
-      turnId: state.stream.id,
-      transcript: state.transcript,
-      reply: state.reply,
+    const result: TurnResult = {
+      turnId: root.stream.id,
+      transcript: root.transcript,
+      reply: answered.reply,
       spokenText: speech.spokenText(),
       interrupted,
       cached,
-      usage: state.usage,
+      usage: answered.usage,
       messages,
       timeline: built,
     };
+    const preemptive = this.#preemptive?.summary();
+    if (preemptive) result.preemptive = preemptive;
+    return result;
   }
 }
 
