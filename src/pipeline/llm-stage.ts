@@ -289,7 +289,9 @@ function startPrefetches(state: TurnState): void {
     ).then(
       (results) => {
         const list = Array.isArray(results) ? (results as readonly ToolPrefetch[]) : [];
-        state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'ok' });
+        // A tool that found nothing to prefetch in the question did no work worth a sample.
+        if (list.length > 0)
+          state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'ok' });
         return list;
       },
       () => {

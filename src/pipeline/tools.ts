@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { EarshotError, InvalidArgumentError, redact, ToolError } from '../errors.js';
-import type { Tool, ToolContext, ToolDefinition } from './contracts.js';
+import type { Tool, ToolContext, ToolDefinition, ToolPrefetch } from './contracts.js';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -19,6 +19,12 @@ export interface ToolSpec<P extends z.ZodType, R> {
   parameters: P;
   /** True when the tool changes something; answers that used it are never cached. Default false. */
   sideEffects?: boolean;
+  /** True when the tool only reads, so the pipeline may run `prefetch`. Default false. */
+  readOnly?: boolean;
+  /** See {@link Tool.prefetch}: the calls the model will likely make, run ahead of it. */
+  prefetch?(transcript: string, ctx: ToolContext): Promise<readonly ToolPrefetch<R>[]>;
+  /** Phrase spoken while the turn waits for this tool, or `false` for none. */
+  acknowledgement?: string | false;
   execute(args: z.output<P>, ctx: ToolContext): Promise<R>;
 }
 
