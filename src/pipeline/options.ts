@@ -204,13 +204,6 @@ export const voicePipelineOptionsSchema = z
      * synthesis. Default none. It counts in `time_to_first_audio`, never in `time_to_answer_audio`.
      */
     acknowledgement: z.string().min(1).max(200).optional(),
-    /**
-     * How text reaches TTS: `auto` (default) streams it as the model writes when the TTS has
-     * `synthesizeStream` (WebSocket text input), else sentence by sentence; `sentence` always
-     * waits for whole chunks (one request each, with the TTS cache); `stream` requires
-     * `synthesizeStream`.
-     */
-    ttsInput: z.enum(['auto', 'sentence', 'stream']).default('auto'),
     /** Model settings. */
     maxTokens: z.number().int().positive().optional(),
     temperature: z.number().min(0).max(2).optional(),

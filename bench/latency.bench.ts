@@ -1,0 +1,260 @@
+/**
+ * Time to first audio with earshot's latency techniques (docs/latency.md), in one run, on the
+ * fake stages with the source design's "after" profile and the demo's question mix (tool turns
+ * about loads, inventory and equipment, plus plain answers):
+ *  1. everything on (preemptive generation, prefetched tool data in `context` mode, a spoken
+ *     acknowledgement, prewarm) vs today's behaviour (all off): `time_to_answer_audio` P90
+ *     (goal ≤ 335 ms) and `time_to_first_audio` P90 (goal ≤ 250 ms);
+ *  2. preemptive generation on vs off with a 300 ms end-of-turn confirmation delay in the fake
+ *     STT (goal: TTFA P90 at least 200 ms lower), with the wasted model calls;
+ *  3. framework overhead per turn with everything on (zero-latency fakes) vs the same fakes
+ *     called directly (goal: < 1 ms P99 wall).
+ * Ratios are against the baseline measured in the same run.
+ * Run: `npx tsx bench/latency.bench.ts` (or `--smoke`), or `npm run bench -- latency`.
+ */
+import {
+  type CompanyApiLike,
+  createCompanyApiTools,
+  createVoicePipeline,
+  type VoicePipelineOptions,
+} from '../src/index.js';
+import { PerformanceMonitor } from '../src/perf/index.js';
+import { OP } from '../src/perf/operations.js';
+import {
+  FakeLanguageModel,
+  FakeSpeechToText,
+  FakeTextToSpeech,
+  LatencyModel,
+  type StageLatencyProfile,
+  stageLatencyProfiles,
+  synthesizeFakeSpeech,
+} from '../src/testing/index.js';
+import { type BenchOptions, isMain, printRows, smokeFromArgv } from './harness.js';
+
+/** The demo's mix: mostly tool turns (loads, inventory, equipment), some plain answers. */
+const QUESTIONS = [
+  'Where is load 2314?',
+  'How many of item SKU-1001 do we have?',
+  'Is trailer TR-12 available?',
+  'Which loads are delayed?',
+  'Where is load 2315?',
+  'Hello, who are you?',
+] as const;
+const MS_PER_CHAR = 5;
+const AUDIO = new Map(QUESTIONS.map((q) => [q, synthesizeFakeSpeech(q, { msPerChar: 10 })]));
+
+function companyApi(profile: StageLatencyProfile, seed: number): CompanyApiLike {
+  const latency = new LatencyModel(profile.tool, { seed });
+  const wait = (signal: AbortSignal | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, latency.sample());
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      });
+    });
+  const page = { items: [{ id: '7', status: 'delayed' }], total: 1, nextCursor: null };
+  return {
+    async getLoadStatus(id, o) {
+      await wait(o?.signal);
+      return { id, status: 'in_transit', currentLocation: { city: 'Pueblo', state: 'CO' } };
+    },
+    async listLoads(_f, o) {
+      await wait(o?.signal);
+      return page;
+    },
+    async getInventory(id, o) {
+      await wait(o?.signal);
+      return { id, quantityAvailable: 42, warehouse: 'DAL-1' };
+    },
+    async listInventory(_f, o) {
+      await wait(o?.signal);
+      return page;
+    },
+    async getEquipmentStatus(id, o) {
+      await wait(o?.signal);
+      return { id, status: 'available', type: 'trailer' };
+    },
+    async listEquipment(_f, o) {
+      await wait(o?.signal);
+      return page;
+    },
+  };
+}
+
+async function* streamed(audio: Uint8Array): AsyncIterable<Uint8Array> {
+  for (let offset = 0; offset < audio.byteLength; offset += 8192) yield audio.subarray(offset, offset + 8192);
+}
+
+interface Config {
+  name: string;
+  profile: StageLatencyProfile;
+  endOfTurnDelayMs?: number;
+  options: Partial<VoicePipelineOptions>;
+}
+
+const ALL_OFF: Partial<VoicePipelineOptions> = { preemptive: false, prefetch: 'off', prewarm: false };
+const ALL_ON: Partial<VoicePipelineOptions> = {
+  preemptive: true,
+  prefetch: 'context',
+  prewarm: true,
+  acknowledgement: 'One moment.',
+};
+
+async function runConfig(config: Config, turns: number, seed: number) {
+  const monitor = new PerformanceMonitor();
+  const profile = config.profile;
+  const pipeline = createVoicePipeline({
+    stt: new FakeSpeechToText({
+      latency: profile.stt,
+      seed,
+      ...(config.endOfTurnDelayMs === undefined ? {} : { endOfTurnDelayMs: config.endOfTurnDelayMs }),
+    }),
+    llm: new FakeLanguageModel({ latency: profile.llm, seed }),
+    tts: new FakeTextToSpeech({ latency: profile.tts, seed, msPerChar: MS_PER_CHAR }),
+    tools: createCompanyApiTools(companyApi(profile, seed)),
+    systemPrompt: 'You are a dispatcher assistant. Answer in one or two short sentences.',
+    monitor,
+    ...config.options,
+  });
+  let wastedCalls = 0;
+  let hits = 0;
+  const concurrency = 6;
+  let next = 0;
+  const worker = async () => {
+    while (next < turns) {
+      const question = QUESTIONS[next++ % QUESTIONS.length] as (typeof QUESTIONS)[number];
+      const result = await pipeline.respond(streamed(AUDIO.get(question) as Uint8Array)).done;
+      wastedCalls += result.preemptive?.wastedLlmCalls ?? 0;
+      if (result.preemptive?.outcome === 'hit') hits++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const p90 = (op: string) => monitor.stats(op)?.p90 ?? Number.NaN;
+  return {
+    ttfa: p90(OP.timeToFirstAudio),
+    ttaa: p90(OP.timeToAnswerAudio),
+    e2e: p90(OP.e2e),
+    wastedCalls,
+    hits,
+    turns,
+  };
+}
+
+async function overhead(turns: number) {
+  const instant = stageLatencyProfiles.instant;
+  const make = () => ({
+    llm: new FakeLanguageModel({ latency: instant.llm }),
+    tts: new FakeTextToSpeech({ latency: instant.tts, msPerChar: MS_PER_CHAR }),
+  });
+  const stages = make();
+  const pipeline = createVoicePipeline({
+    ...stages,
+    tools: createCompanyApiTools(companyApi(instant, 1)),
+    systemPrompt: 'You are a dispatcher.',
+    monitor: new PerformanceMonitor(),
+    ...ALL_ON,
+  });
+  const raw = make();
+  const wall: number[] = [];
+  const direct: number[] = [];
+  const question = 'Hello, who are you?';
+  // Warm-up (JIT, first-use allocations) before measuring.
+  for (let i = 0; i < 20; i++) await pipeline.respond({ text: question }).done;
+  for (let i = 0; i < turns; i++) {
+    let t = performance.now();
+    await pipeline.respond({ text: question }).done;
+    wall.push(performance.now() - t);
+    t = performance.now();
+    let text = '';
+    for await (const ev of raw.llm.stream([{ role: 'user', content: question }]))
+      if (ev.type === 'text-delta') text += ev.text;
+    for await (const _chunk of raw.tts.synthesize(text)) {
+      // consume
+    }
+    direct.push(performance.now() - t);
+  }
+  const p99 = (xs: number[]) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))] as number;
+  const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { pipelineP99: p99(wall), directP99: p99(direct), pipelineP50: p50(wall), directP50: p50(direct) };
+}
+
+export async function run(opts: BenchOptions): Promise<void> {
+  const turns = opts.smoke ? 6 : 120;
+  const after = stageLatencyProfiles.sourceDesignAfter;
+  const today = await runConfig({ name: 'today (all off)', profile: after, options: ALL_OFF }, turns, 11);
+  const allOn = await runConfig({ name: 'everything on', profile: after, options: ALL_ON }, turns, 11);
+  const row = (name: string, r: typeof today, base: typeof today) => ({
+    config: name,
+    'TTFA P90 ms': r.ttfa,
+    'TTAA P90 ms': r.ttaa,
+    'e2e P90 ms': r.e2e,
+    'TTFA ratio': r.ttfa / base.ttfa,
+    'TTAA ratio': r.ttaa / base.ttaa,
+  });
+  printRows('Demo question mix on the "after" profile: everything on vs today (all off)', [
+    row('today (all off)', today, today),
+    row('everything on', allOn, today),
+  ]);
+  const off = await runConfig(
+    { name: 'preemptive off', profile: after, endOfTurnDelayMs: 300, options: { ...ALL_OFF } },
+    turns,
+    12,
+  );
+  const on = await runConfig(
+    {
+      name: 'preemptive on',
+      profile: after,
+      endOfTurnDelayMs: 300,
+      options: { ...ALL_OFF, preemptive: true },
+    },
+    turns,
+    12,
+  );
+  printRows('Preemptive generation with a 300 ms end-of-turn delay (after profile)', [
+    {
+      config: 'preemptive off',
+      'TTFA P90 ms': off.ttfa,
+      'TTAA P90 ms': off.ttaa,
+      'wasted LLM calls': 0,
+      hits: 0,
+      turns: off.turns,
+      'TTFA ratio': 1,
+    },
+    {
+      config: 'preemptive on',
+      'TTFA P90 ms': on.ttfa,
+      'TTAA P90 ms': on.ttaa,
+      'wasted LLM calls': on.wastedCalls,
+      hits: on.hits,
+      turns: on.turns,
+      'TTFA ratio': on.ttfa / off.ttfa,
+    },
+  ]);
+  const cost = await overhead(opts.smoke ? 20 : 1000);
+  printRows('Framework overhead per turn, everything on (zero-latency fakes, text input)', [
+    { case: 'pipeline turn', 'P50 wall ms': cost.pipelineP50, 'P99 wall ms': cost.pipelineP99 },
+    { case: 'same fakes called directly', 'P50 wall ms': cost.directP50, 'P99 wall ms': cost.directP99 },
+    {
+      case: 'overhead',
+      'P50 wall ms': cost.pipelineP50 - cost.directP50,
+      'P99 wall ms': cost.pipelineP99 - cost.directP99,
+    },
+  ]);
+  console.log('\n| goal | result |\n|---|---|');
+  console.log(
+    `| time_to_answer_audio P90 ≤ 335 ms (everything on) | ${allOn.ttaa.toFixed(0)} ms (today ${today.ttaa.toFixed(0)} ms) |`,
+  );
+  console.log(
+    `| time_to_first_audio P90 ≤ 250 ms (everything on) | ${allOn.ttfa.toFixed(0)} ms (today ${today.ttfa.toFixed(0)} ms) |`,
+  );
+  console.log(
+    `| preemptive: TTFA P90 ≥ 200 ms lower with a 300 ms end-of-turn delay | ${(off.ttfa - on.ttfa).toFixed(0)} ms lower, ${on.wastedCalls} wasted LLM calls |`,
+  );
+  console.log(
+    `| framework overhead P99 wall < 1 ms | ${(cost.pipelineP99 - cost.directP99).toFixed(3)} ms |`,
+  );
+}
+
+if (isMain(import.meta.url)) await run({ smoke: smokeFromArgv() });
