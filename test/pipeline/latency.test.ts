@@ -174,7 +174,13 @@ describe('preemptive generation', () => {
   it('drops the early answer when the confirmed transcript differs: no audio from it, and starts again', async () => {
     const stt = scriptedStt({ before: ['Where is load'], after: [{ text: '2314?' }] });
     const { pipeline, llm, monitor } = pipelineWith({ stt });
+    const timers = trackTimers();
     const { events, result, heard } = await collect(pipeline.respond(streamOf('x')));
+    await settle();
+    const leftover = await timers.pending();
+    timers.stop();
+    expect(leftover).toEqual([]);
+    expect(stt.sessions.every((s) => s.closed)).toBe(true);
     expect(result.transcript).toBe('Where is load 2314?');
     expect(heard).toBe('You asked: Where is load 2314?');
     expect(events.filter((e) => e.type === 'sentence').map((e) => (e as { text: string }).text)).toEqual([
