@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { LatencyHistogram } from './histogram.js';
 import { type Labels, matchesLabels } from './labels.js';
-import type { SeriesSnapshot } from './monitor.js';
+import type { SeriesSnapshot } from './types.js';
 
 /**
  * Latency alarms in the manner of CloudWatch: every period, the chosen percentile of the
