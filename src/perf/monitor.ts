@@ -111,9 +111,9 @@ function positiveInt(name: string, v: number, min: number, max: number): number 
  * @example
  * ```ts
  * const monitor = new PerformanceMonitor();
- * const reply = await monitor.track('llm', () => llm.complete(prompt), { provider: 'openai' });
- * monitor.stats('llm')?.p90; // ms
- * monitor.checkTargets({ llm: 300 }); // [{ operation: 'llm', pass: true, ... }]
+ * const reply = await monitor.track(OP.llm, () => llm.complete(prompt), { provider: 'openai' });
+ * monitor.stats(OP.llm)?.p90; // ms
+ * monitor.checkTargets({ [OP.llm]: 300 }); // [{ operation: OP.llm, pass: true, ... }]
  * ```
  */
 export class PerformanceMonitor {
@@ -195,7 +195,7 @@ export class PerformanceMonitor {
    * Starts a span. End it with `span.end()`, `span.fail(err)`, or a `using` declaration.
    * @example
    * ```ts
-   * using span = monitor.start('tts', { provider: 'elevenlabs' });
+   * using span = monitor.start(OP.tts, { provider: 'elevenlabs' });
    * ```
    */
   start(name: string, labels?: Labels): Span {
@@ -228,7 +228,7 @@ export class PerformanceMonitor {
    * name). Works with TC39 decorators (TypeScript 5 default) and `experimentalDecorators`.
    * @example
    * ```ts
-   * class Api { @monitor.tracked('company_api') async getLoad(id: string) { ... } }
+   * class Api { @monitor.tracked(OP.companyApi) async getLoad(id: string) { ... } }
    * ```
    */
   tracked(name?: string, labels?: Labels): TrackedDecorator {
@@ -255,7 +255,7 @@ export class PerformanceMonitor {
    * way to record a labelled operation on a hot path (a cache hit, a per-chunk timing).
    * @example
    * ```ts
-   * const recordHit = monitor.recorder('cache_read', { namespace: 'llm', tier: 'memory', outcome: 'hit' });
+   * const recordHit = monitor.recorder(OP.cacheRead, { namespace: 'llm', tier: 'memory', outcome: 'hit' });
    * recordHit(0.02);
    * ```
    */
@@ -352,8 +352,14 @@ export class PerformanceMonitor {
    */
   intervalReader(): { read(): SeriesSnapshot[] } {
     const previous = new Map<string, { hist: LatencyHistogram; count: number; sumMs: number }>();
+    let generation = this.generation;
     return {
       read: () => {
+        // After reset() every series starts from zero: nothing recorded before is subtracted.
+        if (generation !== this.generation) {
+          previous.clear();
+          generation = this.generation;
+        }
         const out: SeriesSnapshot[] = [];
         const seen = new Set<string>();
         for (const snap of this.collect()) {
@@ -469,7 +475,7 @@ export class PerformanceMonitor {
    * ```ts
    * // the source design's alarm: P90 above 500 ms for 2 periods of a minute
    * const alarm = monitor
-   *   .alarm({ operation: 'e2e', percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60 })
+   *   .alarm({ operation: OP.e2e, percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60 })
    *   .start();
    * alarm.on('alarm', (t) => pager.trigger(t.reason));
    * ```
