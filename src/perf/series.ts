@@ -82,6 +82,11 @@ export class Series {
     this.currentSumMs = 0;
   }
 
+  /** Closed slices kept for the rolling window (at most `slices`). */
+  get keptSlices(): number {
+    return this.ring.length;
+  }
+
   /** Samples that {@link addTo} would add with the same arguments, without adding them. */
   countIn(now: number, windowMs?: number): number {
     if (windowMs === undefined) return this.count;
