@@ -126,6 +126,8 @@ export class PerformanceMonitor {
   private readonly now: () => number;
   private readonly series = new Map<string, Series>();
   private readonly pairs = new Map<string, SeriesPair>();
+  /** name → its label-free series (admitted ones only): `record(name, ms)` without a key build. */
+  private readonly plain = new Map<string, Series>();
   private readonly byName = new Map<string, Series[]>();
   /** name → fast label key → series: the labelled hot path's cache (see `lookup`). */
   private readonly labelled = new Map<string, Map<string, Series>>();
@@ -244,7 +246,7 @@ export class PerformanceMonitor {
       throw durationError(name, durationMs);
     }
     this.recordInto(
-      labels === undefined ? this.resolve(name, undefined) : this.lookup(name, labels, undefined),
+      labels === undefined ? this.plainSeries(name) : this.lookup(name, labels, undefined),
       durationMs,
       this.now(),
     );
@@ -593,6 +595,7 @@ export class PerformanceMonitor {
     this.generation++;
     this.series.clear();
     this.pairs.clear();
+    this.plain.clear();
     this.byName.clear();
     this.labelled.clear();
     this.labelledEntries = 0;
@@ -601,10 +604,11 @@ export class PerformanceMonitor {
   }
 
   /** @internal entry counts of every map the monitor keeps, for memory-bound tests. */
-  footprint(): { series: number; pairs: number; names: number; labelledCache: number } {
+  footprint(): { series: number; pairs: number; plain: number; names: number; labelledCache: number } {
     return {
       series: this.series.size,
       pairs: this.pairs.size,
+      plain: this.plain.size,
       names: this.byName.size,
       labelledCache: this.labelledEntries,
     };
@@ -718,6 +722,14 @@ export class PerformanceMonitor {
       byKey.set(fast, series);
       this.labelledEntries++;
     }
+    return series;
+  }
+
+  private plainSeries(name: string): Series {
+    const cached = this.plain.get(name);
+    if (cached !== undefined) return cached;
+    const series = this.resolve(name, undefined);
+    if (series.name === name && !series.overflowed) this.plain.set(name, series);
     return series;
   }
 

@@ -142,6 +142,7 @@ describe('memory is bounded (issue 15 item 11)', () => {
     const f = m.footprint();
     expect(f.series).toBeLessThanOrEqual(11);
     expect(f.pairs).toBeLessThanOrEqual(10);
+    expect(f.plain).toBeLessThanOrEqual(10);
     expect(f.names).toBeLessThanOrEqual(11);
     expect(f.labelledCache).toBeLessThanOrEqual(10);
     expect(m.overflowedSeries).toBeGreaterThan(0);
@@ -165,7 +166,7 @@ describe('memory is bounded (issue 15 item 11)', () => {
     const sizes = labelCacheSizes();
     expect(sizes.labelNames).toBeLessThanOrEqual(VALID_NAME_CACHE_SIZE);
     expect(sizes.operationNames).toBeLessThanOrEqual(VALID_NAME_CACHE_SIZE);
-    expect(m.footprint()).toEqual({ series: 0, pairs: 0, names: 0, labelledCache: 0 });
+    expect(m.footprint()).toEqual({ series: 0, pairs: 0, plain: 0, names: 0, labelledCache: 0 });
   });
 
   it('the labelled cache is cleared when it outgrows its bound, and lookups still land right', () => {
