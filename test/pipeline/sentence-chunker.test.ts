@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { SentenceChunker } from '../../src/pipeline/index.js';
+import { SentenceChunker } from '../../src/pipeline/sentence-chunker.js';
 
 const split = (text: string, options = {}) => SentenceChunker.split(text, options);
 
