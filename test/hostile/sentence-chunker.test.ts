@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SentenceChunker } from '../../src/pipeline/index.js';
+import { SentenceChunker } from '../../src/pipeline/sentence-chunker.js';
 import { assertNoPollution, runs, timeoutFor } from './helpers.js';
 
 afterEach(() => assertNoPollution());

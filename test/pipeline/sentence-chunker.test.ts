@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { SentenceChunker } from '../../src/pipeline/index.js';
+import { SentenceChunker } from '../../src/pipeline/sentence-chunker.js';
 
 const split = (text: string, options = {}) => SentenceChunker.split(text, options);
 
@@ -305,5 +305,178 @@ describe('SentenceChunker properties', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('SentenceChunker rules pinned one by one (issue 13: each change went unnoticed)', () => {
+  const noFirst = { firstChunkMinChars: 0 };
+
+  it('the user abbreviations option keeps a sentence whole, with or without its dot, any case', () => {
+    const text = 'It weighs approx. two tons. Call Acme Whse. Denver now.';
+    expect(split(text, noFirst)).toEqual(['It weighs approx. two tons.', 'Call Acme Whse.', 'Denver now.']);
+    expect(split(text, { ...noFirst, abbreviations: ['whse'] })).toEqual([
+      'It weighs approx. two tons.',
+      'Call Acme Whse. Denver now.',
+    ]);
+    expect(split(text, { ...noFirst, abbreviations: ['WHSE.'] })).toEqual([
+      'It weighs approx. two tons.',
+      'Call Acme Whse. Denver now.',
+    ]);
+  });
+
+  it('the initials rule: a single letter before a dot never ends a sentence', () => {
+    expect(split('Call J. Smith now.', noFirst)).toEqual(['Call J. Smith now.']);
+    expect(split('Ask J. R. Tolkien. He knows.', noFirst)).toEqual(['Ask J. R. Tolkien.', 'He knows.']);
+    expect(split('It was Plan B. Then it failed.', noFirst)).toEqual(['It was Plan B. Then it failed.']);
+  });
+
+  it('the etc./Inc. rule: a sentence ends there only when the next word starts like a sentence', () => {
+    expect(split('Bring tape, rope, etc. and gloves.', noFirst)).toEqual([
+      'Bring tape, rope, etc. and gloves.',
+    ]);
+    expect(split('Bring tape, rope, etc. Then leave.', noFirst)).toEqual([
+      'Bring tape, rope, etc.',
+      'Then leave.',
+    ]);
+    expect(split('Ask Acme Inc. for a quote.', noFirst)).toEqual(['Ask Acme Inc. for a quote.']);
+    expect(split('We work with Acme Inc. They pay on time.', noFirst)).toEqual([
+      'We work with Acme Inc.',
+      'They pay on time.',
+    ]);
+    expect(split('It left at 9 a.m. "Fine," he said.', noFirst)).toEqual([
+      'It left at 9 a.m.',
+      '"Fine," he said.',
+    ]);
+  });
+
+  it('dotted acronyms follow the sentence-start rule; the digit rule keeps "No. 5"', () => {
+    expect(split('Ship it to the U.S. next week.', noFirst)).toEqual(['Ship it to the U.S. next week.']);
+    expect(split('Ship it to the U.N. Next week we go.', noFirst)).toEqual([
+      'Ship it to the U.N.',
+      'Next week we go.',
+    ]);
+    expect(split('Take vol. 3 home. Read no. more.', noFirst)).toEqual([
+      'Take vol. 3 home.',
+      'Read no.',
+      'more.',
+    ]);
+  });
+
+  it('a title before a dot never ends a sentence, even before a capital', () => {
+    expect(split('Ask Dr. Who. Then go.', noFirst)).toEqual(['Ask Dr. Who.', 'Then go.']);
+    expect(split('See Fig. Two below.', noFirst)).toEqual(['See Fig. Two below.']);
+  });
+
+  it('the CJK clause rule cuts the first chunk at a full-width comma once it is long enough', () => {
+    const text = '我们已经收到了您的订单和所有的付款信息，现在正在安排发货的时间。谢谢。';
+    const comma = text.indexOf('，');
+    expect(comma + 1).toBeGreaterThanOrEqual(5);
+    expect(split(text, { firstChunkMinChars: 5 })).toEqual([
+      text.slice(0, comma + 1),
+      text.slice(comma + 1, text.indexOf('。') + 1),
+      '谢谢。',
+    ]);
+    // the rule is for the first chunk only, and off with firstChunkMinChars 0
+    expect(split(`好。${text}`, { firstChunkMinChars: 1 })[1]).toBe(text.slice(0, text.indexOf('。') + 1));
+    expect(split(text, noFirst)[0]).toBe(text.slice(0, text.indexOf('。') + 1));
+    // not before firstChunkMinChars
+    expect(split(text, { firstChunkMinChars: comma + 3 })[0]).toBe(text.slice(0, text.indexOf('。') + 1));
+  });
+
+  it('the ASCII clause rule needs a space after the break and the minimum length', () => {
+    const text = 'Okay so I checked the schedule, and the load is late; it arrives tomorrow.';
+    expect(split(text, { firstChunkMinChars: 10 })).toEqual([
+      'Okay so I checked the schedule,',
+      'and the load is late; it arrives tomorrow.',
+    ]);
+    expect(split(text, { firstChunkMinChars: 32 })).toEqual([
+      'Okay so I checked the schedule, and the load is late;',
+      'it arrives tomorrow.',
+    ]);
+    expect(
+      split('The total is 1,204 dollars and then some more words here.', { firstChunkMinChars: 5 }),
+    ).toEqual(['The total is 1,204 dollars and then some more words here.']);
+  });
+
+  it('a long sentence is cut at its last clause break before the cap, in preference to a later space', () => {
+    const text = 'We checked the load and the truck, the driver and everything looks right to us now.';
+    expect(split(text, { maxChars: 60, firstChunkMinChars: 0 })).toEqual([
+      'We checked the load and the truck,',
+      'the driver and everything looks right to us now.',
+    ]);
+    // without a clause break: the last space before the cap
+    const plain = 'We checked the load the truck and the driver and everything looks right to us now.';
+    expect(split(plain, { maxChars: 60, firstChunkMinChars: 0 })).toEqual([
+      'We checked the load the truck and the driver and everything',
+      'looks right to us now.',
+    ]);
+    // a clause break only counts in the second half of the window
+    expect(
+      split('Ok, we checked the load the truck and the driver and everything looks right.', {
+        maxChars: 60,
+        firstChunkMinChars: 0,
+      })[0],
+    ).toBe('Ok, we checked the load the truck and the driver and');
+  });
+
+  it('the first chunk is capped at firstChunkMaxChars, later ones at maxChars', () => {
+    const words = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen';
+    const chunks = split(`${words} ${words}.`, { firstChunkMaxChars: 30, maxChars: 60 });
+    expect(chunks[0]!.length).toBeLessThanOrEqual(30);
+    expect(chunks[0]).toBe('one two three four five six');
+    expect(chunks[1]!.length).toBeGreaterThan(30);
+    expect(chunks[1]!.length).toBeLessThanOrEqual(60);
+  });
+
+  it('counts chunks, reports pending text and its stale time, and reset re-arms the first-chunk rule', () => {
+    const c = new SentenceChunker({ maxWaitMs: 100 });
+    expect(c.staleAtMs).toBeUndefined();
+    expect(c.push('   ', 0)).toEqual([]);
+    expect(c.pendingText).toBe('');
+    expect(c.push('  Hello there. How', 10)).toEqual(['Hello there.']);
+    expect(c.emittedCount).toBe(1);
+    expect(c.pendingText).toBe('How');
+    expect(c.staleAtMs).toBe(110);
+    expect(c.flushStale(109)).toEqual([]);
+    c.reset();
+    expect([c.emittedCount, c.pendingText, c.staleAtMs]).toEqual([0, '', undefined]);
+    const text = 'Okay so I checked the schedule, and it is late.';
+    expect(c.push(text, 0)).toEqual(['Okay so I checked the schedule,']);
+    expect(c.flush()).toEqual(['and it is late.']);
+    expect(c.push(text, 0)).toEqual([]);
+  });
+
+  it('flushStale cuts at the last space, keeps one growing word, and flushes CJK text whole', () => {
+    const c = new SentenceChunker({ maxWaitMs: 100 });
+    c.push('waiting for the rest of the wor', 0);
+    expect(c.flushStale(99)).toEqual([]);
+    expect(c.flushStale(100)).toEqual(['waiting for the rest of the']);
+    expect(c.pendingText).toBe('wor');
+    expect(c.staleAtMs).toBe(200);
+    expect(c.flushStale(200)).toEqual([]);
+    expect(c.staleAtMs).toBe(300);
+    const cjk = new SentenceChunker({ maxWaitMs: 100 });
+    cjk.push('我们正在查询', 0);
+    // all but the last grapheme, which a combining mark may still extend
+    expect(cjk.flushStale(100)).toEqual(['我们正在查']);
+    expect(cjk.pendingText).toBe('询');
+  });
+
+  it('a line break always ends a chunk; a short number starting a line is a list item, elsewhere it ends', () => {
+    expect(split('first\r\nsecond\u2028third', noFirst)).toEqual(['first', 'second', 'third']);
+    expect(split('We need 12. Then go.', noFirst)).toEqual(['We need 12.', 'Then go.']);
+    expect(split('12. Then go.', noFirst)).toEqual(['12. Then go.']);
+    expect(split('We need 1234. Then go.', noFirst)).toEqual(['We need 1234.', 'Then go.']);
+  });
+
+  it('mixed and repeated terminals end the sentence; a dot run before lower case does not', () => {
+    expect(split('Really?! Yes. No.. maybe. Fine.', noFirst)).toEqual([
+      'Really?!',
+      'Yes.',
+      'No.. maybe.',
+      'Fine.',
+    ]);
+    expect(split('Wait... Then go.', noFirst)).toEqual(['Wait...', 'Then go.']);
+    expect(split('He said (“no.”) Then left.', noFirst)).toEqual(['He said (“no.”)', 'Then left.']);
   });
 });

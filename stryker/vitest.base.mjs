@@ -1,0 +1,14 @@
+// @ts-check
+import { defineConfig } from 'vitest/config';
+
+/** A vitest config running only `include` (one area's tests), for its mutation run. */
+export function areaVitest(/** @type {string[]} */ include) {
+  return defineConfig({
+    test: {
+      include,
+      environment: 'node',
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  });
+}
