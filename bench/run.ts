@@ -1,15 +1,58 @@
 /**
- * Runs every bench/*.bench.ts in turn. `npm run bench` (full) or `npm run bench -- --smoke`
- * (tiny counts, used by CI to prove the benchmarks still run).
+ * Runs every bench/*.bench.ts in turn and writes the "Goals at a glance" table of
+ * docs/performance.md from the GOAL lines they print (see bench/goals.ts).
+ *
+ *   npm run bench                     all benches, full counts; rewrites the goals table
+ *   npm run bench -- cache fleet      only those benches; rewrites only their rows
+ *   npm run bench -- --smoke          tiny counts (CI: proves the benches run); never touches docs
+ *   npm run bench -- --no-docs        full counts, docs left alone
+ *   npm run bench -- --from out.txt   no benchmark: rebuild the table from a saved run's output
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { smokeFromArgv } from './harness.js';
+import {
+  benchOf,
+  formatRunLine,
+  type GoalLine,
+  mergeGoalsTable,
+  parseBenchOutput,
+  type RunLine,
+} from './goals.js';
+import { smokeFromArgv, takeGoals } from './harness.js';
 
+const args = process.argv.slice(2);
 const smoke = smokeFromArgv();
-const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const fromIndex = args.indexOf('--from');
+const fromFile = fromIndex >= 0 ? args[fromIndex + 1] : undefined;
+if (fromIndex >= 0 && fromFile === undefined)
+  throw new Error('--from needs the path of a saved bench output');
+const writeDocs = !smoke && !args.includes('--no-docs');
 const dir = import.meta.dirname;
+const docsPath = join(dir, '..', 'docs', 'performance.md');
+
+function writeTable(goals: readonly GoalLine[], runs: readonly RunLine[]): void {
+  const fullRuns = runs.filter((r) => r.mode === 'full');
+  const fullBenches = new Set(fullRuns.map((r) => r.bench));
+  const kept = goals.filter((g) => fullBenches.has(benchOf(g.id)));
+  if (fullRuns.length === 0) {
+    console.log('\n(no full bench run: docs/performance.md left alone)');
+    return;
+  }
+  writeFileSync(docsPath, mergeGoalsTable(readFileSync(docsPath, 'utf8'), kept, fullRuns));
+  console.log(
+    `\nwrote ${kept.length} goal row(s) of ${[...fullBenches].join(', ')} to docs/performance.md (Goals at a glance)`,
+  );
+}
+
+if (fromFile !== undefined) {
+  const { goals, runs } = parseBenchOutput(readFileSync(fromFile, 'utf8'));
+  writeTable(goals, runs);
+  process.exit(0);
+}
+
+const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--from');
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
@@ -17,11 +60,35 @@ const files = readdirSync(dir)
 console.log(
   `# earshot benchmarks (${smoke ? 'smoke' : 'full'}) — node ${process.version}, ${new Date().toISOString()}`,
 );
+const load = () => loadavg()[0]!.toFixed(2);
+const goals: GoalLine[] = [];
+const runs: RunLine[] = [];
 for (const f of files) {
-  console.log(`\n## ${f}`);
+  const bench = f.slice(0, -'.bench.ts'.length);
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const loadStart = load();
+  console.log(`\n## ${f} (load average ${loadStart})`);
   const mod = (await import(pathToFileURL(join(dir, f)).href)) as {
     run?: (o: { smoke: boolean }) => Promise<unknown>;
   };
   if (typeof mod.run !== 'function') throw new Error(`${f} does not export run({ smoke })`);
   await mod.run({ smoke });
+  for (const g of takeGoals()) {
+    if (benchOf(g.id) !== bench)
+      throw new Error(`${f} stated goal "${g.id}": ids of this bench must start with "${bench}."`);
+    goals.push(g);
+  }
+  const run: RunLine = {
+    bench,
+    at,
+    node: process.version,
+    loadStart,
+    loadEnd: load(),
+    mode: smoke ? 'smoke' : 'full',
+  };
+  runs.push(run);
+  console.log(formatRunLine(run));
 }
+if (writeDocs) writeTable(goals, runs);
+// Some benches leave sockets or timers of the peer libraries behind; the run is over.
+process.exit(0);
