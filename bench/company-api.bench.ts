@@ -188,7 +188,7 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
       rows.push(row(`cached on ${tier.name}, every call (cold start)`, all, hitRate, baseP90));
       if (hits) {
         rows.push({
-          case: `cached on ${tier.name}, calls served by the cache (monitor, cached: true)`,
+          case: `cached on ${tier.name}, calls served by the cache (monitor, cached: true; timed inside the cached client, no caller queueing)`,
           calls: String(hits.count),
           'P50 ms': hits.p50,
           'P90 ms': hits.p90,
