@@ -193,6 +193,7 @@ export function mergeGoalsTable(doc: string, goals: readonly GoalLine[], runs: r
 
   const block = [
     '',
+    '',
     '<!-- Written by `npm run bench` from the GOAL lines the benches print (bench/goals.ts). Do not edit by hand: re-run the bench. -->',
     '',
     ...HEADER,
@@ -201,6 +202,7 @@ export function mergeGoalsTable(doc: string, goals: readonly GoalLine[], runs: r
     'Runs these rows come from:',
     '',
     ...noteLines,
+    '',
     '',
   ].join('\n');
   return doc.slice(0, start + GOALS_START.length) + block + doc.slice(end);
