@@ -7,6 +7,7 @@
  *   npm run bench -- --smoke          tiny counts (CI: proves the benches run); never touches docs
  *   npm run bench -- --no-docs        full counts, docs left alone
  *   npm run bench -- --from out.txt   no benchmark: rebuild the table from a saved run's output
+ *   --docs <path>                     the page to write (default docs/performance.md)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -30,19 +31,20 @@ if (fromIndex >= 0 && fromFile === undefined)
   throw new Error('--from needs the path of a saved bench output');
 const writeDocs = !smoke && !args.includes('--no-docs');
 const dir = import.meta.dirname;
-const docsPath = join(dir, '..', 'docs', 'performance.md');
+const docsIndex = args.indexOf('--docs');
+const docsPath = docsIndex >= 0 ? (args[docsIndex + 1] ?? '') : join(dir, '..', 'docs', 'performance.md');
 
 function writeTable(goals: readonly GoalLine[], runs: readonly RunLine[]): void {
   const fullRuns = runs.filter((r) => r.mode === 'full');
   const fullBenches = new Set(fullRuns.map((r) => r.bench));
   const kept = goals.filter((g) => fullBenches.has(benchOf(g.id)));
   if (fullRuns.length === 0) {
-    console.log('\n(no full bench run: docs/performance.md left alone)');
+    console.log(`\n(no full bench run: ${docsPath} left alone)`);
     return;
   }
   writeFileSync(docsPath, mergeGoalsTable(readFileSync(docsPath, 'utf8'), kept, fullRuns));
   console.log(
-    `\nwrote ${kept.length} goal row(s) of ${[...fullBenches].join(', ')} to docs/performance.md (Goals at a glance)`,
+    `\nwrote ${kept.length} goal row(s) of ${[...fullBenches].join(', ')} to ${docsPath} (Goals at a glance)`,
   );
 }
 
@@ -52,7 +54,9 @@ if (fromFile !== undefined) {
   process.exit(0);
 }
 
-const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--from');
+const only = args.filter(
+  (a, i) => !a.startsWith('--') && args[i - 1] !== '--from' && args[i - 1] !== '--docs',
+);
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
