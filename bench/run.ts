@@ -65,6 +65,26 @@ console.log(
   `# earshot benchmarks (${smoke ? 'smoke' : 'full'}) — node ${process.version}, ${new Date().toISOString()}`,
 );
 const load = () => loadavg()[0]!.toFixed(2);
+
+/**
+ * Tees stdout while a bench runs, so GOAL lines count however they were printed (`goal()` from
+ * the harness, or a bench's own `console.log`): the table holds exactly what the output says.
+ */
+function captureStdout(): { text(): string; stop(): void } {
+  const chunks: string[] = [];
+  const original = process.stdout.write;
+  const stdout = process.stdout;
+  stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return (original as (this: typeof stdout, ...a: unknown[]) => boolean).call(stdout, chunk, ...rest);
+  }) as typeof stdout.write;
+  return {
+    text: () => chunks.join(''),
+    stop: () => {
+      stdout.write = original;
+    },
+  };
+}
 const goals: GoalLine[] = [];
 const runs: RunLine[] = [];
 for (const f of files) {
@@ -76,8 +96,14 @@ for (const f of files) {
     run?: (o: { smoke: boolean }) => Promise<unknown>;
   };
   if (typeof mod.run !== 'function') throw new Error(`${f} does not export run({ smoke })`);
-  await mod.run({ smoke });
-  for (const g of takeGoals()) {
+  const printed = captureStdout();
+  try {
+    await mod.run({ smoke });
+  } finally {
+    printed.stop();
+  }
+  takeGoals(); // goal() printed its lines too: the captured output is the one source
+  for (const g of parseBenchOutput(printed.text()).goals) {
     if (benchOf(g.id) !== bench)
       throw new Error(`${f} stated goal "${g.id}": ids of this bench must start with "${bench}."`);
     goals.push(g);
@@ -92,6 +118,7 @@ for (const f of files) {
   };
   runs.push(run);
   console.log(formatRunLine(run));
+  console.log(`(${goals.filter((g) => benchOf(g.id) === bench).length} goal line(s) collected from ${f})`);
 }
 if (writeDocs) writeTable(goals, runs);
 // Some benches leave sockets or timers of the peer libraries behind; the run is over.
