@@ -4,7 +4,9 @@
  * loads are asked about often, most rarely). Prints P50/P90/P99, the hit rate (counted as
  * requests that reached the fake) and the P90 ratio against the uncached baseline of the same run.
  *
- * Goals (issue 4): cached P90 ≤ 1 ms on memory, ≤ 2 ms on Redis, hit rate ≥ 80 %.
+ * Goals (issue 4): cached P90 ≤ 1 ms on memory, ≤ 2 ms on Redis, hit rate ≥ 80 %. The P90 goals
+ * are judged on the warm pass as the caller measures it (every call a hit, queueing included),
+ * not on the monitor's `cached: true` samples, which start inside the cached client.
  * Run: `npx tsx bench/company-api.bench.ts` (or `--smoke`).
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +16,7 @@ import { type CompanyApi, createCachedCompanyApi, createCompanyApiClient } from 
 import { PerformanceMonitor } from '../src/perf/index.js';
 import { createRedisTier } from '../src/redis/index.js';
 import { createRng, latencyProfiles, type Rng, startFakeCompanyApi } from '../src/testing/index.js';
-import { type BenchOptions, isMain, printRows, smokeFromArgv } from './harness.js';
+import { type BenchOptions, goal, isMain, judge, printRows, smokeFromArgv } from './harness.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -128,6 +130,7 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
       { name: 'memory', make: () => createCacheManager({ monitor: false }) },
     ];
     const hasRedis = await redisReachable();
+    let rawP90: number | undefined;
     if (hasRedis) {
       // Baseline for the Redis tier: raw ioredis GET + JSON.parse of the same loads, same workload.
       const redis = new Redis(REDIS_URL);
@@ -145,6 +148,7 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
       );
       rawRow['P90 ratio vs uncached'] = `${(baseP90 / pct(raw, 90)).toFixed(0)}x faster`;
       rows.push(rawRow);
+      rawP90 = pct(raw, 90);
       await redis.unlink(...ids.map((id) => prefix + id));
       redis.disconnect();
       tiers.push({
@@ -157,7 +161,14 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
           }),
       });
     } else {
-      console.warn(`(Redis not reachable at ${REDIS_URL}: Redis rows skipped)`);
+      console.warn(`(Redis not reachable at ${new URL(REDIS_URL).host}: Redis rows skipped)`);
+      goal({
+        id: 'company-api.redis-hit-p90',
+        what: 'getLoadStatus served from the redis cache, P90',
+        measured: `not measured: Redis not reachable at ${new URL(REDIS_URL).host}`,
+        goal: '≤ 2 ms',
+        verdict: 'info',
+      });
     }
 
     for (const tier of tiers) {
@@ -177,7 +188,7 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
       rows.push(row(`cached on ${tier.name}, every call (cold start)`, all, hitRate, baseP90));
       if (hits) {
         rows.push({
-          case: `cached on ${tier.name}, calls served by the cache (monitor, cached: true)`,
+          case: `cached on ${tier.name}, calls served by the cache (monitor, cached: true; timed inside the cached client, no caller queueing)`,
           calls: String(hits.count),
           'P50 ms': hits.p50,
           'P90 ms': hits.p90,
@@ -194,6 +205,33 @@ export async function run({ smoke }: BenchOptions): Promise<CompanyApiBenchRow[]
       const warmRow = row(`cached on ${tier.name}, warm (second pass)`, warm, warmHitRate, baseP90);
       warmRow['P90 ratio vs uncached'] = `${(baseP90 / pct(warm, 90)).toFixed(0)}x faster`;
       rows.push(warmRow);
+      const limit = tier.name === 'memory' ? 1 : 2;
+      const warmP90 = pct(warm, 90);
+      goal({
+        id: `company-api.${tier.name}-hit-p90`,
+        what: `getLoadStatus served from the ${tier.name} cache, P90 as the caller measures it (warm pass: every call a hit, ${concurrency} concurrent callers)`,
+        measured: `${warmP90.toFixed(2)} ms`,
+        goal: `≤ ${limit} ms`,
+        verdict: smoke ? 'info' : judge(warmP90, '<=', limit),
+      });
+      if (tier.name === 'redis' && rawP90 !== undefined)
+        goal({
+          id: 'company-api.redis-hit-vs-raw',
+          what: 'warm Redis-cached getLoadStatus P90 vs raw ioredis GET + JSON.parse P90 of the same loads and callers',
+          measured: `${(warmP90 / rawP90).toFixed(2)}x (${warmP90.toFixed(2)} vs ${rawP90.toFixed(2)} ms)`,
+          goal: '-',
+          verdict: 'info',
+        });
+      if (tier.name === 'memory') {
+        const rate = 1 - upstream / cachedCalls;
+        goal({
+          id: 'company-api.hit-rate',
+          what: `hit rate, cold start, Zipf(s=${zipfS}) over ${keys} loads, ${cachedCalls} calls (calls that never reached the fake API)`,
+          measured: `${(rate * 100).toFixed(1)} %`,
+          goal: '≥ 80 %',
+          verdict: smoke ? 'info' : judge(rate, '>=', 0.8),
+        });
+      }
       // Tier errors (a Redis command past its deadline counts as a miss, and three in a row open
       // the circuit breaker for a while): on a loaded machine they explain misses in the warm pass.
       const errors = cache.stats().total.errors;

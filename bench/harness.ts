@@ -4,6 +4,9 @@
  * The machine is noisy, so only ratios within one run are worth comparing.
  */
 import { pathToFileURL } from 'node:url';
+import { formatGoalLine, type GoalLine, type GoalVerdict, judge, parseBenchOutput } from './goals.js';
+
+export { type GoalLine, type GoalVerdict, judge };
 
 export interface BenchOptions {
   smoke: boolean;
@@ -35,6 +38,87 @@ export async function measure(
     if (ns < best) best = ns;
   }
   return { name, nsPerOp: best, opsPerSec: 1e9 / best };
+}
+
+export interface InterleavedCase {
+  name: string;
+  /** One operation (sequential cases) or one call of a concurrent batch. */
+  fn: () => unknown;
+  /** True for a synchronous case (called, not awaited). */
+  sync?: boolean;
+}
+
+/**
+ * Interleaved timing: round r runs every case once (in rotating order), so load from other
+ * processes on this shared machine hits all cases alike; each case reports its best round.
+ * Use it whenever cases are compared with each other (earshot vs a baseline or a peer).
+ */
+export async function interleaved(
+  cases: readonly InterleavedCase[],
+  { iterations, rounds, concurrency = 1 }: { iterations: number; rounds: number; concurrency?: number },
+): Promise<BenchResult[]> {
+  const best = new Map<string, number>(cases.map((c) => [c.name, Number.POSITIVE_INFINITY]));
+  const once = async (c: InterleavedCase, n: number): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    if (concurrency > 1) {
+      for (let b = 0; b < n; b++) await Promise.all(Array.from({ length: concurrency }, () => c.fn()));
+    } else if (c.sync === true) {
+      for (let i = 0; i < n; i++) c.fn();
+    } else {
+      for (let i = 0; i < n; i++) await c.fn();
+    }
+    return Number(process.hrtime.bigint() - t0) / (n * concurrency);
+  };
+  for (const c of cases) await once(c, Math.max(1, Math.ceil(iterations / 5))); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < cases.length; j++) {
+      const c = cases[(j + r) % cases.length]!;
+      const ns = await once(c, iterations);
+      if (ns < best.get(c.name)!) best.set(c.name, ns);
+    }
+  }
+  return cases.map((c) => ({ name: c.name, nsPerOp: best.get(c.name)!, opsPerSec: 1e9 / best.get(c.name)! }));
+}
+
+/** ns per op of the named result; throws when the case is missing (a renamed row must not pass silently). */
+export function nsOf(results: readonly BenchResult[], name: string): number {
+  const r = results.find((x) => x.name === name);
+  if (r === undefined) throw new Error(`no bench result named "${name}"`);
+  return r.nsPerOp;
+}
+
+const goalsThisProcess: GoalLine[] = [];
+
+/**
+ * States one goal of a bench as a machine-readable line on stdout, which `npm run bench` turns
+ * into a row of the "Goals at a glance" table in docs/performance.md:
+ *
+ *     GOAL <id> | <what is compared> | <measured> | <goal> | met|not met|info
+ *
+ * The id starts with the bench's name (`cache.` in cache.bench.ts). Say in `what` what is
+ * compared with what, so the row survives a skeptical reader.
+ *
+ * @example
+ * const ratio = nsOf(seq, 'earshot Redis get') / nsOf(seq, 'raw ioredis GET + JSON.parse');
+ * goal({
+ *   id: 'cache.redis-seq',
+ *   what: 'Redis hit, sequential: earshot get vs raw ioredis GET + JSON.parse',
+ *   measured: `${ratio.toFixed(2)}x`,
+ *   goal: '≤ 1.10x',
+ *   verdict: judge(ratio, '<=', 1.1),
+ * });
+ */
+export function goal(g: GoalLine): void {
+  const line = formatGoalLine(g);
+  if (goalsThisProcess.some((x) => x.id === g.id)) throw new Error(`goal id "${g.id}" stated twice`);
+  // what the table gets is exactly what the line says (fields cleaned the same way)
+  goalsThisProcess.push(...parseBenchOutput(line).goals);
+  console.log(line);
+}
+
+/** The goals stated since the last call (bench/run.ts collects them after each bench). */
+export function takeGoals(): GoalLine[] {
+  return goalsThisProcess.splice(0, goalsThisProcess.length);
 }
 
 /** Prints a markdown table with each result's ratio to `baseline`. */

@@ -22,8 +22,11 @@ import { fakeEmbed, startFakeOpenAI, startFakePinecone } from '../src/testing/in
 import {
   type BenchOptions,
   type BenchResult,
+  goal,
+  interleaved,
   isMain,
-  measure,
+  judge,
+  nsOf,
   printTable,
   smokeFromArgv,
 } from './harness.js';
@@ -42,25 +45,36 @@ const TOOLS: ToolDefinition[] = [
 ];
 
 /**
- * Times async cases round-robin (A, B, A, B...) and keeps each case's best round: on a noisy
- * machine both then see the same disturbances, which sequential rounds do not guarantee.
+ * Times async cases in interleaved rounds (rotating order) and keeps each case's best round: on
+ * a noisy machine both then see the same disturbances, which sequential rounds do not guarantee.
  */
-async function compare(
+function compare(
   cases: Record<string, () => Promise<unknown>>,
   { iterations, rounds }: { iterations: number; rounds: number },
 ): Promise<BenchResult[]> {
-  const entries = Object.entries(cases);
-  for (const [, fn] of entries) for (let i = 0; i < Math.min(iterations, 20); i++) await fn();
-  const best = new Map<string, number>();
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, fn] of entries) {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < iterations; i++) await fn();
-      const ns = Number(process.hrtime.bigint() - t0) / iterations;
-      best.set(name, Math.min(best.get(name) ?? Number.POSITIVE_INFINITY, ns));
-    }
-  }
-  return entries.map(([name]) => ({ name, nsPerOp: best.get(name)!, opsPerSec: 1e9 / best.get(name)! }));
+  return interleaved(
+    Object.entries(cases).map(([name, fn]) => ({ name, fn })),
+    { iterations, rounds },
+  );
+}
+
+/** States "adapter within 1.10x of the raw SDK" for one comparison. */
+function adapterGoal(
+  id: string,
+  what: string,
+  results: readonly BenchResult[],
+  raw: string,
+  ours: string,
+  smoke: boolean,
+): void {
+  const ratio = nsOf(results, ours) / nsOf(results, raw);
+  goal({
+    id: `openai-pinecone.${id}`,
+    what: `${what}: ${ours} vs ${raw}, both against the same in-process fake (the adapter also records into a monitor)`,
+    measured: `${ratio.toFixed(2)}x`,
+    goal: '≤ 1.10x',
+    verdict: smoke ? 'info' : judge(ratio, '<=', 1.1),
+  });
 }
 
 export async function run({ smoke }: BenchOptions): Promise<void> {
@@ -115,19 +129,30 @@ export async function run({ smoke }: BenchOptions): Promise<void> {
       { iterations, rounds },
     );
     printTable('streamed text answer (~40 chunks), per call', text, 'raw openai stream');
-    const tools: BenchResult[] = [
-      await measure('raw openai stream', () => chat(toolQuestion, TOOLS), {
-        iterations,
-        rounds,
-        async: true,
-      }),
-      await measure('OpenAILanguageModel', () => adapter(toolQuestion, TOOLS), {
-        iterations,
-        rounds,
-        async: true,
-      }),
-    ];
+    adapterGoal(
+      'llm-stream',
+      'streamed text answer (~40 chunks)',
+      text,
+      'raw openai stream',
+      'OpenAILanguageModel',
+      smoke,
+    );
+    const tools = await compare(
+      {
+        'raw openai stream': () => chat(toolQuestion, TOOLS),
+        OpenAILanguageModel: () => adapter(toolQuestion, TOOLS),
+      },
+      { iterations, rounds },
+    );
     printTable('streamed tool calls (2 calls, ~10 fragments), per call', tools, 'raw openai stream');
+    adapterGoal(
+      'llm-tools',
+      'streamed tool calls (2 calls)',
+      tools,
+      'raw openai stream',
+      'OpenAILanguageModel',
+      smoke,
+    );
 
     const texts = Array.from({ length: 16 }, (_, i) => `document ${i} about loads, trailers and inventory`);
     const embeds = await compare(
@@ -139,6 +164,14 @@ export async function run({ smoke }: BenchOptions): Promise<void> {
       { iterations: Math.ceil(iterations / 3), rounds },
     );
     printTable('16 embeddings x 1536 dims (base64), per call', embeds, 'raw openai embeddings');
+    adapterGoal(
+      'embeddings',
+      '16 embeddings × 1536 dims',
+      embeds,
+      'raw openai embeddings',
+      'OpenAIEmbedder',
+      smoke,
+    );
 
     pinecone.upsert(
       Array.from({ length: 2000 }, (_, i) => ({
@@ -159,6 +192,14 @@ export async function run({ smoke }: BenchOptions): Promise<void> {
       { iterations, rounds },
     );
     printTable('top-5 query over 2000 x 256 vectors, per call', queries, 'raw pinecone query');
+    adapterGoal(
+      'pinecone-query',
+      'top-5 query over 2000 × 256 vectors',
+      queries,
+      'raw pinecone query',
+      'PineconeVectorIndex',
+      smoke,
+    );
 
     const ttft = monitor.stats('llm_ttft');
     console.log(
