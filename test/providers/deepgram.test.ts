@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { SpeechToTextEvent, SpeechToTextSession } from '../../src/pipeline/contracts.js';
 import {
   DEEPGRAM_DEFAULTS,
@@ -324,6 +324,25 @@ describe('DeepgramSpeechToText configuration', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('records nothing into the shared performanceMonitor when no monitor is given (issue 13)', async () => {
+    const before = performanceMonitor.stats(OP.stt)?.count ?? 0;
+    const stt = new DeepgramSpeechToText({ apiKey: KEY, baseUrl: fake.url });
+    await stt.transcribe(synthesizeFakeSpeech('Hi.'), { format: 'pcm_16000' });
+    const session = await stt.stream();
+    for (const c of chunked(synthesizeFakeSpeech('Hello there.'))) session.send(c);
+    session.finalize();
+    await readUntil(session, (e) => e.type === 'end-of-speech');
+    await session.close();
+    expect(performanceMonitor.stats(OP.stt)?.count ?? 0).toBe(before);
+    // An explicit monitor still gets one stt sample per call.
+    const own = new PerformanceMonitor();
+    await new DeepgramSpeechToText({ apiKey: KEY, baseUrl: fake.url, monitor: own }).transcribe(
+      synthesizeFakeSpeech('Hi.'),
+      { format: 'pcm_16000' },
+    );
+    expect(own.stats(OP.stt)?.count).toBe(1);
   });
 
   it('loads the SDK eagerly with create()', async () => {

@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { AudioChunk } from '../../src/pipeline/contracts.js';
 import {
   ELEVENLABS_DEFAULTS,
@@ -97,19 +97,50 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     expect(transcribeFakeSpeech(joined(chunks))).toBe(ANSWER);
   });
 
-  it('sends the source design settings: turbo v2.5, latency optimization 3, stability and similarity', async () => {
+  it('sends the source design settings: turbo v2.5, stability and similarity', async () => {
     await collect(make().synthesize('Hello.'));
     const r = fake.requests.entries[0];
     expect(r).toMatchObject({
       route: 'stream',
       path: `/v1/text-to-speech/${ELEVENLABS_DEFAULTS.voiceId}/stream`,
-      query: { optimize_streaming_latency: '3', output_format: 'pcm_16000' },
+      query: { output_format: 'pcm_16000' },
       body: {
         text: 'Hello.',
         model_id: 'eleven_turbo_v2_5',
         voice_settings: { stability: 0.5, similarity_boost: 0.75 },
       },
     });
+  });
+
+  it('does not send the deprecated optimize_streaming_latency unless asked (HTTP and WebSocket)', async () => {
+    await collect(make().synthesize('Hello.'));
+    await collect(make().synthesizeStream(pieces(['Hello. '])));
+    const [http, ws] = fake.requests.entries;
+    expect(http?.route).toBe('stream');
+    expect(ws?.transport).toBe('ws');
+    expect(http?.query).not.toHaveProperty('optimize_streaming_latency');
+    expect(ws?.query).not.toHaveProperty('optimize_streaming_latency');
+    fake.requests.clear();
+    await collect(make({ optimizeStreamingLatency: 2 }).synthesize('Hello.'));
+    await collect(make({ optimizeStreamingLatency: 2 }).synthesizeStream(pieces(['Hello. '])));
+    expect(fake.requests.entries.map((e) => e.query.optimize_streaming_latency)).toEqual(['2', '2']);
+  });
+
+  it('records nothing into the shared performanceMonitor when no monitor is given (issue 13)', async () => {
+    const before = performanceMonitor.stats(OP.tts)?.count ?? 0;
+    const beforeTtfb = performanceMonitor.stats(OP.ttsTtfb)?.count ?? 0;
+    const tts = new ElevenLabsTextToSpeech({ apiKey: KEY, baseUrl: fake.url });
+    await collect(tts.synthesize('Hello.'));
+    await collect(tts.synthesizeStream(pieces(['Hello. '])));
+    expect(performanceMonitor.stats(OP.tts)?.count ?? 0).toBe(before);
+    expect(performanceMonitor.stats(OP.ttsTtfb)?.count ?? 0).toBe(beforeTtfb);
+    // ...while an explicit monitor still gets one tts and one tts_ttfb per call.
+    const own = new PerformanceMonitor();
+    const mine = new ElevenLabsTextToSpeech({ apiKey: KEY, baseUrl: fake.url, monitor: own });
+    await collect(mine.synthesize('Hello.'));
+    await collect(mine.synthesizeStream(pieces(['Hello. '])));
+    expect(own.stats(OP.tts)?.count).toBe(2);
+    expect(own.stats(OP.ttsTtfb)?.count).toBe(2);
   });
 
   it('delivers the first chunk while the server is still streaming', async () => {

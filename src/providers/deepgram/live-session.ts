@@ -11,8 +11,10 @@
  *   endpointing silence the user waits through is included. Label `trigger: 'endpoint'`.
  * @module
  */
+
 import { AbortedError, type EarshotError, InvalidArgumentError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
 import type { SpeechToTextEvent, SpeechToTextSession } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -335,7 +337,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       const at = this.#finalizeAt as number;
       this.#finalizeAt = undefined;
       this.#control.disarm();
-      this.#monitor.record('stt', now - at, {
+      this.#monitor.record(OP.stt, now - at, {
         ...this.#labels,
         mode: 'stream',
         trigger: 'finalize',
@@ -349,7 +351,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
         lastWordEnd ?? (start !== undefined && duration !== undefined ? start + duration : undefined);
       const at = this.#wallTimeOf(speechEnd);
       if (at !== undefined && text.trim()) {
-        this.#monitor.record('stt', Math.max(0, now - at), {
+        this.#monitor.record(OP.stt, Math.max(0, now - at), {
           ...this.#labels,
           mode: 'stream',
           trigger: 'endpoint',
@@ -410,7 +412,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   /** Records a `finalize()` that will never be answered, with why (see CallOutcome). */
   #abandonFinalize(outcome: Exclude<CallOutcome, 'ok'>): void {
     if (this.#finalizeAt === undefined) return;
-    this.#monitor.record('stt', performance.now() - this.#finalizeAt, {
+    this.#monitor.record(OP.stt, performance.now() - this.#finalizeAt, {
       ...this.#labels,
       mode: 'stream',
       trigger: 'finalize',
@@ -450,7 +452,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       // No finalize() waiting for an answer: without this sample, a refused handshake or a
       // session that died before the user stopped talking would be a provider failure the
       // monitor never counts.
-      this.#monitor.record('stt', performance.now() - this.#startedAt, {
+      this.#monitor.record(OP.stt, performance.now() - this.#startedAt, {
         ...this.#labels,
         mode: 'stream',
         trigger: this.#state === 'connecting' ? 'connect' : 'session',

@@ -77,7 +77,11 @@ export const deepgramOptionsSchema = z
     maxRetries: z.number().int().min(0).max(10).default(DEEPGRAM_DEFAULTS.maxRetries),
     /** SDK reconnects of a dropped live socket. Default 0 (a reconnect loses the utterance anyway). */
     reconnectAttempts: z.number().int().min(0).max(30).default(DEEPGRAM_DEFAULTS.reconnectAttempts),
-    /** Where latencies are recorded. Default: the shared `performanceMonitor`; `false` records nothing. */
+    /**
+     * Where this adapter records its own latencies (`stt` / `tts`, `tts_ttfb`, with provider
+     * labels). Default: nowhere (`false` says the same): the pipeline records every stage call
+     * once; give a monitor here only when you use the adapter on its own (issue 13).
+     */
     monitor: z.union([monitorSchema, z.literal(false)]).optional(),
   })
   .strict();

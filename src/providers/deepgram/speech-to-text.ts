@@ -3,8 +3,10 @@
  * (`POST /v1/listen`) and live (WebSocket `/v1/listen`).
  * @module
  */
+
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, ProviderError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type {
   AudioFormat,
   AudioInput,
@@ -18,9 +20,9 @@ import {
   finiteNumber,
   type LatencyRecorder,
   lazyAsync,
+  NO_RECORDING,
   outcomeOf,
   raceControl,
-  recorderOf,
   resolveApiKey,
   throwIfAborted,
 } from '../shared/index.js';
@@ -161,7 +163,8 @@ export class DeepgramSpeechToText implements SpeechToText {
     this.#apiKey = resolveApiKey(apiKey, 'DEEPGRAM_API_KEY', 'Deepgram');
     this.#options = rest;
     this.model = rest.model;
-    this.#monitor = recorderOf(rest.monitor);
+    // Only a monitor given explicitly: the pipeline is the default recorder of stage calls.
+    this.#monitor = rest.monitor === undefined || rest.monitor === false ? NO_RECORDING : rest.monitor;
   }
 
   /**
@@ -211,11 +214,11 @@ export class DeepgramSpeechToText implements SpeechToText {
         .withRawResponse();
       const { data, rawResponse } = await raceControl(call, control, () => undefined);
       const transcript = parsePrerecorded(data, rawResponse.headers.get('dg-request-id'));
-      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: 'ok' });
+      this.#monitor.record(OP.stt, performance.now() - started, { ...labels, outcome: 'ok' });
       return transcript;
     } catch (err) {
       const mapped = mapDeepgramError(err, { what, timeoutMs: o.timeoutMs, control });
-      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: outcomeOf(mapped) });
+      this.#monitor.record(OP.stt, performance.now() - started, { ...labels, outcome: outcomeOf(mapped) });
       throw mapped;
     } finally {
       control.dispose();

@@ -11,10 +11,12 @@
  * - `tts`: first text piece sent → the final message.
  * @module
  */
+
 import type { IncomingMessage } from 'node:http';
 import type { EarshotError } from '../../errors.js';
 import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -52,7 +54,9 @@ export function streamInputUrl(baseUrl: string, o: StreamInputParams['options'],
   url.searchParams.set('model_id', o.modelId);
   url.searchParams.set('output_format', format);
   url.searchParams.set('inactivity_timeout', String(o.inactivityTimeoutSeconds));
-  url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
+  if (o.optimizeStreamingLatency !== undefined) {
+    url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
+  }
   if (o.autoMode) url.searchParams.set('auto_mode', 'true');
   if (o.languageCode) url.searchParams.set('language_code', o.languageCode);
   return url.toString();
@@ -180,7 +184,7 @@ export async function* streamInput(
         if (firstAudioAt === undefined) {
           firstAudioAt = now;
           if (firstTextAt !== undefined) {
-            p.monitor.record('tts_ttfb', now - firstTextAt, { ...p.labels, outcome: 'ok' });
+            p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...p.labels, outcome: 'ok' });
           }
         }
         if (inputEnded) expectAudio();
@@ -266,8 +270,8 @@ export async function* streamInput(
     const at = firstTextAt ?? started;
     if (at <= 0) return;
     const now = performance.now();
-    if (firstAudioAt === undefined) p.monitor.record('tts_ttfb', now - at, { ...p.labels, outcome });
-    p.monitor.record('tts', now - at, { ...p.labels, outcome });
+    if (firstAudioAt === undefined) p.monitor.record(OP.ttsTtfb, now - at, { ...p.labels, outcome });
+    p.monitor.record(OP.tts, now - at, { ...p.labels, outcome });
   };
   try {
     control.arm(o.timeoutMs);
@@ -298,7 +302,7 @@ export async function* streamInput(
     for await (const chunk of queue) yield chunk;
     completed = true;
     if (firstTextAt !== undefined) {
-      p.monitor.record('tts', performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
+      p.monitor.record(OP.tts, performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
     }
     p.onUsage?.({ mode: 'websocket', characters, ...(requestId ? { requestId } : {}) });
   } catch (err) {

@@ -4,16 +4,18 @@
  * (`textToSpeech.stream`) and the WebSocket stream-input mode (`synthesizeStream`, over `ws`).
  * @module
  */
+
 import { InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type { AudioChunk, AudioFormat, SynthesizeOptions, TextToSpeech } from '../../pipeline/contracts.js';
 import {
   CallControl,
   type CallOutcome,
   type LatencyRecorder,
   lazyAsync,
+  NO_RECORDING,
   outcomeOf,
   raceControl,
-  recorderOf,
   resolveApiKey,
   throwIfAborted,
 } from '../shared/index.js';
@@ -111,7 +113,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     this.#options = rest;
     this.model = rest.modelId;
     this.defaultFormat = rest.outputFormat;
-    this.#monitor = recorderOf(rest.monitor);
+    // Only a monitor given explicitly: the pipeline is the default recorder of stage calls.
+    this.#monitor = rest.monitor === undefined || rest.monitor === false ? NO_RECORDING : rest.monitor;
   }
 
   /**
@@ -174,8 +177,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     const started = performance.now();
     const recordEnd = (outcome: CallOutcome) => {
       const now = performance.now();
-      if (firstByteAt === undefined) this.#monitor.record('tts_ttfb', now - started, { ...labels, outcome });
-      this.#monitor.record('tts', now - started, { ...labels, outcome });
+      if (firstByteAt === undefined) this.#monitor.record(OP.ttsTtfb, now - started, { ...labels, outcome });
+      this.#monitor.record(OP.tts, now - started, { ...labels, outcome });
     };
     // One deadline, re-armed before every read: time to first byte, then each gap between chunks.
     control.arm(o.timeoutMs);
@@ -187,7 +190,9 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
             text,
             modelId: o.modelId,
             outputFormat: format,
-            optimizeStreamingLatency: o.optimizeStreamingLatency,
+            ...(o.optimizeStreamingLatency === undefined
+              ? {}
+              : { optimizeStreamingLatency: o.optimizeStreamingLatency }),
             voiceSettings: voiceSettingsOf(o.voiceSettings),
             ...(o.languageCode ? { languageCode: o.languageCode } : {}),
           },
@@ -211,7 +216,7 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
         if (!value || value.byteLength === 0) continue;
         if (firstByteAt === undefined) {
           firstByteAt = performance.now();
-          this.#monitor.record('tts_ttfb', firstByteAt - started, { ...labels, outcome: 'ok' });
+          this.#monitor.record(OP.ttsTtfb, firstByteAt - started, { ...labels, outcome: 'ok' });
         }
         yield { data: value, format };
       }
