@@ -728,3 +728,74 @@ describe.skipIf(!LIVE_KEY)('DeepgramSpeechToText against the real API (EARSHOT_L
     expect((session as unknown as { requestId?: string }).requestId).toBeTruthy();
   });
 });
+
+describe('DeepgramSpeechToText prewarm and close', () => {
+  it('opens the live socket ahead of time and hands it to the next stream()', async () => {
+    fake.connectLatencyMs = 150;
+    try {
+      const stt = make();
+      const sessions = fake.live.sessions;
+      await stt.prewarm();
+      expect(fake.live.sessions).toBe(sessions + 1);
+      await stt.prewarm(); // idempotent
+      expect(fake.live.sessions).toBe(sessions + 1);
+      const session = await stt.stream();
+      expect(fake.live.sessions).toBe(sessions + 1); // no second handshake
+      for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+      session.finalize();
+      const events = await readUntil(session, (e) => e.type === 'end-of-speech');
+      expect(events.at(-1)).toMatchObject({ type: 'end-of-speech', transcript: QUESTION });
+      await stt.close();
+      await vi.waitFor(() => expect(fake.live.open).toBe(0));
+    } finally {
+      fake.connectLatencyMs = 0;
+    }
+  });
+
+  it('does not hand a warm socket to a stream() with other settings', async () => {
+    const stt = make();
+    await stt.prewarm();
+    const sessions = fake.live.sessions;
+    const session = await stt.stream({ format: 'pcm_8000' });
+    expect(fake.live.sessions).toBe(sessions + 1);
+    expect(fake.requests.entries.at(-1)?.query).toMatchObject({ sample_rate: '8000' });
+    await session.close();
+    await stt.close();
+    await vi.waitFor(() => expect(fake.live.open).toBe(0));
+  });
+
+  it('closes a warm socket nobody used after warmIdleMs, and keeps it alive with KeepAlive until then', async () => {
+    const stt = make({ warmIdleMs: 400, keepAliveMs: 60 });
+    const keepAlives = fake.live.keepAlives;
+    await stt.prewarm();
+    expect(fake.live.open).toBe(1);
+    await vi.waitFor(() => expect(fake.live.keepAlives).toBeGreaterThan(keepAlives), { timeout: 5000 });
+    await vi.waitFor(() => expect(fake.live.open).toBe(0), { timeout: 5000 });
+    const sessions = fake.live.sessions;
+    const session = await stt.stream(); // cold again: a new handshake
+    expect(fake.live.sessions).toBe(sessions + 1);
+    await session.close();
+  });
+
+  it('never rejects for a provider fault: a refused prewarm leaves the next stream() to connect', async () => {
+    fake.faults.enqueue({ kind: 'error', route: 'live', status: 503 });
+    const stt = make();
+    await expect(stt.prewarm()).resolves.toBeUndefined();
+    expect(fake.live.open).toBe(0);
+    const session = await stt.stream();
+    expect(fake.live.open).toBe(1);
+    await session.close();
+    await stt.close();
+  });
+
+  it('lets a stream() signal abort a session that came from prewarm()', async () => {
+    const stt = make();
+    await stt.prewarm();
+    const ac = new AbortController();
+    const session = await stt.stream({ signal: ac.signal });
+    const failure = caught(drain(session));
+    ac.abort();
+    expect(await failure).toBeInstanceOf(AbortedError);
+    await vi.waitFor(() => expect(fake.live.open).toBe(0));
+  });
+});
