@@ -66,6 +66,8 @@ export const ELEVENLABS_DEFAULTS = {
   flush: 'sentence',
   autoMode: false,
   inactivityTimeoutSeconds: 20,
+  webSocketRoute: 'multi-stream-input',
+  idleConnectionMs: 15_000,
 } as const;
 
 const unit = z.number().min(0).max(1);
@@ -136,6 +138,20 @@ export const elevenLabsOptionsSchema = z
       .min(1)
       .max(180)
       .default(ELEVENLABS_DEFAULTS.inactivityTimeoutSeconds),
+    /**
+     * Which WebSocket `synthesizeStream` speaks. `multi-stream-input` (default): one connection
+     * kept open and reused across calls, one context per call, closed on barge-in, opened ahead
+     * of time by `prewarm()`. `stream-input`: a new connection per call (the older protocol).
+     */
+    webSocketRoute: z
+      .enum(['multi-stream-input', 'stream-input'])
+      .default(ELEVENLABS_DEFAULTS.webSocketRoute),
+    /**
+     * multi-stream-input: how long an idle connection is kept for the next call before it is
+     * closed. Must stay below `inactivityTimeoutSeconds` (the server closes idle sockets then),
+     * so no keep-alive traffic is needed. Default 15 000.
+     */
+    idleConnectionMs: z.number().int().positive().default(ELEVENLABS_DEFAULTS.idleConnectionMs),
     /**
      * Where this adapter records its own latencies (`stt` / `tts`, `tts_ttfb`, with provider
      * labels). Default: nowhere (`false` says the same): the pipeline records every stage call

@@ -12,7 +12,6 @@
  * @module
  */
 
-import type { IncomingMessage } from 'node:http';
 import type { EarshotError } from '../../errors.js';
 import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
@@ -27,6 +26,7 @@ import {
   providerError,
 } from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
 
@@ -44,37 +44,6 @@ export interface StreamInputParams {
   labels: Labels;
   signal: AbortSignal | undefined;
   onUsage: ((usage: ElevenLabsUsage) => void) | undefined;
-}
-
-/** `http(s)://host` → `ws(s)://host/v1/text-to-speech/<voice>/stream-input?...` */
-export function streamInputUrl(baseUrl: string, o: StreamInputParams['options'], format: string): string {
-  const url = new URL(baseUrl);
-  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/text-to-speech/${encodeURIComponent(o.voiceId)}/stream-input`;
-  url.searchParams.set('model_id', o.modelId);
-  url.searchParams.set('output_format', format);
-  url.searchParams.set('inactivity_timeout', String(o.inactivityTimeoutSeconds));
-  if (o.optimizeStreamingLatency !== undefined) {
-    url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
-  }
-  if (o.autoMode) url.searchParams.set('auto_mode', 'true');
-  if (o.languageCode) url.searchParams.set('language_code', o.languageCode);
-  return url.toString();
-}
-
-function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = () => resolve(text);
-    res.setEncoding('utf8');
-    res.on('data', (d: string) => {
-      if (text.length < limit) text += d;
-    });
-    res.once('end', done);
-    res.once('error', done);
-    res.once('close', done);
-    setTimeout(done, 1000).unref();
-  });
 }
 
 /**
@@ -97,7 +66,7 @@ export async function* streamInput(
   let characters = 0;
   let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
 
-  const ws = new p.WebSocket(streamInputUrl(p.baseUrl, o, p.format), {
+  const ws = new p.WebSocket(webSocketUrl(p.baseUrl, o, p.format, 'stream-input'), {
     headers: { 'xi-api-key': p.apiKey },
     handshakeTimeout: o.timeoutMs,
     perMessageDeflate: false,
@@ -228,20 +197,7 @@ export async function* streamInput(
   let pumping = true;
   let textIterator: AsyncIterator<string> | undefined;
   const pump = async () => {
-    const settings = o.voiceSettings;
-    ws.send(
-      JSON.stringify({
-        text: ' ',
-        voice_settings: {
-          stability: settings.stability,
-          similarity_boost: settings.similarityBoost,
-          ...(settings.style === undefined ? {} : { style: settings.style }),
-          ...(settings.useSpeakerBoost === undefined ? {} : { use_speaker_boost: settings.useSpeakerBoost }),
-          ...(settings.speed === undefined ? {} : { speed: settings.speed }),
-        },
-        generation_config: { chunk_length_schedule: o.chunkLengthSchedule },
-      }),
-    );
+    ws.send(JSON.stringify({ text: ' ', ...initSettings(o) }));
     textIterator = text[Symbol.asyncIterator]();
     for (;;) {
       const next = await textIterator.next();
