@@ -45,6 +45,7 @@ import {
   planFakeReply,
 } from './fake-llm-rules.js';
 import {
+  connectionOf,
   fakeServerParts,
   listenOptionsOf,
   type RequestLog,
@@ -89,6 +90,11 @@ export interface FakeOpenAIOptions {
   models?: readonly string[];
   /** Embedding size when a request does not ask for `dimensions`. Default 1536 (text-embedding-3-small). */
   embeddingDimensions?: number;
+  /**
+   * Cost of a new connection (DNS + TCP + TLS on the real service), paid by the first request
+   * on each new connection and not by later requests on a kept-alive one. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** A running fake OpenAI server. */
@@ -112,6 +118,10 @@ export interface FakeOpenAI {
   faultAfterChunks: number;
   /** Streams: `error` faults arrive in-band. Mutable at runtime. */
   midStreamErrors: boolean;
+  /** Cost of a new connection in ms (see {@link FakeOpenAIOptions.connectLatencyMs}). Mutable at runtime. */
+  connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -133,6 +143,7 @@ interface StreamState {
   tokensPerSecond: number;
   faultAfterChunks: number;
   midStreamErrors: boolean;
+  connectLatencyMs: number;
 }
 
 const CREATED = 1_700_000_000;
@@ -218,10 +229,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     tokensPerSecond: options.tokensPerSecond ?? Number.POSITIVE_INFINITY,
     faultAfterChunks: options.faultAfterChunks ?? 1,
     midStreamErrors: options.midStreamErrors ?? false,
+    connectLatencyMs: options.connectLatencyMs ?? 0,
   };
 
   const started = await startServer({
     ...listenOptionsOf(options),
+    connectLatencyMs: () => state.connectLatencyMs,
     async onRequest(req, res, url) {
       const route =
         url.pathname === '/v1/chat/completions'
@@ -244,6 +257,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         route,
         body,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const requestId = `req_${ids
         .int(2 ** 32)
@@ -393,6 +407,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       latency,
       faults,
       requests,
+      get connections() {
+        return started.connections;
+      },
       close: () => started.close(),
     },
     state,

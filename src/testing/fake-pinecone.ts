@@ -32,7 +32,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
-import { RequestLog, readBody, sendJson, startServer } from './fake-provider-kit.js';
+import { connectionOf, RequestLog, readBody, sendJson, startServer } from './fake-provider-kit.js';
 import {
   FaultInjector,
   type FaultProfile,
@@ -81,6 +81,11 @@ export interface FakePineconeOptions {
    * that your code always passes `host`. Default false (the host carries `http://`).
    */
   hostWithoutScheme?: boolean;
+  /**
+   * Cost of a new connection (DNS + TCP + TLS on the real service), paid by the first request
+   * on each new connection and not by later requests on a kept-alive one. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** A running fake Pinecone index. */
@@ -101,6 +106,10 @@ export interface FakePinecone {
   readonly faults: FaultInjector;
   /** Every request received, without credentials. */
   readonly requests: RequestLog;
+  /** Cost of a new connection in ms (see {@link FakePineconeOptions.connectLatencyMs}). Mutable at runtime. */
+  connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
   /** Stores records directly (no HTTP), e.g. to seed a test. */
   upsert(records: readonly FakePineconeRecord[], namespace?: string): void;
   /** Copies of the records of a namespace (default: the default namespace, `''` or `__default__`), in insertion order. */
@@ -303,6 +312,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
   const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
   const requests = new RequestLog();
   let hostUrl = '';
+  let connectLatencyMs = options.connectLatencyMs ?? 0;
 
   const routeOf = (method: string, path: string): string => {
     if (method === 'GET' && path === '/indexes') return 'listIndexes';
@@ -325,9 +335,15 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
   const started = await startServer({
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
+    connectLatencyMs: () => connectLatencyMs,
     async onRequest(req, res, url) {
       requestCounter += 1;
-      const headers = { 'x-request-id': `pc-fake-${requestCounter}` };
+      const startedAt = performance.now();
+      // The service's own spelling (not the generic `x-request-id`); the latency header is set
+      // once the answer is ready.
+      const headers: Record<string, string> = {
+        'x-pinecone-request-id': String(7_000_000_000_000_000 + requestCounter),
+      };
       const path = url.pathname;
       const method = req.method ?? 'GET';
       const route = routeOf(method, path);
@@ -347,6 +363,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
         route,
         body,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
         record.status = status;
@@ -368,6 +385,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
       ) {
         return true;
       }
+      headers['x-pinecone-request-latency-ms'] = String(Math.round(performance.now() - startedAt));
       switch (decision.kind) {
         case 'error':
           reply(decision.status, pineconeError(decision.status, undefined));
@@ -519,6 +537,15 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
     latency,
     faults,
     requests,
+    get connectLatencyMs() {
+      return connectLatencyMs;
+    },
+    set connectLatencyMs(ms: number) {
+      connectLatencyMs = ms;
+    },
+    get connections() {
+      return started.connections;
+    },
     upsert(records: readonly FakePineconeRecord[], namespace = ''): void {
       const problem = store(records, namespace);
       if (problem) throw new InvalidArgumentError(`FakePinecone.upsert: ${problem}.`);

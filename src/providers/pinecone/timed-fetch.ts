@@ -113,7 +113,7 @@ export function createTimedFetch(options: {
       const body = await res.arrayBuffer();
       if (state) {
         state.status = res.status;
-        const requestId = res.headers.get('x-request-id') ?? res.headers.get('x-pinecone-request-id');
+        const requestId = res.headers.get('x-pinecone-request-id') ?? res.headers.get('x-request-id');
         if (requestId) state.requestId = requestId;
         else delete state.requestId;
         const retryAfter = res.headers.get('retry-after');
