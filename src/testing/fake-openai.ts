@@ -148,6 +148,27 @@ interface StreamState {
 
 const CREATED = 1_700_000_000;
 
+/**
+ * Reasoning models (o-series, gpt-5 family): they refuse the deprecated `max_tokens` and spend
+ * hidden reasoning tokens, counted in `completion_tokens` but never streamed.
+ */
+export function isFakeReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5|codex-)/i.test(model);
+}
+
+/** Hidden reasoning tokens a reasoning model spends on a request (deterministic). */
+function reasoningTokensFor(model: string, promptTokens: number): number {
+  return isFakeReasoningModel(model) ? 16 + (promptTokens % 48) : 0;
+}
+
+/** Random-looking padding the service adds to each stream chunk (`obfuscation`), length varying. */
+function obfuscationOf(i: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let k = 0; k < 4 + ((i * 7) % 12); k++) out += alphabet[(i * 31 + k * 17) % alphabet.length];
+  return out;
+}
+
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
@@ -357,15 +378,35 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         reply(400, openAIError(400, "'messages' must contain at least one message."));
         return true;
       }
-      const chat = buildPlan(params, messages, rulesSeed);
-      const completionId = `chatcmpl-${requestId.slice(4)}`;
+      if (isFakeReasoningModel(model) && params.max_tokens !== undefined) {
+        // What the service answers (status, type, param and code as observed on the real API).
+        reply(400, {
+          error: {
+            message:
+              "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          },
+        });
+        return true;
+      }
       const promptTokens = countPromptTokens(messages);
+      const reasoningTokens = reasoningTokensFor(model, promptTokens);
+      const chat = buildPlan(params, messages, rulesSeed, reasoningTokens);
+      const completionId = `chatcmpl-${requestId.slice(4)}`;
+      const completionTokens = chat.completionTokens + reasoningTokens;
       const usage = {
         prompt_tokens: promptTokens,
-        completion_tokens: chat.completionTokens,
-        total_tokens: promptTokens + chat.completionTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: reasoningTokens,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
       };
       if (!stream) {
         const tps = state.tokensPerSecond;
@@ -376,6 +417,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           object: 'chat.completion',
           created: CREATED,
           model,
+          service_tier: 'default',
           system_fingerprint: 'fp_fake',
           choices: [{ index: 0, message: messageOf(chat.plan), finish_reason: chat.finish, logprobs: null }],
           usage,
@@ -391,6 +433,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         headers,
         includeUsage:
           (params.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+        includeObfuscation:
+          (params.stream_options as { include_obfuscation?: unknown } | undefined)?.include_obfuscation !==
+          false,
         decision,
         state,
       });
@@ -464,6 +509,7 @@ function buildPlan(
   params: Record<string, unknown>,
   messages: readonly WireMessage[],
   seed: number,
+  reasoningTokens: number,
 ): ChatPlan {
   const tools: FakeRulesTool[] = [];
   for (const t of Array.isArray(params.tools) ? (params.tools as WireTool[]) : []) {
@@ -475,12 +521,14 @@ function buildPlan(
   }
   const choice = typeof params.tool_choice === 'string' ? params.tool_choice : 'auto';
   const plan = planFakeReply(toRulesMessages(messages), tools, { seed, toolChoice: choice });
-  const limit =
+  const rawLimit =
     typeof params.max_completion_tokens === 'number'
       ? params.max_completion_tokens
       : typeof params.max_tokens === 'number'
         ? params.max_tokens
         : Number.POSITIVE_INFINITY;
+  // A reasoning model's hidden tokens count against `max_completion_tokens` too.
+  const limit = Math.max(0, rawLimit - reasoningTokens);
   if (plan.kind === 'text') {
     let tokens = fakeTokens(plan.text);
     let finish: ChatPlan['finish'] = 'stop';
@@ -527,19 +575,25 @@ async function streamChat(
     usage: Record<string, unknown>;
     headers: Record<string, string>;
     includeUsage: boolean;
+    includeObfuscation: boolean;
     decision: FaultDecision;
     state: StreamState;
   },
 ): Promise<void> {
   const { chat, decision, state } = s;
+  let chunkNumber = 0;
   const envelope = (choices: unknown[], usage: unknown = null) => ({
     id: s.id,
     object: 'chat.completion.chunk',
     created: CREATED,
     model: s.model,
+    service_tier: 'default',
     system_fingerprint: 'fp_fake',
     choices,
     ...(s.includeUsage ? { usage } : {}),
+    // The service pads each chunk with random characters (side-channel mitigation) unless
+    // `stream_options.include_obfuscation` is false.
+    ...(s.includeObfuscation ? { obfuscation: obfuscationOf(chunkNumber++) } : {}),
   });
   const choice = (delta: unknown, finish: string | null = null) => [
     { index: 0, delta, logprobs: null, finish_reason: finish },

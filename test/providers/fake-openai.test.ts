@@ -262,6 +262,66 @@ describe('fake OpenAI wire format', () => {
   });
 });
 
+describe('spec fidelity of chat answers', () => {
+  it('adds service_tier to answers and chunks, and obfuscation to chunks unless include_obfuscation is false', async () => {
+    const f = await fake();
+    const client = new OpenAI({ apiKey: f.apiKey, baseURL: f.baseURL, maxRetries: 0 });
+    const res = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(res.service_tier).toBe('default');
+    const chunks: Record<string, unknown>[] = [];
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    for await (const c of stream) chunks.push(c as unknown as Record<string, unknown>);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const c of chunks) {
+      expect(c.service_tier).toBe('default');
+      expect(typeof c.obfuscation).toBe('string');
+    }
+    expect(new Set(chunks.map((c) => c.obfuscation)).size).toBeGreaterThan(1);
+    const plain = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_obfuscation: false },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    for await (const c of plain) expect(c).not.toHaveProperty('obfuscation');
+  });
+
+  it('refuses max_tokens for reasoning models with the service error body, and bills reasoning tokens', async () => {
+    const f = await fake();
+    const client = new OpenAI({ apiKey: f.apiKey, baseURL: f.baseURL, maxRetries: 0 });
+    const err = await client.chat.completions
+      .create({ model: 'o3-mini', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'max_tokens',
+      code: 'unsupported_parameter',
+    });
+    const ok = await client.chat.completions.create({
+      model: 'o3-mini',
+      max_completion_tokens: 500,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const reasoning = ok.usage!.completion_tokens_details!.reasoning_tokens!;
+    expect(reasoning).toBeGreaterThan(0);
+    expect(ok.usage!.completion_tokens).toBe(fakeTokens(ok.choices[0]!.message.content!).length + reasoning);
+    const classic = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      max_tokens: 500,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(classic.usage!.completion_tokens_details!.reasoning_tokens).toBe(0);
+  });
+});
+
 describe('connection cost (connectLatencyMs)', () => {
   async function post(agent: Agent, f: FakeOpenAI): Promise<number> {
     const started = performance.now();

@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { ChatMessage, LanguageModelEvent, ToolDefinition } from '../../src/pipeline/contracts.js';
 import {
   decodeFloat32Base64,
@@ -133,7 +133,7 @@ describe('OpenAILanguageModel: streaming', () => {
     expect(finish.requestId).toMatch(/^req_/);
   });
 
-  it('sends the model, max_tokens 1024 by default, streaming with include_usage, and the messages', async () => {
+  it('sends the model, max_completion_tokens 1024 by default, streaming with include_usage, and the messages', async () => {
     const f = await fake();
     await collect(
       llm(f, { model: 'gpt-3.5-turbo' }).stream([
@@ -144,7 +144,7 @@ describe('OpenAILanguageModel: streaming', () => {
     const body = lastBody(f) as Record<string, unknown>;
     expect(body).toMatchObject({
       model: 'gpt-3.5-turbo',
-      max_tokens: 1024,
+      max_completion_tokens: 1024,
       stream: true,
       stream_options: { include_usage: true },
       messages: [
@@ -153,20 +153,77 @@ describe('OpenAILanguageModel: streaming', () => {
       ],
     });
     expect(body).not.toHaveProperty('tools');
+    expect(body).not.toHaveProperty('max_tokens');
   });
 
-  it('uses max_completion_tokens instead when maxTokensParam says so, and the per-call maxTokens', async () => {
+  it('sends the deprecated max_tokens only when maxTokensParam asks for it, with the per-call maxTokens', async () => {
     const f = await fake();
     await collect(
-      llm(f, { maxTokensParam: 'max_completion_tokens' }).stream(user('Hi'), {
+      llm(f, { maxTokensParam: 'max_tokens' }).stream(user('Hi'), {
         maxTokens: 77,
         temperature: 0.2,
       }),
     );
     const body = lastBody(f) as Record<string, unknown>;
-    expect(body.max_completion_tokens).toBe(77);
-    expect(body).not.toHaveProperty('max_tokens');
+    expect(body.max_tokens).toBe(77);
+    expect(body).not.toHaveProperty('max_completion_tokens');
     expect(body.temperature).toBe(0.2);
+  });
+
+  it.each(['o3-mini', 'o1', 'o4-mini', 'gpt-5', 'gpt-5-mini'])(
+    'works by default with the reasoning model %s, which refuses max_tokens',
+    async (model) => {
+      const f = await fake();
+      const events = await collect(llm(f, { model }).stream(user('Hello there')));
+      expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
+      const { error: err } = await failure(
+        llm(f, { model, maxTokensParam: 'max_tokens' }).stream(user('Hello there')),
+      );
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).status).toBe(400);
+      expect((err as Error).message).toContain('max_completion_tokens');
+    },
+  );
+
+  it('records nothing in the shared performanceMonitor without a monitor option, and into one given', async () => {
+    const f = await fake();
+    performanceMonitor.reset();
+    const seen: OpenAICallMetrics[] = [];
+    const base = { apiKey: f.apiKey, baseURL: f.baseURL, logLevel: 'off' } as const;
+    await collect(
+      new OpenAILanguageModel({ ...base, onCallMetrics: (m) => seen.push(m) }).stream(user('Hello there')),
+    );
+    await new OpenAIEmbedder(base).embed(['hello']);
+    expect(performanceMonitor.operations()).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.tokensPerSecond).toBeGreaterThan(0);
+    const monitor = new PerformanceMonitor();
+    await collect(llm(f, { monitor }).stream(user('Hello there')));
+    await embedder(f, { monitor }).embed(['hello']);
+    expect(monitor.stats(OP.llm)!.count).toBe(1);
+    expect(monitor.stats(OP.llmTtft)!.count).toBe(1);
+    expect(monitor.stats(OP.embed)!.count).toBe(1);
+    expect(performanceMonitor.operations()).toEqual([]);
+  });
+
+  it('counts only visible tokens in tokens/s and llm_tpot for a reasoning model', async () => {
+    // 50 tokens/s of visible tokens; the fake also bills hidden reasoning tokens.
+    const f = await fake({ tokensPerSecond: 50 });
+    const monitor = new PerformanceMonitor();
+    const seen: OpenAICallMetrics[] = [];
+    const events = await collect(
+      llm(f, { model: 'o4-mini', monitor, onCallMetrics: (m) => seen.push(m) }).stream(
+        user('What can you do for me today?'),
+      ),
+    );
+    const visible = events.filter((e) => e.type === 'text-delta').length;
+    const m = seen[0]!;
+    expect(m.reasoningTokens).toBeGreaterThan(0);
+    expect(m.outputTokens).toBe(visible + m.reasoningTokens!);
+    // Counting reasoning tokens would claim several times the real rate; pacing is 20 ms per
+    // token, so the visible-token rate is at most 50/s whatever the machine's load.
+    expect(m.tokensPerSecond).toBeLessThanOrEqual(55);
+    expect(monitor.stats(OP.llmTpot)!.p50).toBeGreaterThanOrEqual(18);
   });
 
   it('reports finish reason length when the answer hits maxTokens', async () => {

@@ -4,6 +4,7 @@
  */
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type { Embedder, StageCallOptions } from '../../pipeline/contracts.js';
 import {
   CallControl,
@@ -140,7 +141,7 @@ export class OpenAIEmbedder implements Embedder {
       throw mapped;
     } finally {
       control.dispose();
-      this.#monitor.record('embed', performance.now() - started, {
+      this.#monitor.record(OP.embed, performance.now() - started, {
         provider: PROVIDER,
         model: this.model,
         outcome,

@@ -8,6 +8,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
 import { InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type {
   ChatMessage,
   GenerateOptions,
@@ -150,6 +151,7 @@ export class OpenAILanguageModel implements LanguageModel {
     let lastAt = started;
     let chunksWithTokens = 0;
     let usage: TokenUsage | undefined;
+    let reasoningTokens: number | undefined;
     let finish: string | undefined;
     let outcome: Outcome | undefined;
     let iterator: AsyncIterator<ChatCompletionChunk> | undefined;
@@ -193,6 +195,10 @@ export class OpenAILanguageModel implements LanguageModel {
               outputTokens: u.completion_tokens,
               ...(isCount(u.total_tokens) ? { totalTokens: u.total_tokens } : {}),
             };
+            // Reasoning models count hidden reasoning tokens in completion_tokens; they are
+            // never streamed, so they must not enter the time per visible token.
+            const hidden = u.completion_tokens_details?.reasoning_tokens;
+            reasoningTokens = isCount(hidden) && hidden <= u.completion_tokens ? hidden : undefined;
           }
         }
         const choice = chunk.choices?.[0];
@@ -270,6 +276,7 @@ export class OpenAILanguageModel implements LanguageModel {
         firstAt,
         lastAt,
         usage,
+        reasoningTokens,
         chunksWithTokens,
         finish,
         requestId: ctx.requestId,
@@ -283,6 +290,7 @@ export class OpenAILanguageModel implements LanguageModel {
     firstAt: number | undefined;
     lastAt: number;
     usage: TokenUsage | undefined;
+    reasoningTokens: number | undefined;
     chunksWithTokens: number;
     finish: string | undefined;
     requestId: string | undefined;
@@ -297,16 +305,19 @@ export class OpenAILanguageModel implements LanguageModel {
       metrics.inputTokens = r.usage.inputTokens;
       metrics.outputTokens = r.usage.outputTokens;
     }
-    this.#monitor.record('llm', totalMs, labels);
+    if (r.reasoningTokens !== undefined) metrics.reasoningTokens = r.reasoningTokens;
+    this.#monitor.record(OP.llm, totalMs, labels);
     if (r.firstAt !== undefined) {
       metrics.ttftMs = r.firstAt - r.started;
-      this.#monitor.record('llm_ttft', metrics.ttftMs, labels);
-      // OpenAI sends about one token per chunk; the usage count is exact when it came.
-      const tokens = r.usage?.outputTokens ?? r.chunksWithTokens;
+      this.#monitor.record(OP.llmTtft, metrics.ttftMs, labels);
+      // OpenAI sends about one token per chunk; the usage count is exact when it came. Only
+      // visible tokens were streamed between first and last: reasoning tokens came before.
+      const tokens =
+        r.usage === undefined ? r.chunksWithTokens : r.usage.outputTokens - (r.reasoningTokens ?? 0);
       const generationMs = r.lastAt - r.firstAt;
       if (r.outcome === 'ok' && tokens >= 2 && generationMs > 0) {
         const tpot = generationMs / (tokens - 1);
-        this.#monitor.record('llm_tpot', tpot, labels);
+        this.#monitor.record(OP.llmTpot, tpot, labels);
         metrics.tokensPerSecond = 1000 / tpot;
       }
     }
