@@ -6,6 +6,7 @@
  *   content or tool-call fragments, a `finish_reason` chunk, the usage chunk when
  *   `stream_options.include_usage` is set, then `data: [DONE]`); `max_tokens` /
  *   `max_completion_tokens` cut the answer with `finish_reason: "length"`.
+ * - `GET /v1/models`: the model list (what the adapters' `prewarm()` sends).
  * - `POST /v1/embeddings`: float arrays, or base64 of little-endian float32 when
  *   `encoding_format: "base64"` (what the SDK asks for by default); `dimensions` honoured.
  *
@@ -76,7 +77,7 @@ export interface FakeOpenAIOptions {
   latency?: LatencyProfile;
   /** Streaming speed after the headers, in tokens per second. Default `Infinity` (no pacing). */
   tokensPerSecond?: number;
-  /** Injected faults; route names are `chat` and `embeddings`. Default none. */
+  /** Injected faults; route names are `chat`, `embeddings` and `models`. Default none. */
   faults?: FaultProfile;
   /** Streams: SSE frames sent before a mid-stream fault (`timeout`, `malformed`, `reset`). Default 1. */
   faultAfterChunks?: number;
@@ -110,7 +111,7 @@ export interface FakeOpenAI {
   readonly latency: LatencyModel;
   /** The fault injector; `fake.faults.set(...)` / `fake.faults.enqueue(...)` at runtime. */
   readonly faults: FaultInjector;
-  /** Every request received, without credentials (routes `chat`, `embeddings`, `unknown`). */
+  /** Every request received, without credentials (routes `chat`, `embeddings`, `models`, `unknown`). */
   readonly requests: RequestLog;
   /** Streaming speed in tokens per second. Mutable at runtime. */
   tokensPerSecond: number;
@@ -262,7 +263,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           ? 'chat'
           : url.pathname === '/v1/embeddings'
             ? 'embeddings'
-            : 'unknown';
+            : url.pathname === '/v1/models'
+              ? 'models'
+              : 'unknown';
       const raw = await readBody(req);
       let body: unknown;
       try {
@@ -299,7 +302,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         sendJson(res, status, payload, headers);
       };
 
-      if (route === 'unknown' || req.method !== 'POST') {
+      if (route === 'unknown' || req.method !== (route === 'models' ? 'GET' : 'POST')) {
         reply(404, openAIError(404, `Unknown request URL: ${req.method} ${url.pathname}.`));
         return true;
       }
@@ -318,6 +321,22 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
 
       const decision = faults.decide(route);
+      if (route === 'models') {
+        // The cheapest request there is: what an adapter's prewarm sends to open a connection.
+        const delay = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
+        if (!(await waitUnlessClosed(delay, res))) return true;
+        if (decision.kind === 'error' || decision.kind === 'rateLimit') {
+          if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
+          reply(decision.status, openAIError(decision.status));
+          return true;
+        }
+        const ids = options.models ?? ['gpt-4o-mini', 'gpt-4o', 'o4-mini', 'text-embedding-3-small'];
+        reply(200, {
+          object: 'list',
+          data: ids.map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'system' })),
+        });
+        return true;
+      }
       const stream = route === 'chat' && (body as { stream?: unknown } | undefined)?.stream === true;
       const delay = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
       if (!(await waitUnlessClosed(delay, res))) return true;

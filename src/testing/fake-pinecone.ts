@@ -231,6 +231,22 @@ function score(
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
+/** The control plane's error body (`ErrorResponse` of the control-plane spec). */
+function controlPlaneError(status: number, message: string | undefined): unknown {
+  const code =
+    status === 401
+      ? 'UNAUTHENTICATED'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status === 429
+          ? 'RESOURCE_EXHAUSTED'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'INVALID_ARGUMENT';
+  const text = message ?? (pineconeError(status, undefined) as { message: string }).message;
+  return { error: { code, message: text }, status };
+}
+
 function pineconeError(status: number, message: string | undefined): unknown {
   // The data plane answers with a gRPC-style body; the SDK extracts `message`.
   const code = status === 401 ? 16 : status === 404 ? 5 : status === 429 ? 8 : status >= 500 ? 13 : 3;
@@ -369,6 +385,10 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
         record.status = status;
         sendJson(res, status, payload, { ...headers, ...extra });
       };
+      // The control plane (index listing and description) answers errors in its own shape.
+      const isControl = route === 'listIndexes' || route === 'describeIndex';
+      const errorBody = (status: number, message?: string) =>
+        isControl ? controlPlaneError(status, message) : pineconeError(status, message);
 
       const key = req.headers['api-key'];
       if (
@@ -376,7 +396,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
         key.length === 0 ||
         (options.apiKey !== undefined && key !== options.apiKey)
       ) {
-        reply(401, pineconeError(401, undefined));
+        reply(401, errorBody(401));
         return true;
       }
       const decision = faults.decide(route);
@@ -388,10 +408,10 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
       headers['x-pinecone-request-latency-ms'] = String(Math.round(performance.now() - startedAt));
       switch (decision.kind) {
         case 'error':
-          reply(decision.status, pineconeError(decision.status, undefined));
+          reply(decision.status, errorBody(decision.status));
           return true;
         case 'rateLimit':
-          reply(429, pineconeError(429, undefined), { 'retry-after': String(decision.retryAfterSeconds) });
+          reply(429, errorBody(429), { 'retry-after': String(decision.retryAfterSeconds) });
           return true;
         case 'reset':
           record.status = 0;
@@ -438,14 +458,20 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
       vector_type: 'dense',
       host: options.hostWithoutScheme ? hostUrl.replace(/^https?:\/\//, '') : hostUrl,
       deletion_protection: 'disabled',
-      tags: null,
-      spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
+      // Valid against the 2026-04 IndexModel: no `tags` when there are none (not `null`), and
+      // a serverless spec always carries its read capacity.
+      spec: {
+        serverless: {
+          cloud: 'aws',
+          region: 'us-east-1',
+          read_capacity: { mode: 'OnDemand', status: { state: 'Ready' } },
+        },
+      },
       status: { ready: true, state: 'Ready' },
     };
     if (path === '/indexes') return [200, { indexes: [model] }];
     const name = decodeURIComponent(path.slice('/indexes/'.length));
-    if (name !== indexName)
-      return [404, { error: { code: 'NOT_FOUND', message: `Resource ${name} not found` }, status: 404 }];
+    if (name !== indexName) return [404, controlPlaneError(404, `Resource ${name} not found`)];
     return [200, model];
   }
 

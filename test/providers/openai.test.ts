@@ -739,3 +739,66 @@ describe.runIf(live)('OpenAI live (real API)', () => {
     expect(v).toHaveLength(1536);
   });
 });
+
+describe('OpenAI adapters: prewarm, close and create (warm connections)', () => {
+  it('a prewarmed model call does not pay the connection cost; a cold one does', async () => {
+    const f = await fake({ connectLatencyMs: 150 });
+    const warm = llm(f);
+    await warm.prewarm();
+    await collect(warm.stream(user('Hello there')));
+    const [models, chat] = f.requests.entries;
+    expect(models).toMatchObject({ route: 'models', newConnection: true, connectMs: 150 });
+    expect(chat).toMatchObject({ route: 'chat', newConnection: false, connectMs: 0 });
+    expect(f.connections).toBe(1);
+
+    const g = await fake({ connectLatencyMs: 150 });
+    await collect(llm(g).stream(user('Hello there')));
+    expect(g.requests.entries[0]).toMatchObject({ route: 'chat', newConnection: true, connectMs: 150 });
+  });
+
+  it('a prewarmed embedder call does not pay the connection cost', async () => {
+    const f = await fake({ connectLatencyMs: 150 });
+    const e = embedder(f);
+    await e.prewarm();
+    await e.embed(['hello']);
+    expect(f.requests.entries.map((r) => [r.route, r.connectMs])).toEqual([
+      ['models', 150],
+      ['embeddings', 0],
+    ]);
+  });
+
+  it('prewarm sends nothing when a call just used the connection, and again after close()', async () => {
+    const f = await fake();
+    const model = llm(f);
+    await collect(model.stream(user('Hello there')));
+    await model.prewarm();
+    expect(f.requests.countFor('models')).toBe(0);
+    await model.close();
+    await model.close(); // idempotent
+    await model.prewarm();
+    expect(f.requests.countFor('models')).toBe(1);
+  });
+
+  it('prewarm never rejects for a provider fault, and rejects with AbortedError on abort', async () => {
+    const f = await fake();
+    f.faults.enqueue({ kind: 'error', status: 500, route: 'models' });
+    await expect(llm(f).prewarm()).resolves.toBeUndefined();
+    f.faults.enqueue({ kind: 'rateLimit', route: 'models' });
+    await expect(embedder(f).prewarm()).resolves.toBeUndefined();
+    await expect(llm(f).prewarm({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+    const slow = await fake({ latency: { kind: 'fixed', ms: 5_000 } });
+    const controller = new AbortController();
+    const pending = llm(slow).prewarm({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('OpenAILanguageModel.create and OpenAIEmbedder.create load the SDK and return ready adapters', async () => {
+    const f = await fake();
+    const model = await OpenAILanguageModel.create({ apiKey: f.apiKey, baseURL: f.baseURL, monitor: false });
+    expect(model).toBeInstanceOf(OpenAILanguageModel);
+    expect(textOf(await collect(model.stream(user('Hello there'))))).not.toBe('');
+    const e = await OpenAIEmbedder.create({ apiKey: f.apiKey, baseURL: f.baseURL, dimensions: 8 });
+    expect((await e.embed(['hi']))[0]).toHaveLength(8);
+  });
+});

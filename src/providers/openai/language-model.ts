@@ -14,6 +14,7 @@ import type {
   GenerateOptions,
   LanguageModel,
   LanguageModelEvent,
+  StageCallOptions,
   TokenUsage,
   ToolCall,
 } from '../../pipeline/contracts.js';
@@ -34,7 +35,7 @@ import {
   parseOptions,
   type ResolvedOpenAILanguageModelOptions,
 } from './options.js';
-import { type OpenAIClient, openAIClientSource } from './sdk.js';
+import { type OpenAIClient, OpenAIWarmth, openAIClientSource } from './sdk.js';
 
 type Outcome = OpenAICallMetrics['outcome'];
 
@@ -49,19 +50,19 @@ interface PartialToolCall {
  * pipeline's `LanguageModel`: text deltas as they arrive, tool calls once complete (fragments
  * accumulated by index), then `usage` and `finish` with the request id.
  *
- * Every call is recorded in the monitor (labels `provider: 'openai'`, `model`, `outcome`):
+ * With a `monitor` option, every call is recorded there (labels `provider: 'openai'`, `model`, `outcome`):
  * `llm` (call start → last chunk), `llm_ttft` (call start → first text or tool-call token) and
  * `llm_tpot` (ms per output token after the first: tokens/s = 1000 / tpot). `onCallMetrics`
  * receives the same figures plus tokens/s and the request id.
  *
- * The `openai` package is an optional peer: it is loaded on the first call (or by
- * {@link OpenAILanguageModel.ready} / {@link createOpenAILanguageModel}), and a missing package
- * gives a MissingDependencyError that says `npm install openai`.
+ * The `openai` package is an optional peer: `new OpenAILanguageModel(options)` loads it on the
+ * first call, `await OpenAILanguageModel.create(options)` loads it now; a missing package gives
+ * a MissingDependencyError that says `npm install openai`.
  *
  * @example
  * ```ts
- * import { createOpenAILanguageModel } from 'earshot/openai';
- * const llm = await createOpenAILanguageModel({ model: 'gpt-4o-mini' }); // key from OPENAI_API_KEY
+ * import { OpenAILanguageModel } from 'earshot/openai';
+ * const llm = await OpenAILanguageModel.create({ model: 'gpt-4o-mini' }); // key from OPENAI_API_KEY
  * for await (const ev of llm.stream([{ role: 'user', content: 'Where is load 2314?' }], { tools })) {
  *   if (ev.type === 'text-delta') process.stdout.write(ev.text);
  *   if (ev.type === 'tool-call') console.log(ev.call.name, JSON.parse(ev.call.arguments));
@@ -74,6 +75,7 @@ export class OpenAILanguageModel implements LanguageModel {
   readonly #options: ResolvedOpenAILanguageModelOptions;
   readonly #getClient: () => Promise<OpenAIClient>;
   readonly #monitor: LatencyRecorder;
+  readonly #warmth = new OpenAIWarmth();
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: OpenAILanguageModelOptions = {}) {
@@ -83,9 +85,44 @@ export class OpenAILanguageModel implements LanguageModel {
     this.#monitor = recorderOf(this.#options.monitor);
   }
 
+  /**
+   * Creates the model and loads the `openai` SDK now, so a missing package
+   * (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+   *
+   * @example
+   * ```ts
+   * const llm = await OpenAILanguageModel.create({ model: 'gpt-4o-mini' });
+   * ```
+   */
+  static async create(options: OpenAILanguageModelOptions = {}): Promise<OpenAILanguageModel> {
+    const model = new OpenAILanguageModel(options);
+    await model.ready();
+    return model;
+  }
+
   /** Loads the SDK and builds the client now instead of on the first call. */
   async ready(): Promise<void> {
     await this.#getClient();
+  }
+
+  /**
+   * Opens the connection to OpenAI now (DNS, TCP, TLS) with a `GET /models`, kept alive by
+   * the SDK's fetch pool for the next call: call it when a turn starts, while speech-to-text
+   * runs. Skipped when a call used the connection in the last 2 s. Never rejects for a
+   * provider fault; rejects with AbortedError when `options.signal` aborts.
+   *
+   * @example
+   * ```ts
+   * await llm.prewarm(); // the first token of the next call arrives one connection sooner
+   * ```
+   */
+  prewarm(options: StageCallOptions = {}): Promise<void> {
+    return this.#warmth.prewarm(this.#getClient, Math.min(this.#options.timeoutMs, 5_000), options);
+  }
+
+  /** Forgets the warm connection state (idle pooled sockets close on their own). Idempotent. */
+  close(): Promise<void> {
+    return this.#warmth.close();
   }
 
   #body(messages: readonly ChatMessage[], options: GenerateOptions): ChatCompletionCreateParamsStreaming {
@@ -253,6 +290,7 @@ export class OpenAILanguageModel implements LanguageModel {
       }
       if (usage) yield { type: 'usage', usage };
       outcome = 'ok';
+      this.#warmth.used();
       yield {
         type: 'finish',
         reason: toFinishReason(finish),
@@ -335,6 +373,9 @@ export class OpenAILanguageModel implements LanguageModel {
 /**
  * Creates an {@link OpenAILanguageModel} and loads the `openai` SDK right away, so a missing
  * package (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+ *
+ * @deprecated Use {@link OpenAILanguageModel.create} (the one construction convention of every
+ * adapter); this alias stays for compatibility.
  *
  * @example
  * ```ts
