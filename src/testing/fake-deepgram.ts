@@ -46,6 +46,7 @@ import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { transcribeFakeSpeech } from './audio.js';
 import {
+  connectionOf,
   type FakeRequestRecord,
   fakeServerParts,
   faultHeaders,
@@ -258,13 +259,6 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     endOfTurnDelayMs: options.endOfTurnDelayMs ?? 0,
     connectLatencyMs: options.connectLatencyMs ?? 0,
   };
-  /** Sockets that already paid the connection cost. */
-  const connected = new WeakSet<object>();
-  const payConnection = async (socket: object): Promise<void> => {
-    if (connected.has(socket)) return;
-    connected.add(socket);
-    if (state.connectLatencyMs > 0) await new Promise((r) => setTimeout(r, state.connectLatencyMs));
-  };
 
   const checkAuth = (req: IncomingMessage): string | undefined => {
     const key = authKey(req);
@@ -275,9 +269,9 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
 
   const started = await startServer({
     ...listenOptionsOf(options),
+    connectLatencyMs: () => state.connectLatencyMs,
     async onRequest(req, res, url) {
       if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
-      await payConnection(req.socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'http',
@@ -286,6 +280,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         query,
         route: 'transcribe',
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       if (req.method !== 'POST') {
         record.status = 405;
@@ -297,7 +292,6 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     },
     async onUpgrade(req, socket, url, accept) {
       if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
-      await payConnection(socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'ws',
@@ -306,6 +300,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         query,
         route: 'live',
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const requestId = randomUUID();
       const authProblem = checkAuth(req);

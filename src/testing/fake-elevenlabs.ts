@@ -55,6 +55,7 @@ import {
 } from './fake-elevenlabs-multi.js';
 import {
   chunkAudio,
+  connectionOf,
   type FakeRequestRecord,
   fakeServerParts,
   faultHeaders,
@@ -196,13 +197,6 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     wsErrorsInBand: options.wsErrorsInBand ?? false,
     connectLatencyMs: options.connectLatencyMs ?? 0,
   };
-  /** Sockets that already paid the connection cost. */
-  const connected = new WeakSet<object>();
-  const payConnection = async (socket: object): Promise<void> => {
-    if (connected.has(socket)) return;
-    connected.add(socket);
-    if (state.connectLatencyMs > 0) await new Promise((r) => setTimeout(r, state.connectLatencyMs));
-  };
 
   const keyProblem = (key: string | undefined): string | undefined => {
     if (!key) return 'needs_authorization';
@@ -228,10 +222,10 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
 
   const started = await startServer({
     ...listenOptionsOf(options),
+    connectLatencyMs: () => state.connectLatencyMs,
     async onRequest(req, res, url) {
       const r = route(url);
       if (!r || r.name === 'stream-input' || r.name === 'multi-stream-input') return false;
-      await payConnection(req.socket);
       const record = requests.add({
         transport: 'http',
         method: req.method ?? 'GET',
@@ -239,6 +233,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         query: parseQuery(url),
         route: r.name,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       if (req.method !== 'POST') {
         record.status = 405;
@@ -251,7 +246,6 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     async onUpgrade(req, socket, url, accept) {
       const r = route(url);
       if (r?.name !== 'stream-input' && r?.name !== 'multi-stream-input') return false;
-      await payConnection(socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'ws',
@@ -260,6 +254,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         query,
         route: r.name,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const requestId = randomUUID();
       const headerKey = req.headers['xi-api-key'];

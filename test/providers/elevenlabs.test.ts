@@ -598,6 +598,23 @@ describe('ElevenLabsTextToSpeech WebSocket multi-stream-input (default)', () => 
     await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore));
   });
 
+  it('the fake charges connectLatencyMs to new connections only (a reused WebSocket does not pay it)', async () => {
+    fake.connectLatencyMs = 120;
+    const tts = make();
+    try {
+      await collect(tts.synthesize('One.'));
+      await collect(tts.synthesizeStream(pieces(['Three.'])));
+      await collect(tts.synthesizeStream(pieces(['Four.'])));
+    } finally {
+      fake.connectLatencyMs = 0;
+      await tts.close();
+    }
+    const [first, ws] = fake.requests.entries;
+    expect(first).toMatchObject({ route: 'stream', newConnection: true, connectMs: 120 });
+    expect(ws).toMatchObject({ transport: 'ws', newConnection: true, connectMs: 120 });
+    expect(fake.requests.entries).toHaveLength(2); // the second synthesis reused the WebSocket
+  });
+
   it('prewarm() never rejects for a provider fault', async () => {
     fake.faults.enqueue({ kind: 'error', route: 'multi-stream-input', status: 503 });
     const tts = make();
