@@ -272,6 +272,7 @@ describe('DeepgramSpeechToText configuration', () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toContain('DEEPGRAM_API_KEY');
+    expect((err as ConfigError).message).toContain('apiKey: no Deepgram API key'); // issue 17, item 10: the name survives redaction
     expect((err as ConfigError).issues[0]?.path).toBe('apiKey');
   });
 

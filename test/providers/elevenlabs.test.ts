@@ -324,6 +324,7 @@ describe('ElevenLabsTextToSpeech configuration', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('ELEVENLABS_API_KEY');
+    expect((err as Error).message).toContain('apiKey: no ElevenLabs API key'); // issue 17, item 10: the name survives redaction
   });
 
   it('takes the key from ELEVENLABS_API_KEY', async () => {
