@@ -1,6 +1,6 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import type { Serializer } from '../cache/index.js';
+import type { Serializer } from '../cache/serializer.js';
 import { redisConfigSchema } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 

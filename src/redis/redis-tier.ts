@@ -1,15 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
-import {
-  type CacheEntry,
-  type CacheTier,
-  CircuitBreaker,
-  DeadlineQueue,
-  escapeNamespace,
-  jsonSerializer,
-  type Serializer,
-  type TierHealth,
-  withDeadline,
-} from '../cache/index.js';
+import { CircuitBreaker } from '../cache/circuit-breaker.js';
+import { DeadlineQueue, withDeadline } from '../cache/deadline.js';
+import { escapeNamespace } from '../cache/keys.js';
+import { jsonSerializer, type Serializer } from '../cache/serializer.js';
+import type { CacheEntry, CacheTier, TierHealth } from '../cache/tier.js';
 import { CacheError, redact, TimeoutError } from '../errors.js';
 import { createRedisClient, createRedisCluster } from './client.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';

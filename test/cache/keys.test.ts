@@ -1,15 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_KEY_LENGTH, validateKey, validateNamespace } from '../../src/cache/index.js';
 import {
   cacheId,
   escapeNamespace,
-  MAX_KEY_LENGTH,
   RESERVED_ID_PREFIX,
   splitCacheId,
   unescapeNamespace,
-  validateKey,
-  validateNamespace,
-} from '../../src/cache/index.js';
+} from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 
 // Strings biased toward the characters that make naive joins collide.

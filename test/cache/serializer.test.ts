@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BYTES_TAG, jsonSerializer, safeJsonParse } from '../../src/cache/index.js';
+import { BYTES_TAG, jsonSerializer, safeJsonParse } from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 
 function serializeError(value: unknown): CacheError {

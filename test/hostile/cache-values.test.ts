@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BYTES_TAG, type CacheManager, createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { type CacheManager, createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { BYTES_TAG } from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 import { createRedisTier } from '../../src/redis/index.js';
 import { cleanupPrefix, REDIS_URL, RELAXED, requireRedis, uniquePrefix } from '../redis/helpers.js';
