@@ -13,6 +13,14 @@ import { parseRedisTierOptions, type RedisTierOptions, type ResolvedRedisTierOpt
 
 type Client = Redis | Cluster;
 
+/** Client states of a first connection in progress (ioredis `status`). */
+const FIRST_CONNECT: ReadonlySet<string> = new Set(['wait', 'connecting', 'connect']);
+
+/** Errors Redis answers about one key's data (the server is fine): `WRONGTYPE`. */
+function isDataError(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+}
+
 /** Escapes glob metacharacters for SCAN MATCH. */
 function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
@@ -58,6 +66,10 @@ export class RedisTier implements CacheTier {
   private lastError: string | undefined;
   private failures = 0;
   private closed = false;
+  /** True once the client was ready once: only the first connection makes commands wait. */
+  private everReady = false;
+  /** Settles when the first connection is ready (commands issued meanwhile wait for it). */
+  private firstReady: Promise<void> | undefined;
 
   constructor(options: RedisTierOptions = {}) {
     const opts = parseRedisTierOptions(options);
@@ -97,8 +109,12 @@ export class RedisTier implements CacheTier {
         if (!this.closed) this.breaker.trip();
       },
       // The first call after Redis comes back must work: close the breaker as soon as we can talk.
-      ready: () => this.breaker.reset(),
+      ready: () => {
+        this.everReady = true;
+        this.breaker.reset();
+      },
     };
+    this.everReady = this.client.status === 'ready';
     for (const [event, fn] of Object.entries(this.listeners)) this.client.on(event, fn);
     this.lock = new RedisLock(this.client, `${this.prefix}%!lock:`, (what, fn) => this.run(what, fn));
     this.bus = opts.invalidation
@@ -214,6 +230,11 @@ export class RedisTier implements CacheTier {
       );
     }
     const status = this.client.status;
+    if (status !== 'ready' && !this.everReady && FIRST_CONNECT.has(status)) {
+      // The first connection is being made (connect() not awaited, or not called at all): the
+      // command waits for it, within its own deadline, instead of failing or being dropped.
+      return this.afterFirstConnect(what, timeoutMs).then(() => this.exec(what, fn, map, timeoutMs));
+    }
     if (status !== 'ready') {
       // Not connected: fail now rather than queue (a client you passed may have an offline queue).
       this.failures++;
@@ -263,6 +284,19 @@ export class RedisTier implements CacheTier {
         (err: unknown) => {
           if (deadline.done) return;
           deadline.done = true;
+          if (isDataError(err)) {
+            // Redis answered: the key holds something else (another type). That is bad data
+            // under one key, not a sick server: it must not count toward the breaker.
+            this.breaker.success();
+            reject(
+              new CacheError(
+                'EARSHOT_CACHE_SERIALIZATION',
+                `Redis ${what} failed on one key's data (${redact(err instanceof Error ? err.message : String(err))}); the key holds another Redis type. Delete it or use a keyPrefix nothing else writes under.`,
+                { cause: err },
+              ),
+            );
+            return;
+          }
           this.failed(err);
           reject(
             err instanceof CacheError
@@ -276,6 +310,23 @@ export class RedisTier implements CacheTier {
         },
       );
     });
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the first connection, starting it if nobody did. A timeout
+   * counts as a failure of the command, like any other deadline.
+   */
+  private afterFirstConnect(what: string, timeoutMs: number): Promise<void> {
+    this.firstReady ??= new Promise<void>((resolve) => {
+      this.client.once('ready', () => resolve());
+    });
+    if (this.client.status === 'wait') this.connect().catch(() => undefined);
+    return withDeadline(this.firstReady, timeoutMs, `Redis ${what} (waiting for the first connection)`).catch(
+      (err: unknown) => {
+        this.failed(err);
+        throw err;
+      },
+    );
   }
 
   private failed(err: unknown): void {
