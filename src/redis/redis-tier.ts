@@ -66,8 +66,11 @@ export class RedisTier implements CacheTier {
   private lastError: string | undefined;
   private failures = 0;
   private closed = false;
-  /** True once the client was ready once: only the first connection makes commands wait. */
-  private everReady = false;
+  /**
+   * True once the first connection attempt is over (ready, failed or closed): from then on a
+   * command on a client that is not ready fails at once instead of waiting.
+   */
+  private firstAttemptOver = false;
   /** Settles when the first connection is ready (commands issued meanwhile wait for it). */
   private firstReady: Promise<void> | undefined;
 
@@ -106,15 +109,16 @@ export class RedisTier implements CacheTier {
       },
       // A lost connection fails every command at once anyway; stop trying until it is back.
       close: () => {
+        this.firstAttemptOver = true;
         if (!this.closed) this.breaker.trip();
       },
       // The first call after Redis comes back must work: close the breaker as soon as we can talk.
       ready: () => {
-        this.everReady = true;
+        this.firstAttemptOver = true;
         this.breaker.reset();
       },
     };
-    this.everReady = this.client.status === 'ready';
+    this.firstAttemptOver = !FIRST_CONNECT.has(this.client.status);
     for (const [event, fn] of Object.entries(this.listeners)) this.client.on(event, fn);
     this.lock = new RedisLock(this.client, `${this.prefix}%!lock:`, (what, fn) => this.run(what, fn));
     this.bus = opts.invalidation
@@ -162,6 +166,7 @@ export class RedisTier implements CacheTier {
       }
       if (this.isCluster) await this.warmClusterNodes();
     } catch (err) {
+      this.firstAttemptOver = true;
       this.breaker.trip();
       throw new CacheError(
         'EARSHOT_CACHE_UNAVAILABLE',
@@ -230,7 +235,7 @@ export class RedisTier implements CacheTier {
       );
     }
     const status = this.client.status;
-    if (status !== 'ready' && !this.everReady && FIRST_CONNECT.has(status)) {
+    if (status !== 'ready' && !this.firstAttemptOver && FIRST_CONNECT.has(status)) {
       // The first connection is being made (connect() not awaited, or not called at all): the
       // command waits for it, within its own deadline, instead of failing or being dropped.
       return this.afterFirstConnect(what, timeoutMs).then(() => this.exec(what, fn, map, timeoutMs));
@@ -317,8 +322,15 @@ export class RedisTier implements CacheTier {
    * counts as a failure of the command, like any other deadline.
    */
   private afterFirstConnect(what: string, timeoutMs: number): Promise<void> {
+    // Settles on ready, or on close (the attempt failed: the command then fails at once).
     this.firstReady ??= new Promise<void>((resolve) => {
-      this.client.once('ready', () => resolve());
+      const done = (): void => {
+        this.client.off('ready', done);
+        this.client.off('close', done);
+        resolve();
+      };
+      this.client.on('ready', done);
+      this.client.on('close', done);
     });
     if (this.client.status === 'wait') this.connect().catch(() => undefined);
     return withDeadline(this.firstReady, timeoutMs, `Redis ${what} (waiting for the first connection)`).catch(
