@@ -6,6 +6,7 @@ import { defineConfig } from 'tsup';
 const candidates: Record<string, string> = {
   index: 'src/index.ts',
   redis: 'src/redis/index.ts',
+  tier: 'src/cache/tier-kit/index.ts',
   deepgram: 'src/providers/deepgram/index.ts',
   openai: 'src/providers/openai/index.ts',
   elevenlabs: 'src/providers/elevenlabs/index.ts',

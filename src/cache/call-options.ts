@@ -63,9 +63,9 @@ export interface GetOrSetOptions extends CacheSetOptions {
 }
 
 /** Options of `wrap`. */
-export interface WrapOptions<A extends readonly unknown[]>
+export interface WrapOptions<A extends readonly unknown[], N extends string = string>
   extends Omit<GetOrSetOptions, 'signal' | 'forceRefresh'> {
-  namespace: string;
+  namespace: N;
   /** Builds the key from the call's arguments. Default: `stableKey(name, args)`. */
   key?: (...args: A) => string;
   /** Name used by the default key builder. Default: the function's name. */

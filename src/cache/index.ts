@@ -1,11 +1,17 @@
 /**
  * The namespaced TTL cache: `CacheManager` over an in-memory L1 (lru-cache) and an optional
  * shared L2 (Redis, from `earshot/redis`), with single-flight loading, grace / fail-safe,
- * cross-instance invalidation and metrics. The tier contract lets you plug in other stores.
+ * cross-instance invalidation and metrics. Writing your own tier: `earshot/tier`.
  * @module
  */
 
-export { CacheManager, createCacheManager } from './cache-manager.js';
+export {
+  CacheManager,
+  createCacheManager,
+  type DefaultNamespace,
+  type NamespaceNames,
+  type NamespacePolicy,
+} from './cache-manager.js';
 export type {
   CacheGetOptions,
   CacheLoader,
@@ -15,8 +21,6 @@ export type {
   LoaderContext,
   WrapOptions,
 } from './call-options.js';
-export { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
-export { DeadlineQueue, delay, withDeadline } from './deadline.js';
 export {
   type CachedDecorator,
   type CachedOptions,
@@ -24,17 +28,7 @@ export {
   getDefaultCacheManager,
   setDefaultCacheManager,
 } from './decorators.js';
-export {
-  cacheId,
-  escapeNamespace,
-  MAX_KEY_LENGTH,
-  MAX_NAMESPACE_LENGTH,
-  RESERVED_ID_PREFIX,
-  splitCacheId,
-  unescapeNamespace,
-  validateKey,
-  validateNamespace,
-} from './keys.js';
+export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH, validateKey, validateNamespace } from './keys.js';
 export { MemoryTier, type MemoryTierOptions, type MemoryValueMode } from './memory-tier.js';
 export {
   type CacheErrorInfo,
@@ -42,18 +36,9 @@ export {
   cacheManagerOptionsSchema,
   type ResolvedCacheManagerOptions,
 } from './options.js';
-export { BYTES_TAG, jsonSerializer, type Serializer, safeJsonParse } from './serializer.js';
+export type { Serializer } from './serializer.js';
 export { STABLE_KEY_HASH_THRESHOLD, stableKey, stableStringify } from './stable-key.js';
 export type { CacheNamespaceStats, CacheStats } from './stats.js';
-export type {
-  Awaitable,
-  CacheEntry,
-  CacheTier,
-  DistributedLock,
-  InvalidationBus,
-  InvalidationHandlers,
-  InvalidationMessage,
-  TierHealth,
-} from './tier.js';
-export { isPromiseLike } from './tier.js';
-export { deepFreeze, measureValue } from './value-size.js';
+// The tier contract's types stay visible here (`l1` / `l2` options take a CacheTier); the
+// plumbing to build one lives in `earshot/tier`.
+export type { CacheEntry, CacheTier, TierHealth } from './tier.js';

@@ -6,8 +6,16 @@ import { escapeNamespace } from './keys.js';
 export interface CacheNamespaceStats {
   /** Reads answered with a fresh value (`get`, `getMany`, `getOrSet`). */
   hits: number;
-  /** Reads that found nothing usable. */
+  /**
+   * Reads that found nothing usable. For `getOrSet`: the callers that started a load (or
+   * waited for another process's load behind the distributed lock).
+   */
   misses: number;
+  /**
+   * `getOrSet` callers that found nothing cached but joined a load another caller of this
+   * process had already started (single-flight): they ran no loader, yet waited for one.
+   */
+  joined: number;
   /** Reads answered with a stale value inside its grace period. */
   stale: number;
   /** Errors absorbed or thrown: tier failures, malformed entries, loader failures. */
@@ -18,7 +26,12 @@ export interface CacheNamespaceStats {
   deletes: number;
   /** Loader runs (`getOrSet`, `wrap`, `@cached`), foreground and background. */
   loads: number;
-  /** `(hits + stale) / (hits + stale + misses)`; 0 before the first read. */
+  /**
+   * Share of reads answered from the cache without waiting for a loader:
+   * `(hits + stale) / (hits + stale + misses + joined)`; 0 before the first read. Joined
+   * callers count as reads that were not hits (they waited for the origin), but only
+   * `misses` started a load: `loads` ≤ `misses` (plus background refreshes).
+   */
   hitRate: number;
 }
 
@@ -47,6 +60,7 @@ export class NamespaceState {
   readonly prefix: string;
   hits = 0;
   misses = 0;
+  joined = 0;
   stale = 0;
   errors = 0;
   sets = 0;
@@ -90,18 +104,55 @@ export class NamespaceState {
     return toStats(this);
   }
 
+  /** True once any counter moved (namespaces without traffic are left out of `stats()`). */
+  active(): boolean {
+    return (
+      this.hits +
+        this.misses +
+        this.joined +
+        this.stale +
+        this.errors +
+        this.sets +
+        this.deletes +
+        this.loads >
+      0
+    );
+  }
+
+  /** Adds this namespace's counters to `total`. */
+  addTo(total: Counters): void {
+    total.hits += this.hits;
+    total.misses += this.misses;
+    total.joined += this.joined;
+    total.stale += this.stale;
+    total.errors += this.errors;
+    total.sets += this.sets;
+    total.deletes += this.deletes;
+    total.loads += this.loads;
+  }
+
   reset(): void {
-    this.hits = this.misses = this.stale = this.errors = this.sets = this.deletes = this.loads = 0;
+    this.hits =
+      this.misses =
+      this.joined =
+      this.stale =
+      this.errors =
+      this.sets =
+      this.deletes =
+      this.loads =
+        0;
   }
 }
 
-type Counters = Omit<CacheNamespaceStats, 'hitRate'>;
+/** @internal The counters of {@link CacheNamespaceStats} without the derived rate. */
+export type Counters = Omit<CacheNamespaceStats, 'hitRate'>;
 
 export function toStats(c: Counters): CacheNamespaceStats {
-  const reads = c.hits + c.stale + c.misses;
+  const reads = c.hits + c.stale + c.misses + c.joined;
   return {
     hits: c.hits,
     misses: c.misses,
+    joined: c.joined,
     stale: c.stale,
     errors: c.errors,
     sets: c.sets,
@@ -112,5 +163,5 @@ export function toStats(c: Counters): CacheNamespaceStats {
 }
 
 export function emptyCounters(): Counters {
-  return { hits: 0, misses: 0, stale: 0, errors: 0, sets: 0, deletes: 0, loads: 0 };
+  return { hits: 0, misses: 0, joined: 0, stale: 0, errors: 0, sets: 0, deletes: 0, loads: 0 };
 }

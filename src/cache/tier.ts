@@ -1,7 +1,7 @@
 /**
  * The tier contract: what `CacheManager` needs from a storage layer. The memory tier
  * (`MemoryTier`) and the Redis tier (`earshot/redis`) implement it; so can yours. A new tier
- * should pass the shared behaviour suite in `test/cache/behaviour-suite.ts`.
+ * should pass the tier behaviour suite, `describeCacheBehaviour` from `earshot/tier`.
  *
  * Tiers store {@link CacheEntry} objects under ids made by `cacheId(namespace, key)`; the
  * manager validates keys, namespaces, TTLs and values before a tier sees them. Tiers throw on

@@ -13,11 +13,41 @@ function reject(path: string, what: string, fix: string): never {
 }
 
 /**
+ * Strict mode: an object JSON would carry as a plain object or array must be one. Class
+ * instances (Error, URL, RegExp, boxed primitives, your own classes) would come back as plain
+ * objects or strings, a Date as a string (an Invalid Date as null), symbol keys not at all.
+ */
+function checkShape(obj: object, path: string): void {
+  if (obj instanceof Date) {
+    reject(
+      path,
+      Number.isNaN(obj.getTime()) ? 'an Invalid Date' : 'a Date',
+      'JSON would turn it into a string (an Invalid Date into null); store date.toISOString() or date.getTime()',
+    );
+  }
+  const proto: unknown = Object.getPrototypeOf(obj);
+  const plain = Array.isArray(obj) ? proto === Array.prototype : proto === Object.prototype || proto === null;
+  if (!plain) {
+    const name = (obj as { constructor?: { name?: unknown } }).constructor?.name;
+    reject(
+      path,
+      `an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'}`,
+      'JSON would turn it into a plain object (or a string); cache a plain object with the fields you need',
+    );
+  }
+  if (Object.getOwnPropertySymbols(obj).length > 0)
+    reject(path, 'an object with symbol keys', 'JSON would drop them; use string keys');
+}
+
+/**
  * Estimates the size in bytes of a value to cache and, when `strict`, rejects what the JSON
- * serializer of the Redis tier could not round-trip (functions, symbols, BigInt, NaN/Infinity,
- * Map/Set/WeakMap, cycles, typed arrays other than `Uint8Array`, `ArrayBuffer`, the reserved
- * bytes key), so a value accepted by a memory-only cache is also accepted once Redis is added.
- * `Uint8Array`/`Buffer` are accepted and counted by `byteLength`.
+ * serializer of the Redis tier could not round-trip unchanged (functions, symbols, BigInt,
+ * NaN/Infinity, -0, Map/Set/WeakMap, cycles, typed arrays other than `Uint8Array`,
+ * `ArrayBuffer`, the reserved bytes key, properties set to `undefined`, sparse arrays and
+ * `undefined` in arrays, Dates, class instances such as Error, URL, RegExp or boxed primitives,
+ * symbol keys), so a value accepted by a memory-only cache reads back the same once Redis is
+ * added. `Uint8Array`/`Buffer` are accepted and counted by `byteLength` (both read back from
+ * Redis as `Uint8Array`); objects without a prototype read back as plain objects.
  *
  * Throws `CacheError(EARSHOT_CACHE_SERIALIZATION)` naming the offending path.
  */
@@ -30,6 +60,7 @@ export function measureValue(value: unknown, strict: boolean): number {
       case 'number':
         if (strict && !Number.isFinite(v))
           reject(path, String(v), 'JSON would turn it into null; store null or a string');
+        if (strict && Object.is(v, -0)) reject(path, '-0', 'JSON would turn it into 0; store 0');
         return SLOT;
       case 'boolean':
         return SLOT;
@@ -75,16 +106,34 @@ export function measureValue(value: unknown, strict: boolean): number {
       );
     }
     if (strict && obj instanceof Promise) reject(path, 'a Promise', 'await it first');
+    if (strict) checkShape(obj, path);
     if (obj instanceof Date) return SLOT * 3;
     if (strict && Object.hasOwn(obj, BYTES_TAG))
       reject(path, `an object with the reserved key "${BYTES_TAG}"`, 'rename that key');
     ancestors.add(obj);
     let size = OBJECT_OVERHEAD;
     if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) size += SLOT + walk(obj[i], `${path}[${i}]`, depth + 1);
+      for (let i = 0; i < obj.length; i++) {
+        if (strict && !(i in obj))
+          reject(
+            `${path}[${i}]`,
+            'a hole in a sparse array',
+            'JSON would turn it into null; fill it (null) or use a dense array',
+          );
+        if (strict && obj[i] === undefined)
+          reject(`${path}[${i}]`, 'undefined in an array', 'JSON would turn it into null; use null');
+        size += SLOT + walk(obj[i], `${path}[${i}]`, depth + 1);
+      }
     } else {
       for (const k of Object.keys(obj)) {
-        size += 2 * k.length + SLOT + walk((obj as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+        const child = (obj as Record<string, unknown>)[k];
+        if (strict && child === undefined)
+          reject(
+            `${path}.${k}`,
+            'a property set to undefined',
+            'JSON would drop the property; omit it or use null',
+          );
+        size += 2 * k.length + SLOT + walk(child, `${path}.${k}`, depth + 1);
       }
     }
     ancestors.delete(obj);

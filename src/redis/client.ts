@@ -1,5 +1,42 @@
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { registerSecret } from '../errors.js';
+import { createRequire } from 'node:module';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { MissingDependencyError, registerSecret } from '../errors.js';
+
+/** The parts of the ioredis module earshot constructs. */
+export interface IoredisModule {
+  Redis: typeof Redis;
+  Cluster: typeof Cluster;
+}
+
+let ioredis: IoredisModule | undefined;
+
+function isModuleNotFound(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+}
+
+function requireIoredis(): IoredisModule {
+  // ESM build: resolve from this file's URL; CJS build: from its filename.
+  const from = typeof __filename === 'string' ? __filename : import.meta.url;
+  return createRequire(from)('ioredis') as IoredisModule;
+}
+
+/**
+ * @internal Loads ioredis on first use (not when `earshot/redis` is imported), so a missing
+ * package is a `MissingDependencyError` naming the `npm install` to run instead of Node's raw
+ * `ERR_MODULE_NOT_FOUND` at import. `load` replaces the loader (tests of the missing path).
+ */
+export function loadIoredis(feature: string, load: () => IoredisModule = requireIoredis): IoredisModule {
+  if (ioredis !== undefined && load === requireIoredis) return ioredis;
+  try {
+    const mod = load();
+    if (load === requireIoredis) ioredis = mod;
+    return mod;
+  } catch (err) {
+    if (isModuleNotFound(err)) throw new MissingDependencyError('ioredis', feature, { cause: err });
+    throw err;
+  }
+}
 
 // ioredis declares `replyMapping?: X | undefined` in RedisOptions but `replyMapping?: X` in its
 // constructors, which `exactOptionalPropertyTypes` rejects for any spread options object.
@@ -64,6 +101,7 @@ export function createRedisClient(
 ): Redis {
   registerUrlSecret(url);
   if (typeof extra.password === 'string') registerSecret(extra.password);
+  const { Redis } = loadIoredis('createRedisClient (earshot/redis)');
   return new Redis(url, { ...safeRedisOptions(settings), ...extra } as LegacyReplyOptions);
 }
 
@@ -99,6 +137,7 @@ export function createRedisCluster(
     ...nodeOptions
   } = safeRedisOptions(settings);
   const maxDelay = settings.reconnectMaxDelayMs ?? 1000;
+  const { Cluster } = loadIoredis('createRedisCluster (earshot/redis)');
   return new Cluster(startup, {
     lazyConnect: true,
     enableOfflineQueue: false,

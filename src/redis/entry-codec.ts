@@ -1,4 +1,5 @@
-import type { CacheEntry, Serializer } from '../cache/index.js';
+import type { Serializer } from '../cache/serializer.js';
+import type { CacheEntry } from '../cache/tier.js';
 import { CacheError } from '../errors.js';
 
 /** Version tag of the stored format; bump it when the layout changes. */

@@ -16,6 +16,8 @@ export * from './fleet-alarm.js';
 export { RedisInvalidationBus, type RedisInvalidationBusSettings } from './invalidation-bus.js';
 export { RedisLock } from './lock.js';
 export {
+  FLEET_KEYSPACE,
+  keyPrefixProblem,
   parseRedisTierOptions,
   type RedisTierOptions,
   type ResolvedRedisTierOptions,

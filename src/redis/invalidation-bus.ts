@@ -1,11 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
-import {
-  type InvalidationBus,
-  type InvalidationHandlers,
-  type InvalidationMessage,
-  safeJsonParse,
-  withDeadline,
-} from '../cache/index.js';
+import { withDeadline } from '../cache/deadline.js';
+import { safeJsonParse } from '../cache/serializer.js';
+import type { InvalidationBus, InvalidationHandlers, InvalidationMessage } from '../cache/tier.js';
 
 type Run = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 

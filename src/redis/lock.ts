@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { DistributedLock } from '../cache/index.js';
+import type { DistributedLock } from '../cache/tier.js';
 
 // Deletes the lock only if we still own it (it may have expired and been taken by another process).
 const RELEASE =

@@ -1,8 +1,30 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import type { Serializer } from '../cache/index.js';
+import type { Serializer } from '../cache/serializer.js';
 import { redisConfigSchema } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+
+/**
+ * The fleet's default keyspace (`earshot/redis` fleet publisher and reader). The cache's keys
+ * must never share it: `invalidateNamespace` would delete fleet windows and a cache `set` could
+ * overwrite one.
+ */
+export const FLEET_KEYSPACE = 'earshot-fleet:';
+
+/**
+ * Why `keyPrefix` cannot be the cache's keyspace, or `undefined` when it can. An empty prefix
+ * makes `invalidateNamespace` scan the bare database; a prefix that contains the fleet's
+ * keyspace, or is contained in it, makes the two keyspaces overlap.
+ */
+export function keyPrefixProblem(keyPrefix: string): string | undefined {
+  if (keyPrefix === '') {
+    return "must not be empty: invalidateNamespace would scan the whole database. Use e.g. 'myapp:cache:'";
+  }
+  if (keyPrefix.startsWith(FLEET_KEYSPACE) || FLEET_KEYSPACE.startsWith(keyPrefix)) {
+    return `overlaps the fleet's keyspace "${FLEET_KEYSPACE}" (cache and fleet keys would mix). Use a prefix neither contains nor is contained in it, e.g. 'earshot:' (the default)`;
+  }
+  return undefined;
+}
 
 const nodeUrl = z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://');
 
@@ -74,6 +96,8 @@ export function parseRedisTierOptions(input: RedisTierOptions): ResolvedRedisTie
     Boolean,
   ).length;
   if (sources > 1) issues.push({ path: 'url', message: 'give only one of url, cluster and client' });
+  const prefixProblem = result.success ? keyPrefixProblem(result.data.keyPrefix) : undefined;
+  if (prefixProblem !== undefined) issues.push({ path: 'keyPrefix', message: prefixProblem });
   if (issues.length > 0 || !result.success)
     throw new ConfigError(issues, { source: 'createRedisTier options' });
   return result.data;

@@ -1,15 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
-import {
-  type CacheEntry,
-  type CacheTier,
-  CircuitBreaker,
-  DeadlineQueue,
-  escapeNamespace,
-  jsonSerializer,
-  type Serializer,
-  type TierHealth,
-  withDeadline,
-} from '../cache/index.js';
+import { CircuitBreaker } from '../cache/circuit-breaker.js';
+import { DeadlineQueue, withDeadline } from '../cache/deadline.js';
+import { escapeNamespace } from '../cache/keys.js';
+import { jsonSerializer, type Serializer } from '../cache/serializer.js';
+import type { CacheEntry, CacheTier, TierHealth } from '../cache/tier.js';
 import { CacheError, redact, TimeoutError } from '../errors.js';
 import { createRedisClient, createRedisCluster } from './client.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';
@@ -18,6 +12,14 @@ import { RedisLock } from './lock.js';
 import { parseRedisTierOptions, type RedisTierOptions, type ResolvedRedisTierOptions } from './options.js';
 
 type Client = Redis | Cluster;
+
+/** Client states of a first connection in progress (ioredis `status`). */
+const FIRST_CONNECT: ReadonlySet<string> = new Set(['wait', 'connecting', 'connect']);
+
+/** Errors Redis answers about one key's data (the server is fine): `WRONGTYPE`. */
+function isDataError(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+}
 
 /** Escapes glob metacharacters for SCAN MATCH. */
 function globEscape(s: string): string {
@@ -64,6 +66,13 @@ export class RedisTier implements CacheTier {
   private lastError: string | undefined;
   private failures = 0;
   private closed = false;
+  /**
+   * True once the first connection attempt is over (ready, failed or closed): from then on a
+   * command on a client that is not ready fails at once instead of waiting.
+   */
+  private firstAttemptOver = false;
+  /** Settles when the first connection is ready (commands issued meanwhile wait for it). */
+  private firstReady: Promise<void> | undefined;
 
   constructor(options: RedisTierOptions = {}) {
     const opts = parseRedisTierOptions(options);
@@ -100,11 +109,16 @@ export class RedisTier implements CacheTier {
       },
       // A lost connection fails every command at once anyway; stop trying until it is back.
       close: () => {
+        this.firstAttemptOver = true;
         if (!this.closed) this.breaker.trip();
       },
       // The first call after Redis comes back must work: close the breaker as soon as we can talk.
-      ready: () => this.breaker.reset(),
+      ready: () => {
+        this.firstAttemptOver = true;
+        this.breaker.reset();
+      },
     };
+    this.firstAttemptOver = !FIRST_CONNECT.has(this.client.status);
     for (const [event, fn] of Object.entries(this.listeners)) this.client.on(event, fn);
     this.lock = new RedisLock(this.client, `${this.prefix}%!lock:`, (what, fn) => this.run(what, fn));
     this.bus = opts.invalidation
@@ -152,6 +166,7 @@ export class RedisTier implements CacheTier {
       }
       if (this.isCluster) await this.warmClusterNodes();
     } catch (err) {
+      this.firstAttemptOver = true;
       this.breaker.trip();
       throw new CacheError(
         'EARSHOT_CACHE_UNAVAILABLE',
@@ -220,6 +235,11 @@ export class RedisTier implements CacheTier {
       );
     }
     const status = this.client.status;
+    if (status !== 'ready' && !this.firstAttemptOver && FIRST_CONNECT.has(status)) {
+      // The first connection is being made (connect() not awaited, or not called at all): the
+      // command waits for it, within its own deadline, instead of failing or being dropped.
+      return this.afterFirstConnect(what, timeoutMs).then(() => this.exec(what, fn, map, timeoutMs));
+    }
     if (status !== 'ready') {
       // Not connected: fail now rather than queue (a client you passed may have an offline queue).
       this.failures++;
@@ -269,6 +289,19 @@ export class RedisTier implements CacheTier {
         (err: unknown) => {
           if (deadline.done) return;
           deadline.done = true;
+          if (isDataError(err)) {
+            // Redis answered: the key holds something else (another type). That is bad data
+            // under one key, not a sick server: it must not count toward the breaker.
+            this.breaker.success();
+            reject(
+              new CacheError(
+                'EARSHOT_CACHE_SERIALIZATION',
+                `Redis ${what} failed on one key's data (${redact(err instanceof Error ? err.message : String(err))}); the key holds another Redis type. Delete it or use a keyPrefix nothing else writes under.`,
+                { cause: err },
+              ),
+            );
+            return;
+          }
           this.failed(err);
           reject(
             err instanceof CacheError
@@ -282,6 +315,30 @@ export class RedisTier implements CacheTier {
         },
       );
     });
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the first connection, starting it if nobody did. A timeout
+   * counts as a failure of the command, like any other deadline.
+   */
+  private afterFirstConnect(what: string, timeoutMs: number): Promise<void> {
+    // Settles on ready, or on close (the attempt failed: the command then fails at once).
+    this.firstReady ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.client.off('ready', done);
+        this.client.off('close', done);
+        resolve();
+      };
+      this.client.on('ready', done);
+      this.client.on('close', done);
+    });
+    if (this.client.status === 'wait') this.connect().catch(() => undefined);
+    return withDeadline(this.firstReady, timeoutMs, `Redis ${what} (waiting for the first connection)`).catch(
+      (err: unknown) => {
+        this.failed(err);
+        throw err;
+      },
+    );
   }
 
   private failed(err: unknown): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/cache/index.js';
+import { CircuitBreaker } from '../../src/cache/tier-kit/index.js';
 
 function clocked(options: { failureThreshold?: number; openMs?: number; maxOpenMs?: number } = {}) {
   let now = 0;

@@ -68,7 +68,9 @@ async function compileOnce(experimentalDecorators: boolean): Promise<MakeService
 describe.each([
   ['TC39 decorators', false],
   ['experimentalDecorators', true],
-])('the cached decorator under %s', (_label, legacy) => {
+  // The first test of each mode type-checks the fixture with the TypeScript compiler: 10-20 s
+  // on a loaded 2-core machine, hence the generous timeout (behaviour is asserted, not speed).
+])('the cached decorator under %s', { timeout: 180_000 }, (_label, legacy) => {
   it('caches by the key function, keeping `this`', async () => {
     const cache = createCacheManager({ monitor: false });
     const Service = (await compile(legacy))(cached, cache);

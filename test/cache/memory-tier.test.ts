@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cacheId, createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { cacheId } from '../../src/cache/tier-kit/index.js';
 
 const entry = (value: unknown, ttlMs = 60_000, now = Date.now()) => ({
   value,

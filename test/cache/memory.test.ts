@@ -1,4 +1,9 @@
+import { afterEach, describe, it } from 'vitest';
 import { createCacheManager } from '../../src/cache/index.js';
-import { describeCacheBehaviour } from './behaviour-suite.js';
+import { describeCacheBehaviour } from '../../src/cache/tier-kit/index.js';
 
-describeCacheBehaviour('memory tier', () => (extra) => createCacheManager({ ...extra }));
+describeCacheBehaviour('memory tier', () => (extra) => createCacheManager({ ...extra }), {
+  describe,
+  it,
+  afterEach,
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BYTES_TAG, jsonSerializer, safeJsonParse } from '../../src/cache/index.js';
+import { BYTES_TAG, jsonSerializer, safeJsonParse } from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 
 function serializeError(value: unknown): CacheError {
@@ -21,6 +21,7 @@ describe('the JSON serializer', () => {
           JSON.parse(JSON.stringify(normalized), (k, x) => (k === '__proto__' ? undefined : x)),
         );
       }),
+      { seed: 4242 },
     );
   });
 
@@ -81,5 +82,106 @@ describe('safeJsonParse', () => {
   it('drops constructor keys that carry a prototype, keeps harmless ones', () => {
     expect(safeJsonParse('{"constructor":{"prototype":{"x":1}}}')).toEqual({});
     expect(safeJsonParse('{"constructor":"Truck"}')).toEqual({ constructor: 'Truck' });
+  });
+});
+
+describe('the JSON serializer, pinned', () => {
+  it('has a name and writes plain JSON for plain values', () => {
+    expect(jsonSerializer.name).toBe('json');
+    expect(jsonSerializer.serialize({ a: [1, 'x', null, true] })).toBe('{"a":[1,"x",null,true]}');
+    expect(jsonSerializer.serialize('s')).toBe('"s"');
+    expect(jsonSerializer.deserialize('{"a":[1,"x",null,true]}')).toEqual({ a: [1, 'x', null, true] });
+  });
+
+  it('carries bytes as a tagged base64 object, honouring the view offset', () => {
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    const view = new Uint8Array(backing.buffer, 2, 3);
+    const text = jsonSerializer.serialize({ b: view });
+    expect(text).toBe(`{"b":{"${BYTES_TAG}":"AQID"}}`);
+    const back = jsonSerializer.deserialize(text) as { b: Uint8Array };
+    expect(back.b).toBeInstanceOf(Uint8Array);
+    expect([...back.b]).toEqual([1, 2, 3]);
+    // Only an object whose single key is the tag is bytes.
+    expect(jsonSerializer.deserialize(`{"${BYTES_TAG}":"AQID","other":1}`)).toEqual({
+      [BYTES_TAG]: 'AQID',
+      other: 1,
+    });
+    expect(jsonSerializer.deserialize(`{"${BYTES_TAG}":5}`)).toEqual({ [BYTES_TAG]: 5 });
+  });
+
+  it('says what it refused, where, and what to do', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ big: 1n }, /BigInt \(at "big"\).*convert it to a string first/],
+      [{ fn: () => 1 }, /function \(at "fn"\).*cache data, not behaviour/],
+      [{ sym: Symbol('s') }, /symbol \(at "sym"\)/],
+      [{ n: Number.NaN }, /Cannot serialize NaN \(at "n"\).*would become null/],
+      [{ n: Number.NEGATIVE_INFINITY }, /Cannot serialize -Infinity \(at "n"\)/],
+      [{ f: new Float32Array([1]) }, /Float32Array \(at "f"\).*only Uint8Array\/Buffer bytes round-trip/],
+      [{ ab: new ArrayBuffer(2) }, /ArrayBuffer \(at "ab"\)/],
+      [{ sab: new SharedArrayBuffer(2) }, /SharedArrayBuffer \(at "sab"\)/],
+      [{ dv: new DataView(new ArrayBuffer(2)) }, /DataView \(at "dv"\)/],
+      [{ m: new Map() }, /Map \(at "m"\).*would become \{\}/],
+      [{ s: new Set() }, /Set \(at "s"\)/],
+      [{ w: new WeakMap() }, /WeakMap \(at "w"\)/],
+      [{ w: new WeakSet() }, /WeakSet \(at "w"\)/],
+      [{ x: { [BYTES_TAG]: 'A' } }, /reserved key "\$earshot:bytes" \(at "x"\)/],
+      [undefined, /Cannot serialize undefined/],
+      [() => 1, /function|undefined/],
+    ];
+    for (const [value, message] of cases) {
+      const err = serializeError(value);
+      expect(err.code).toBe('EARSHOT_CACHE_SERIALIZATION');
+      expect(err.message).toMatch(message);
+      expect(err.message).toContain('Nothing was written.');
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.me = { back: cyclic };
+    const cycle = serializeError(cyclic);
+    expect(cycle.message).toBe(
+      'Cannot serialize a circular structure to JSON: remove the cycle. Nothing was written.',
+    );
+    expect(cycle.cause).toBeInstanceOf(TypeError);
+  });
+
+  it('turns a toJSON that throws into a SERIALIZATION error carrying the cause', () => {
+    const boom = new Error('nope');
+    const err = serializeError({
+      toJSON: () => {
+        throw boom;
+      },
+    });
+    expect(err.code).toBe('EARSHOT_CACHE_SERIALIZATION');
+    expect(err.message).toBe('Cannot serialize the value to JSON (nope). Nothing was written.');
+    expect(err.cause).toBe(boom);
+  });
+
+  it('names the parse error of a malformed stored value', () => {
+    const err = (() => {
+      try {
+        jsonSerializer.deserialize('{"a":');
+      } catch (e) {
+        return e as CacheError;
+      }
+    })()!;
+    expect(err.code).toBe('EARSHOT_CACHE_SERIALIZATION');
+    expect(err.message).toMatch(/^Stored value is not valid JSON \(.+\)\.$/);
+    expect(err.cause).toBeInstanceOf(SyntaxError);
+  });
+});
+
+describe('safeJsonParse, pinned', () => {
+  it('takes the plain path for harmless text and the reviver only when needed', () => {
+    expect(safeJsonParse('{"a":{"b":[1,2]}}')).toEqual({ a: { b: [1, 2] } });
+    // a "constructor" whose value is an object without its own prototype key is kept
+    expect(safeJsonParse('{"constructor":{"name":"x"}}')).toEqual({ constructor: { name: 'x' } });
+    expect(safeJsonParse('{"constructor":null}')).toEqual({ constructor: null });
+    // escapes alone take the reviver path and still parse normally
+    expect(safeJsonParse('{"k":"\\u00e9"}')).toEqual({ k: 'é' });
+    // nested pollution attempts are all dropped
+    expect(safeJsonParse('[{"__proto__":{"p":1}},{"x":{"constructor":{"prototype":{"p":1}}}}]')).toEqual([
+      {},
+      { x: {} },
+    ]);
+    expect(({} as Record<string, unknown>).p).toBeUndefined();
   });
 });

@@ -6,10 +6,13 @@
  * nothing behind (a failed `set` keeps the previous value, a failed `setMany` writes no item),
  * and no prototype changes, even after the value read back is merged into another object.
  */
+
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BYTES_TAG, type CacheManager, createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { type CacheManager, createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import { BYTES_TAG, jsonSerializer } from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 import { createRedisTier } from '../../src/redis/index.js';
 import { cleanupPrefix, REDIS_URL, RELAXED, requireRedis, uniquePrefix } from '../redis/helpers.js';
@@ -37,6 +40,13 @@ function nested(depth: number, leaf: unknown = 1, inArray = false): unknown {
   let v = leaf;
   for (let i = 0; i < depth; i++) v = inArray ? [v] : { a: v };
   return v;
+}
+
+/** `xs` with a hole at `at` (a sparse array). */
+function holey(xs: unknown[], at: number): unknown[] {
+  const copy = [...xs];
+  delete copy[at];
+  return copy;
 }
 
 function cyclic(): unknown {
@@ -76,6 +86,29 @@ const rejected = fc.constantFrom<[string, () => unknown]>(
   ['Float32Array', () => ({ embedding: new Float32Array([0.25, 0.5]) })],
   ['reserved bytes tag', () => ({ [BYTES_TAG]: 'AAAA' })],
   ['promise', () => ({ p: Promise.resolve(1) })],
+  // Issue 15.12: JSON would change these (the memory tier used to keep them as they were).
+  ['undefined property', () => ({ a: undefined, b: 1 })],
+  ['sparse array', () => holey([1, 2, 3], 1)],
+  ['undefined in an array', () => [1, undefined]],
+  [
+    'class instance',
+    () => ({
+      when: new (class Slot {
+        start = 1;
+      })(),
+    }),
+  ],
+  ['Error', () => ({ err: new Error('boom') })],
+  ['URL', () => new URL('https://example.com/a')],
+  ['-0', () => ({ delta: -0 })],
+  ['Date', () => ({ at: new Date(0) })],
+  ['Invalid Date', () => ({ at: new Date(Number.NaN) })],
+  ['RegExp', () => [/a+/g]],
+  ['boxed number', () => ({ n: new Number(1) })],
+  ['boxed string', () => new String('s')],
+  ['boxed boolean', () => ({ b: new Boolean(false) })],
+  ['symbol key', () => ({ [Symbol('k')]: 1, a: 1 })],
+  ['Array subclass', () => ({ list: new (class Stack extends Array<number> {})() })],
 );
 
 type Setup = { name: string; make: () => CacheManager; sharedOnly: boolean };
@@ -295,6 +328,153 @@ for (const setup of setups) {
     });
   });
 }
+
+// ───────────── issue 15.12: strictValues = exactly what the JSON tier round-trips ─────────────
+
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+}
+
+/** Keys JSON carries as they are (`__proto__` / `constructor` payloads are a separate, documented case). */
+const safeKey = fc
+  .string({ maxLength: 4 })
+  .filter((k) => k !== '__proto__' && k !== 'constructor' && k !== BYTES_TAG);
+
+/** Leaves JSON carries unchanged, and leaves it changes (the class of issue 15.12). */
+const trickyLeaf = fc.oneof(
+  fc.constantFrom<unknown>(null, true, false, 0, 1.5, -7, '', 'x', '\ud800', 2 ** 53, 5e-324),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.string({ maxLength: 6 }),
+  fc.uint8Array({ maxLength: 4 }),
+  fc
+    .constantFrom<() => unknown>(
+      () => -0,
+      () => undefined,
+      () => new Date(0),
+      () => new Date(Number.NaN),
+      () => new Error('e'),
+      () => new URL('https://example.com/'),
+      () => /x/i,
+      () => new Number(2),
+      () => new String('s'),
+      () => new Boolean(true),
+      () => new Point(1, 2),
+      () => new Float64Array([1]),
+      () => new Map(),
+      () => Number.NaN,
+    )
+    .map((make) => make()),
+);
+
+const trickyValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    trickyLeaf,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.array(tie('value'), { minLength: 2, maxLength: 4 }).map((xs) => holey(xs, 1)),
+    fc.dictionary(safeKey, tie('value'), { maxKeys: 4 }).map((d) => ({ ...d })),
+  ),
+})).value;
+
+/** True when the JSON tier's serializer gives back exactly `v` (prototypes, -0, holes and all). */
+function jsonRoundTrips(v: unknown): boolean {
+  let text: string;
+  try {
+    text = jsonSerializer.serialize(v);
+  } catch {
+    return false;
+  }
+  return isDeepStrictEqual(jsonSerializer.deserialize(text), v);
+}
+
+describe('strictValues: the memory tier rejects exactly what the JSON tier cannot round-trip (issue 15.12)', () => {
+  it('accepts a value if and only if JSON reads it back unchanged (seeded property)', async () => {
+    const cache = createCacheManager({ monitor: false, strictValues: true });
+    try {
+      await fc.assert(
+        fc.asyncProperty(trickyValue, async (value) => {
+          const r = await typedOutcome(() => cache.set('v', value, NS), 5000, 'set');
+          const roundTrips = value !== undefined && jsonRoundTrips(value);
+          expect(
+            r.ok,
+            `memory ${r.ok ? 'accepted' : 'rejected'} ${String(value)}; JSON round-trips: ${roundTrips}`,
+          ).toBe(roundTrips);
+          if (!r.ok) expect(r.error.code).toBe('EARSHOT_CACHE_SERIALIZATION');
+        }),
+        { ...runs(400), seed: 1512 },
+      );
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('names the offending path and the fix for each class', async () => {
+    const cache = createCacheManager({ monitor: false });
+    try {
+      const cases: [unknown, string, RegExp][] = [
+        [{ a: { b: undefined } }, 'value.a.b', /a property set to undefined.*omit it or use null/],
+        [{ list: holey([1, 2, 3], 1) }, 'value.list[1]', /sparse array.*fill it/],
+        [{ at: new Date(Number.NaN) }, 'value.at', /an Invalid Date.*toISOString/],
+        [{ at: new Date(0) }, 'value.at', /a Date.*toISOString/],
+        [{ p: new Point(1, 2) }, 'value.p', /an instance of Point.*plain object/],
+        [[new URL('https://x.test/')], 'value[0]', /an instance of URL/],
+        [{ d: -0 }, 'value.d', /-0.*store 0/],
+      ];
+      for (const [value, path, fix] of cases) {
+        const err = await cache.set('v', value, NS).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(CacheError);
+        expect((err as CacheError).code).toBe('EARSHOT_CACHE_SERIALIZATION');
+        expect((err as CacheError).message).toContain(` at ${path}:`);
+        expect((err as CacheError).message).toMatch(fix);
+      }
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('still accepts these without strictValues (the memory tier keeps them as given)', async () => {
+    const cache = createCacheManager({ monitor: false, strictValues: false });
+    try {
+      const p = new Point(1, 2);
+      await cache.set('v', p, NS);
+      expect(await cache.get('v', NS)).toBe(p);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it.runIf(redisUp)(
+    'reads back from Redis what the memory tier reads back, for every value both accept',
+    {
+      timeout: timeoutFor(60_000),
+    },
+    async () => {
+      const memory = createCacheManager({ monitor: false });
+      const redis = createCacheManager({ monitor: false, l1: false, l2: redisTier() });
+      await redis.connect();
+      try {
+        await fc.assert(
+          fc.asyncProperty(trickyValue, async (value) => {
+            const m = await typedOutcome(() => memory.set('v', value, NS), 5000, 'memory set');
+            const r = await typedOutcome(() => redis.set('v', value, NS), 5000, 'redis set');
+            expect(r.ok).toBe(m.ok);
+            if (!m.ok) return;
+            const fromMemory = await memory.get('v', NS);
+            const fromRedis = await redis.get('v', NS);
+            expect(isDeepStrictEqual(fromRedis, fromMemory), `${JSON.stringify(fromMemory)}`).toBe(true);
+          }),
+          { ...runs(150), seed: 1512 },
+        );
+      } finally {
+        await memory.close();
+        await redis.close();
+      }
+    },
+  );
+});
 
 describe.runIf(redisUp)('entries planted in Redis by another writer', () => {
   it('are read safely: a value with no prototype payloads, or a miss (deleted) for anything malformed', {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CacheManager, cacheId, createCacheManager, jsonSerializer } from '../../src/cache/index.js';
+import { type CacheManager, createCacheManager } from '../../src/cache/index.js';
+import { cacheId, jsonSerializer } from '../../src/cache/tier-kit/index.js';
 import { createRedisTier, encodeEntry } from '../../src/redis/index.js';
 import {
   cleanupPrefix,

@@ -1,8 +1,8 @@
 import { Cluster } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCacheManager } from '../../src/cache/index.js';
+import { describeCacheBehaviour } from '../../src/cache/tier-kit/index.js';
 import { createRedisTier } from '../../src/redis/index.js';
-import { describeCacheBehaviour } from '../cache/behaviour-suite.js';
 import { PrivateCluster, RELAXED, requireRedisServerBinary, waitFor } from './helpers.js';
 
 const canRun = await requireRedisServerBinary('the Redis Cluster tests');
@@ -19,6 +19,7 @@ if (cluster !== undefined) {
   describeCacheBehaviour(
     'Redis Cluster (3 masters), tiered',
     () => (extra) => createCacheManager({ ...extra, l2: tier() }),
+    { describe, it, afterEach },
   );
 }
 

@@ -3,12 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type CacheErrorInfo,
-  type CacheManager,
-  cacheId,
-  createCacheManager,
-} from '../../src/cache/index.js';
+import { type CacheErrorInfo, type CacheManager, createCacheManager } from '../../src/cache/index.js';
+import { cacheId } from '../../src/cache/tier-kit/index.js';
 import { CacheError } from '../../src/errors.js';
 import { createRedisTier, type RedisTier } from '../../src/redis/index.js';
 import {

@@ -70,7 +70,9 @@ describe.runIf(shared)('distributed single-flight', () => {
     const cache = caches[0]!;
     // A holder that took the lock and then vanished.
     const token = await tiers[0]!.lock.acquire(`${'llm'}:orphan`, 400);
-    expect(token).toBeDefined();
+    expect(token).toMatch(/^[0-9a-f-]{36}$/); // a random token: the lock was taken
+    // While it is held, nobody else gets it.
+    expect(await tiers[0]!.lock.acquire(`${'llm'}:orphan`, 400)).toBeUndefined();
     let runs = 0;
     const t0 = performance.now();
     const value = await cache.getOrSet('orphan', 'llm', async () => {

@@ -1,7 +1,7 @@
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, describe, it } from 'vitest';
 import { createCacheManager } from '../../src/cache/index.js';
+import { describeCacheBehaviour } from '../../src/cache/tier-kit/index.js';
 import { createRedisTier } from '../../src/redis/index.js';
-import { describeCacheBehaviour } from '../cache/behaviour-suite.js';
 import { cleanupPrefix, REDIS_URL, RELAXED, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('the cache behaviour suite against Redis');
@@ -20,9 +20,11 @@ if (available) {
   describeCacheBehaviour(
     'Redis tier alone',
     () => (extra) => createCacheManager({ ...extra, l1: false, l2: tier() }),
+    { describe, it, afterEach },
   );
   describeCacheBehaviour(
     'memory + Redis (tiered)',
     () => (extra) => createCacheManager({ ...extra, l2: tier() }),
+    { describe, it, afterEach },
   );
 }

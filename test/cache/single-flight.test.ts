@@ -1,0 +1,329 @@
+/**
+ * Single-flight with a distributed lock, on an in-memory "shared" tier whose lock and bus the
+ * test controls: who runs the loader, with which lock TTL, what a waiter does while another
+ * process loads (poll, bus wake-up, take-over), and the fallbacks when the lock fails.
+ */
+import { describe, expect, it } from 'vitest';
+import { createCacheManager, MemoryTier } from '../../src/cache/index.js';
+import type {
+  CacheEntry,
+  CacheTier,
+  DistributedLock,
+  InvalidationHandlers,
+} from '../../src/cache/tier-kit/index.js';
+
+class FakeLock implements DistributedLock {
+  readonly held = new Map<string, string>();
+  readonly acquired: { id: string; ttlMs: number }[] = [];
+  readonly released: { id: string; token: string }[] = [];
+  failAcquire = false;
+  failRelease = false;
+  private n = 0;
+  async acquire(id: string, ttlMs: number): Promise<string | undefined> {
+    if (this.failAcquire) throw new Error('lock backend down');
+    this.acquired.push({ id, ttlMs });
+    if (this.held.has(id)) return undefined;
+    const token = `t${++this.n}`;
+    this.held.set(id, token);
+    return token;
+  }
+  async release(id: string, token: string): Promise<void> {
+    this.released.push({ id, token });
+    if (this.failRelease) throw new Error('release failed');
+    if (this.held.get(id) === token) this.held.delete(id);
+  }
+}
+
+/** A shared tier: a MemoryTier behind a lock and a bus the test drives. */
+function shared() {
+  const store = new MemoryTier();
+  const lock = new FakeLock();
+  let handlers: InvalidationHandlers | undefined;
+  const tier: CacheTier = {
+    name: 'shared',
+    shared: true,
+    lock,
+    bus: {
+      connected: true,
+      publish: async () => undefined,
+      subscribe: async (h) => {
+        handlers = h;
+        return async () => undefined;
+      },
+    },
+    get: (id, ns) => store.get(id, ns),
+    getMany: (ids, ns) => store.getMany(ids, ns),
+    set: (id, ns, e) => store.set(id, ns, e),
+    setMany: (items, ns) => store.setMany(items, ns),
+    delete: (id, ns) => store.delete(id, ns),
+    clearNamespace: (ns) => store.clearNamespace(ns),
+  };
+  /** Another process writes `value` under (namespace, key). */
+  const writeElsewhere = (key: string, value: unknown, ns = 'llm') => {
+    const now = Date.now();
+    const entry: CacheEntry = { value, freshUntil: now + 60_000, staleUntil: now + 60_000 };
+    store.set(`${ns}:${key}`, ns, entry);
+  };
+  return { tier, lock, store, writeElsewhere, bus: () => handlers! };
+}
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+describe('single-flight with a distributed lock', () => {
+  it('takes the lock for lock.ttlMs (or timeoutMs + 1 s when larger), loads, stores and releases it', async () => {
+    const s = shared();
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 3000, pollMs: 10 },
+    });
+    await cache.connect();
+    try {
+      expect(await cache.getOrSet('a', 'llm', () => 'A')).toBe('A');
+      expect(await cache.getOrSet('b', 'llm', () => 'B', { timeoutMs: 7000 })).toBe('B');
+      expect(s.lock.acquired).toEqual([
+        { id: 'llm:a', ttlMs: 3000 },
+        { id: 'llm:b', ttlMs: 8000 },
+      ]);
+      expect(s.lock.released).toEqual([
+        { id: 'llm:a', token: 't1' },
+        { id: 'llm:b', token: 't2' },
+      ]);
+      expect(s.lock.held.size).toBe(0);
+      expect(await cache.get('a', 'llm')).toBe('A');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('re-reads the shared tier once it holds the lock: a value written meanwhile is used, no loader runs', async () => {
+    const s = shared();
+    const cache = createCacheManager({ monitor: false, l1: false, l2: s.tier });
+    await cache.connect();
+    try {
+      let runs = 0;
+      const acquire = s.lock.acquire.bind(s.lock);
+      s.lock.acquire = async (id, ttl) => {
+        const token = await acquire(id, ttl);
+        s.writeElsewhere('k', 'from-elsewhere'); // filled between our miss and our lock
+        return token;
+      };
+      expect(
+        await cache.getOrSet('k', 'llm', () => {
+          runs++;
+          return 'mine';
+        }),
+      ).toBe('from-elsewhere');
+      expect(runs).toBe(0);
+      expect(s.lock.released).toHaveLength(1);
+      // forceRefresh skips that re-read and runs the loader.
+      expect(await cache.getOrSet('k', 'llm', () => 'forced', { forceRefresh: true })).toBe('forced');
+      expect(await cache.get('k', 'llm')).toBe('forced');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('waits while another process holds the lock and returns what that process wrote', async () => {
+    const s = shared();
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 60_000, pollMs: 10 },
+    });
+    await cache.connect();
+    try {
+      s.lock.held.set('llm:k', 'other-process');
+      let runs = 0;
+      const pending = cache.getOrSet('k', 'llm', () => {
+        runs++;
+        return 'mine';
+      });
+      await tick(30);
+      s.writeElsewhere('k', 'theirs');
+      expect(await pending).toBe('theirs');
+      expect(runs).toBe(0);
+      expect(s.lock.released).toEqual([]); // never held it
+      expect(s.lock.acquired.length).toBeGreaterThanOrEqual(2); // retried while waiting
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('is woken by the bus at once instead of waiting for the next poll', async () => {
+    const s = shared();
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 600_000, pollMs: 10_000 }, // a poll would outlast the test timeout
+    });
+    await cache.connect();
+    try {
+      s.lock.held.set('llm:k', 'other');
+      s.lock.held.set('llm:j', 'other');
+      const k = cache.getOrSet('k', 'llm', () => 'mine');
+      const j = cache.getOrSet('j', 'llm', () => 'mine');
+      await tick(20);
+      s.writeElsewhere('k', 'theirs-k');
+      s.bus().onMessage({ source: 'other', namespace: 'llm', keys: ['k'] });
+      expect(await k).toBe('theirs-k');
+      s.writeElsewhere('j', 'theirs-j');
+      s.bus().onMessage({ source: 'other', namespace: 'llm' }); // a namespace message wakes all of it
+      expect(await j).toBe('theirs-j');
+    } finally {
+      await cache.close();
+    }
+  }, 30_000);
+
+  it('takes over when the other holder lets its lock lapse without writing', async () => {
+    const s = shared();
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 60_000, pollMs: 10 },
+    });
+    await cache.connect();
+    try {
+      s.lock.held.set('llm:k', 'dead-process');
+      const pending = cache.getOrSet('k', 'llm', () => 'mine');
+      await tick(30);
+      s.lock.held.delete('llm:k'); // expired
+      expect(await pending).toBe('mine');
+      expect(s.lock.released.map((r) => r.id)).toEqual(['llm:k']);
+      expect(await cache.get('k', 'llm')).toBe('mine');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('runs the loader itself, once, when the lock backend fails (and reports it)', async () => {
+    const s = shared();
+    const errors: string[] = [];
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      onError: (_e, info) => errors.push(info.operation),
+    });
+    await cache.connect();
+    try {
+      s.lock.failAcquire = true;
+      let runs = 0;
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          cache.getOrSet('k', 'llm', async () => {
+            runs++;
+            await tick();
+            return 'mine';
+          }),
+        ),
+      );
+      expect(results).toEqual(['mine', 'mine', 'mine', 'mine', 'mine']);
+      expect(runs).toBe(1);
+      expect(errors).toEqual(['lock']);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('falls back to a local load when the lock fails while waiting', async () => {
+    const s = shared();
+    const errors: string[] = [];
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 60_000, pollMs: 10 },
+      onError: (_e, info) => errors.push(info.operation),
+    });
+    await cache.connect();
+    try {
+      s.lock.held.set('llm:k', 'other');
+      const pending = cache.getOrSet('k', 'llm', () => 'mine');
+      await tick(30);
+      s.lock.failAcquire = true;
+      expect(await pending).toBe('mine');
+      expect(errors).toContain('lock');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('reports a failed release without failing the call', async () => {
+    const s = shared();
+    const errors: string[] = [];
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      onError: (_e, info) => errors.push(info.operation),
+    });
+    await cache.connect();
+    try {
+      s.lock.failRelease = true;
+      expect(await cache.getOrSet('k', 'llm', () => 'v')).toBe('v');
+      await tick();
+      expect(errors).toEqual(['lock']);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('does not touch the lock with distributed: false', async () => {
+    const s = shared();
+    const cache = createCacheManager({ monitor: false, l1: false, l2: s.tier });
+    await cache.connect();
+    try {
+      expect(await cache.getOrSet('k', 'llm', () => 'v', { distributed: false })).toBe('v');
+      expect(s.lock.acquired).toEqual([]);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('serves the stale value and leaves the refresh to the process holding the lock', async () => {
+    const s = shared();
+    let now = Date.now();
+    const cache = createCacheManager({ monitor: false, l1: false, l2: s.tier, now: () => now });
+    await cache.connect();
+    try {
+      await cache.set('k', 'old', 'llm', { ttlSeconds: 60, graceSeconds: 600 });
+      now += 61_000;
+      s.lock.held.set('llm:k', 'other');
+      let runs = 0;
+      expect(
+        await cache.getOrSet('k', 'llm', () => {
+          runs++;
+          return 'new';
+        }),
+      ).toBe('old');
+      for (let i = 0; i < 200 && cache.stats().inflight > 0; i++) await tick();
+      expect(cache.stats().inflight).toBe(0);
+      expect(runs).toBe(0);
+      expect(s.lock.acquired.map((a) => a.id)).toEqual(['llm:k']);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('counts one load in flight in stats() while it runs, none after', async () => {
+    const cache = createCacheManager({ monitor: false });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const p = cache.getOrSet('k', 'llm', async () => {
+      await gate;
+      return 1;
+    });
+    expect(cache.stats().inflight).toBe(1);
+    release();
+    await p;
+    expect(cache.stats().inflight).toBe(0);
+    await cache.close();
+  });
+});
