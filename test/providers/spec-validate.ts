@@ -71,6 +71,28 @@ function pointerToRef(pointer: string): string {
   return `spec#/${pointer.replace(/^#?\/?/, '')}`;
 }
 
+/**
+ * Rewrites OpenAPI's `nullable: true` as JSON Schema: `type: [t, 'null']`, or `anyOf` with
+ * `null` when the schema has no `type` (Ajv's own `nullable` support refuses that form, which
+ * OpenAI's 3.1 document uses).
+ */
+function withoutNullable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutNullable);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'nullable' ? v : withoutNullable(v);
+  if (out.nullable === undefined) return out;
+  const nullable = out.nullable === true;
+  delete out.nullable;
+  if (!nullable) return out;
+  // OpenAPI's nullable admits null even where an enum lists only strings.
+  if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+  if (typeof out.type === 'string') return { ...out, type: [out.type, 'null'] };
+  if (Array.isArray(out.type))
+    return out.type.includes('null') ? out : { ...out, type: [...out.type, 'null'] };
+  return { anyOf: [out, { type: 'null' }] };
+}
+
 /** Ajv and the compiled validators of one vendored spec document. */
 export class SpecValidator {
   readonly header: SpecFixtureHeader;
@@ -85,7 +107,7 @@ export class SpecValidator {
     this.#ajv = openapi.startsWith('3.0') ? new Ajv(options) : new Ajv2020(options);
     addFormats(this.#ajv);
     for (const f of OPENAPI_FORMATS) this.#ajv.addFormat(f, true);
-    this.#ajv.addSchema(document, 'spec');
+    this.#ajv.addSchema(withoutNullable(structuredClone(document)) as Record<string, unknown>, 'spec');
     this.#defects = defects;
   }
 
@@ -222,6 +244,8 @@ export interface RecordedExchange {
   contentType: string;
   /** Response body as text (empty when the body could not be read, e.g. a reset). */
   responseText: string;
+  /** Settles once `responseText` holds the whole body (or the body failed). */
+  done: Promise<void>;
 }
 
 /**
@@ -253,11 +277,12 @@ export function recordingFetch(base: typeof fetch = fetch): {
       status: res.status,
       contentType: res.headers.get('content-type') ?? '',
       responseText: '',
+      done: Promise.resolve(),
     };
     exchanges.push(record);
     if (!res.body) return res;
     const [mine, theirs] = res.body.tee();
-    new Response(mine)
+    record.done = new Response(mine)
       .text()
       .then((t) => {
         record.responseText = t;
