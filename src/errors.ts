@@ -185,7 +185,34 @@ export interface TargetFailure {
   targetMs: number;
   actualMs: number | null;
   count: number;
+  /** Failed calls (outcome `error`/`timeout`), when the check counted them. */
+  errors?: number;
+  /** `errors / count`. */
+  errorRate?: number;
+  /** The error-rate gate applied. */
+  maxErrorRate?: number;
+  /** Why a `fail`: the latency, the error rate, or both. */
+  failedOn?: 'latency' | 'errors' | 'latency+errors';
   status: 'fail' | 'no-data';
+}
+
+function describeTargetFailure(f: TargetFailure): string {
+  if (f.status === 'no-data')
+    return `  - ${f.operation}: no data (target P${f.percentile} ≤ ${f.targetMs} ms)`;
+  const parts: string[] = [];
+  if (f.failedOn !== 'errors') {
+    parts.push(
+      f.actualMs === null
+        ? `no successful call (target P${f.percentile} ≤ ${f.targetMs} ms)`
+        : `P${f.percentile} ${f.actualMs.toFixed(1)} ms > target ${f.targetMs} ms`,
+    );
+  }
+  if (f.failedOn === 'errors' || f.failedOn === 'latency+errors') {
+    parts.push(
+      `error rate ${((f.errorRate ?? 0) * 100).toFixed(1)}% > ${((f.maxErrorRate ?? 0) * 100).toFixed(1)}% (${f.errors ?? 0} failed)`,
+    );
+  }
+  return `  - ${f.operation}: ${parts.join('; ')} (${f.count} samples)`;
 }
 
 /** One or more latency targets were missed (or had no data), thrown by `assertTargets`. */
@@ -193,11 +220,7 @@ export class TargetError extends EarshotError {
   readonly failures: readonly TargetFailure[];
 
   constructor(failures: readonly TargetFailure[], options: EarshotErrorOptions = {}) {
-    const lines = failures.map((f) =>
-      f.status === 'no-data'
-        ? `  - ${f.operation}: no data (target P${f.percentile} ≤ ${f.targetMs} ms)`
-        : `  - ${f.operation}: P${f.percentile} ${f.actualMs?.toFixed(1)} ms > target ${f.targetMs} ms (${f.count} samples)`,
-    );
+    const lines = failures.map(describeTargetFailure);
     super(
       'EARSHOT_TARGET_MISSED',
       `${failures.length} latency target(s) missed:\n${lines.join('\n')}`,

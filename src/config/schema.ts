@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OP } from '../perf/operations.js';
 
 /** Longest TTL earshot accepts: one year, in seconds. */
 export const MAX_TTL_SECONDS = 365 * 24 * 60 * 60;
@@ -20,14 +21,14 @@ export const ttlSecondsSchema = z
  */
 export const latencyTargetsSchema = z
   .object({
-    stt: latencyMs.default(100),
-    llm: latencyMs.default(300),
-    tts: latencyMs.default(100),
-    company_api: latencyMs.default(50),
-    search: latencyMs.default(100),
-    e2e: latencyMs.default(500),
-    cache_read: latencyMs.default(5),
-    cache_write: latencyMs.default(10),
+    [OP.stt]: latencyMs.default(100),
+    [OP.llm]: latencyMs.default(300),
+    [OP.tts]: latencyMs.default(100),
+    [OP.companyApi]: latencyMs.default(50),
+    [OP.search]: latencyMs.default(100),
+    [OP.e2e]: latencyMs.default(500),
+    [OP.cacheRead]: latencyMs.default(5),
+    [OP.cacheWrite]: latencyMs.default(10),
   })
   .catchall(latencyMs);
 
@@ -38,7 +39,7 @@ export const targetsConfigSchema = z.object({
   /** Operation name → target in ms. */
   operations: latencyTargetsSchema.prefault({}),
   /** Stretch goals, reported beside the targets but never failing a check. Default `{ e2e: 335 }`. */
-  stretch: z.record(z.string(), latencyMs).default({ e2e: 335 }),
+  stretch: z.record(z.string(), latencyMs).default({ [OP.e2e]: 335 }),
 });
 
 /** Per-namespace cache policy. */

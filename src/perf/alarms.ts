@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { LatencyHistogram } from './histogram.js';
 import { type Labels, matchesLabels } from './labels.js';
-import type { SeriesSnapshot } from './monitor.js';
+import type { SeriesSnapshot } from './types.js';
 
 /**
  * Latency alarms in the manner of CloudWatch: every period, the chosen percentile of the
@@ -14,7 +14,7 @@ import type { SeriesSnapshot } from './monitor.js';
  * The source design's alarm, "P90 above 500 ms for 2 periods":
  * ```ts
  * const alarm = createLatencyAlarm(monitor, {
- *   operation: 'e2e', percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60,
+ *   operation: OP.e2e, percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60,
  *   onChange: (t) => console.warn(`${t.alarm}: ${t.previousState} → ${t.state} (${t.reason})`),
  * }).start();
  * ```
@@ -272,7 +272,7 @@ export class LatencyAlarm extends AlarmEvaluator {
  * @example
  * ```ts
  * const alarm = createLatencyAlarm(performanceMonitor, {
- *   operation: 'e2e', percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60,
+ *   operation: OP.e2e, percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60,
  * }).start();
  * alarm.on('alarm', (t) => pager.trigger(t.reason));
  * alarm.on('ok', (t) => pager.resolve(t.alarm));

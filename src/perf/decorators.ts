@@ -10,7 +10,7 @@ import { type PerformanceMonitor, type TrackedDecorator, trackedWith } from './m
  * @example
  * ```ts
  * class CompanyApi {
- *   @tracked('company_api', { method: 'getLoad' })
+ *   @tracked(OP.companyApi, { method: 'getLoad' })
  *   async getLoad(id: string) { return fetchLoad(id); }
  * }
  * ```

@@ -1,3 +1,4 @@
+import { inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -5,6 +6,26 @@ type JsHistogram = hdr.JsHistogram;
 
 /** Highest value a fresh histogram covers before it auto-resizes: 60 s in µs. */
 const INITIAL_HIGHEST_US = 60_000_000;
+
+/**
+ * Longest duration a histogram holds: 24 hours. Longer values are clamped to it (and counted
+ * by the monitor); `monitor.record()` rejects them. Without a bound, values from 2^53 µs up
+ * vanish from the buckets and `Number.MAX_VALUE` turns every percentile into 0.
+ */
+export const MAX_DURATION_MS = 86_400_000;
+const MAX_DURATION_US = MAX_DURATION_MS * 1000;
+/** Longest encoded histogram {@link LatencyHistogram.decode} accepts, in characters. */
+export const MAX_ENCODED_HISTOGRAM_LENGTH = 1_000_000;
+/** Largest inflated payload {@link LatencyHistogram.decode} accepts, in bytes. */
+const MAX_DECODED_PAYLOAD_BYTES = 4 * 1024 * 1024;
+const V2_COMPRESSED_COOKIE_BASE = 0x1c849304;
+const V2_COOKIE_BASE = 0x1c849303;
+
+/** Microseconds of `ms`, clamped to [0, {@link MAX_DURATION_MS}] (NaN → 0). */
+function toMicros(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return ms >= MAX_DURATION_MS ? MAX_DURATION_US : Math.round(ms * 1000);
+}
 
 /**
  * Kind of counts array:
@@ -58,14 +79,20 @@ export class LatencyHistogram {
     this.raw = raw ?? build(options.storage ?? 'wide', this.significantDigits);
   }
 
-  /** Records a duration in milliseconds (rounded to the microsecond, negatives clamp to 0). */
+  /**
+   * Records a duration in milliseconds, rounded to the microsecond. Negatives and NaN clamp to
+   * 0, values above {@link MAX_DURATION_MS} (24 h) to it.
+   */
   recordMs(ms: number): void {
-    this.raw.recordValue(ms > 0 ? Math.round(ms * 1000) : 0);
+    this.raw.recordValue(toMicros(ms));
   }
 
-  /** Records `count` samples of the same duration. */
+  /** Records `count` samples of the same duration (a non-negative safe integer). */
   recordManyMs(ms: number, count: number): void {
-    this.raw.recordValueWithCount(ms > 0 ? Math.round(ms * 1000) : 0, count);
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new InvalidArgumentError(`count must be a non-negative integer, got ${count}.`);
+    }
+    this.raw.recordValueWithCount(toMicros(ms), count);
   }
 
   /** Number of samples. */
@@ -219,17 +246,87 @@ export class LatencyHistogram {
     return hdr.encodeIntoCompressedBase64(this.raw);
   }
 
-  /** Decodes {@link LatencyHistogram.encode} output. Throws `InvalidArgumentError` on garbage. */
+  /**
+   * Decodes {@link LatencyHistogram.encode} output (HdrHistogram compressed V2, lowest
+   * trackable value 1). Throws `InvalidArgumentError` on garbage and on anything out of bounds:
+   * an input longer than {@link MAX_ENCODED_HISTOGRAM_LENGTH} characters, a payload that
+   * inflates beyond 4 MiB, precision outside 1–5, a value above {@link MAX_DURATION_MS}, a
+   * count that is not a safe integer. Memory is bounded by the values present, never by the
+   * header's claims.
+   */
   static decode(encoded: string): LatencyHistogram {
-    let raw: JsHistogram;
-    try {
-      raw = hdr.decodeFromCompressedBase64(encoded, 64, false) as JsHistogram;
-    } catch (err) {
-      throw new InvalidArgumentError('Not an encoded HDR histogram (expected compressed base64 V2).', {
-        cause: err,
-      });
+    if (typeof encoded !== 'string' || encoded.length > MAX_ENCODED_HISTOGRAM_LENGTH) {
+      throw new InvalidArgumentError(
+        `Encoded histogram must be a string of at most ${MAX_ENCODED_HISTOGRAM_LENGTH} characters.`,
+      );
     }
-    raw.autoResize = true;
-    return new LatencyHistogram({ significantDigits: raw.numberOfSignificantValueDigits }, raw);
+    const bad = (why: string, cause?: unknown): InvalidArgumentError =>
+      new InvalidArgumentError(
+        `Not an encoded HDR histogram (expected compressed base64 V2): ${why}.`,
+        cause === undefined ? {} : { cause },
+      );
+    const data = Buffer.from(encoded.trim(), 'base64');
+    if (data.length < 8 || (data.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE_BASE) {
+      throw bad('no V2 compressed cookie');
+    }
+    const compressedLength = data.readInt32BE(4);
+    if (compressedLength <= 0 || compressedLength > data.length - 8) throw bad('truncated');
+    let payload: Buffer;
+    try {
+      payload = inflateSync(data.subarray(8, 8 + compressedLength), {
+        maxOutputLength: MAX_DECODED_PAYLOAD_BYTES,
+      });
+    } catch (err) {
+      throw bad('the compressed payload does not inflate (or inflates beyond 4 MiB)', err);
+    }
+    if (payload.length < 40 || (payload.readInt32BE(0) & ~0xf0) !== V2_COOKIE_BASE) {
+      throw bad('no V2 histogram cookie');
+    }
+    const payloadLength = payload.readInt32BE(4);
+    const digits = payload.readInt32BE(12);
+    const lowest = Number(payload.readBigInt64BE(16));
+    if (payloadLength < 0 || payloadLength > payload.length - 40) throw bad('counts length out of range');
+    if (!(digits >= 1 && digits <= 5)) throw bad(`significant digits ${digits} outside 1–5`);
+    if (lowest !== 1) throw bad(`lowest trackable value ${lowest} (only 1 is supported)`);
+    const out = new LatencyHistogram({ significantDigits: digits, storage: 'wide' });
+    const h = out.raw;
+    // Highest bucket index a value ≤ MAX_DURATION_US can have: zero runs or counts past it are
+    // rejected before anything is allocated for them.
+    const limitIndex = h.countsArrayIndex(MAX_DURATION_US);
+    let pos = 40;
+    const end = 40 + payloadLength;
+    let index = 0;
+    while (pos < end) {
+      // ZigZag LEB128, at most 9 bytes (the 9th carries 8 bits), as HdrHistogram writes it.
+      let raw = 0;
+      let scale = 1;
+      let i = 0;
+      for (;;) {
+        if (pos >= end) throw bad('truncated count');
+        const b = payload[pos++]!;
+        if (i === 8) {
+          raw += b * scale;
+          break;
+        }
+        raw += (b & 0x7f) * scale;
+        scale *= 128;
+        i++;
+        if ((b & 0x80) === 0) break;
+      }
+      const value = raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      if (value < 0) {
+        index += -value;
+        if (index > limitIndex + 1) throw bad(`a value above ${MAX_DURATION_MS} ms`);
+        continue;
+      }
+      if (!Number.isSafeInteger(value)) throw bad('a count above 2^53');
+      if (value > 0) {
+        if (index > limitIndex) throw bad(`a value above ${MAX_DURATION_MS} ms`);
+        h.recordValueWithCount(h.valueFromIndex(index), value);
+      }
+      index++;
+    }
+    if (!Number.isSafeInteger(h.totalCount)) throw bad('a total count above 2^53');
+    return out;
   }
 }

@@ -13,19 +13,22 @@ export {
 } from './alarms.js';
 export { tracked } from './decorators.js';
 export { performanceMonitor } from './default.js';
-export { type HistogramStorage, LatencyHistogram, type SparseCounts } from './histogram.js';
+export {
+  type HistogramStorage,
+  LatencyHistogram,
+  MAX_DURATION_MS,
+  MAX_ENCODED_HISTOGRAM_LENGTH,
+  type SparseCounts,
+} from './histogram.js';
 export type { Labels, LabelValue, NormalizedLabels } from './labels.js';
+export { type ListenerErrorHandler, ListenerGuard } from './listeners.js';
 export {
   type CheckTargetsOptions,
+  DEFAULT_MAX_ERROR_RATE,
   type EncodedSeries,
-  type OperationStats,
   PerformanceMonitor,
   type PerformanceMonitorOptions,
   type RecordEvent,
-  type SeriesSnapshot,
-  type StatsQuery,
-  type TargetResult,
-  type TargetsInput,
   type TrackedDecorator,
 } from './monitor.js';
 export {
@@ -37,3 +40,4 @@ export {
 } from './operations.js';
 export type { ReportOptions } from './report.js';
 export { Span, type SpanEndOptions } from './span.js';
+export type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';

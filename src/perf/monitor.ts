@@ -1,7 +1,8 @@
 import { CardinalityError, InvalidArgumentError, TargetError, type TargetFailure } from '../errors.js';
 import { createLatencyAlarm, type LatencyAlarm, type LatencyAlarmOptions } from './alarms.js';
-import { LatencyHistogram } from './histogram.js';
+import { LatencyHistogram, MAX_DURATION_MS } from './histogram.js';
 import {
+  fastLabelKey,
   type Labels,
   matchesLabels,
   type NormalizedLabels,
@@ -9,9 +10,19 @@ import {
   seriesKey,
   validateOperationName,
 } from './labels.js';
+import { type ListenerErrorHandler, ListenerGuard } from './listeners.js';
 import { formatReport, type ReportOptions } from './report.js';
 import { Series } from './series.js';
 import { Span } from './span.js';
+import type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
+
+export type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
+
+/**
+ * Default error-rate gate of {@link PerformanceMonitor.checkTargets}: an operation whose calls
+ * fail more often than this (1 %) fails its target, whatever its latency.
+ */
+export const DEFAULT_MAX_ERROR_RATE = 0.01;
 
 /** Options of a {@link PerformanceMonitor}. Every field has a default. */
 export interface PerformanceMonitorOptions {
@@ -30,49 +41,11 @@ export interface PerformanceMonitorOptions {
   windowSlices?: number;
   /** Monotonic clock in ms. Default `performance.now()`. Tests inject a fake one. */
   now?: () => number;
-}
-
-/** Percentile statistics of an operation (merged over the series that matched). */
-export interface OperationStats {
-  /** Operation name. */
-  name: string;
-  /** Samples recorded (successes and failures). */
-  count: number;
-  /** Samples whose `outcome` label is `error` or `timeout`. */
-  errors: number;
-  /** `errors / count`. */
-  errorRate: number;
-  minMs: number;
-  maxMs: number;
-  /** Exact mean of the recorded durations. */
-  meanMs: number;
-  stdDevMs: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  p999: number;
-}
-
-/** Which samples {@link PerformanceMonitor.stats} looks at. */
-export interface StatsQuery {
-  /** Only series whose labels include these (e.g. `{ provider: 'openai' }`). */
-  labels?: Labels;
-  /** Only the last `windowMs` (≤ the monitor's `windowMs`, slice resolution). Default: since start. */
-  windowMs?: number;
-}
-
-/** One series as exporters see it. */
-export interface SeriesSnapshot {
-  name: string;
-  labels: NormalizedLabels;
-  count: number;
-  /** `count` when the series' outcome is an error, else 0. */
-  errors: number;
-  /** Exact sum of durations in ms. */
-  sumMs: number;
-  /** A private copy: safe to keep, merge or encode. */
-  histogram: LatencyHistogram;
+  /**
+   * Receives every error an `onRecord` listener throws. The recorded call is never affected.
+   * Default: the first error becomes a process warning (`EARSHOT_LISTENER_ERROR`).
+   */
+  onError?: ListenerErrorHandler;
 }
 
 /** A series encoded for transport (fleet metrics, files). */
@@ -92,38 +65,19 @@ export interface RecordEvent {
   durationMs: number;
 }
 
-/** Targets: operation → ms, or the config block `{ operations, percentile?, stretch? }`. */
-export type TargetsInput =
-  | Readonly<Record<string, number>>
-  | {
-      readonly operations: Readonly<Record<string, number>>;
-      readonly percentile?: number;
-      readonly stretch?: Readonly<Record<string, number>>;
-    };
-
 /** Options of {@link PerformanceMonitor.checkTargets}. */
 export interface CheckTargetsOptions {
   /** Percentile judged; default the targets' own `percentile`, else 90. */
   percentile?: number;
+  /** Only the last `windowMs` (≤ the monitor's `windowMs`). */
   windowMs?: number;
+  /** Only series whose labels include these. */
   labels?: Labels;
-}
-
-/** The verdict on one target. */
-export interface TargetResult {
-  operation: string;
-  percentile: number;
-  targetMs: number;
-  /** Measured value at `percentile`, or `null` when there is no data. */
-  actualMs: number | null;
-  count: number;
-  /** True only when there is data and it meets the target. */
-  pass: boolean;
-  status: 'pass' | 'fail' | 'no-data';
-  /** Stretch goal, when one is configured; informative only. */
-  stretchMs?: number;
-  /** Whether the stretch goal is met (absent without a stretch goal or data). */
-  stretchPass?: boolean;
+  /**
+   * Highest error rate (0–1) an operation may have and pass; default the targets' own
+   * `maxErrorRate`, else {@link DEFAULT_MAX_ERROR_RATE} (0.01). `1` turns the gate off.
+   */
+  maxErrorRate?: number;
 }
 
 interface SeriesPair {
@@ -157,9 +111,9 @@ function positiveInt(name: string, v: number, min: number, max: number): number 
  * @example
  * ```ts
  * const monitor = new PerformanceMonitor();
- * const reply = await monitor.track('llm', () => llm.complete(prompt), { provider: 'openai' });
- * monitor.stats('llm')?.p90; // ms
- * monitor.checkTargets({ llm: 300 }); // [{ operation: 'llm', pass: true, ... }]
+ * const reply = await monitor.track(OP.llm, () => llm.complete(prompt), { provider: 'openai' });
+ * monitor.stats(OP.llm)?.p90; // ms
+ * monitor.checkTargets({ [OP.llm]: 300 }); // [{ operation: OP.llm, pass: true, ... }]
  * ```
  */
 export class PerformanceMonitor {
@@ -172,16 +126,26 @@ export class PerformanceMonitor {
   private readonly now: () => number;
   private readonly series = new Map<string, Series>();
   private readonly pairs = new Map<string, SeriesPair>();
+  /** name → its label-free series (admitted ones only): `record(name, ms)` without a key build. */
+  private readonly plain = new Map<string, Series>();
   private readonly byName = new Map<string, Series[]>();
+  /** name → fast label key → series: the labelled hot path's cache (see `lookup`). */
+  private readonly labelled = new Map<string, Map<string, Series>>();
+  private labelledEntries = 0;
+  private readonly maxLabelledEntries: number;
   private listeners: ((e: RecordEvent) => void)[] = [];
+  private readonly guard: ListenerGuard;
   private droppedSeries = 0;
+  private clamped = 0;
   /** @internal bumped by reset() so that recorders, wrappers and decorators re-resolve their series. */
   generation = 0;
   private readonly sink = (name: string, ms: number, labels: Labels | undefined, outcome: string): void => {
     const series =
-      labels === undefined && (outcome === 'ok' || outcome === 'error')
-        ? this.pairFor(name)[outcome]
-        : this.resolve(name, labels, outcome);
+      labels === undefined
+        ? outcome === 'ok' || outcome === 'error'
+          ? this.pairFor(name)[outcome]
+          : this.resolve(name, undefined, outcome)
+        : this.lookup(name, labels, outcome);
     this.recordInto(series, ms, this.now());
   };
 
@@ -193,6 +157,8 @@ export class PerformanceMonitor {
     this.slices = positiveInt('windowSlices', options.windowSlices ?? 6, 1, 600);
     this.sliceMs = this.windowMs / this.slices;
     this.now = options.now ?? (() => performance.now());
+    this.guard = new ListenerGuard('performance monitor onRecord', options.onError);
+    this.maxLabelledEntries = Math.min(4 * this.maxSeries + 64, 100_000);
   }
 
   // ───────────────────────── measuring ─────────────────────────
@@ -231,7 +197,7 @@ export class PerformanceMonitor {
    * Starts a span. End it with `span.end()`, `span.fail(err)`, or a `using` declaration.
    * @example
    * ```ts
-   * using span = monitor.start('tts', { provider: 'elevenlabs' });
+   * using span = monitor.start(OP.tts, { provider: 'elevenlabs' });
    * ```
    */
   start(name: string, labels?: Labels): Span {
@@ -264,7 +230,7 @@ export class PerformanceMonitor {
    * name). Works with TC39 decorators (TypeScript 5 default) and `experimentalDecorators`.
    * @example
    * ```ts
-   * class Api { @monitor.tracked('company_api') async getLoad(id: string) { ... } }
+   * class Api { @monitor.tracked(OP.companyApi) async getLoad(id: string) { ... } }
    * ```
    */
   tracked(name?: string, labels?: Labels): TrackedDecorator {
@@ -276,12 +242,14 @@ export class PerformanceMonitor {
    * count it as an error.
    */
   record(name: string, durationMs: number, labels?: Labels): void {
-    if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) {
-      throw new InvalidArgumentError(
-        `Duration of "${name}" must be a finite number of ms ≥ 0, got ${durationMs}.`,
-      );
+    if (typeof durationMs !== 'number' || !(durationMs >= 0 && durationMs <= MAX_DURATION_MS)) {
+      throw durationError(name, durationMs);
     }
-    this.recordInto(this.resolve(name, labels), durationMs, this.now());
+    this.recordInto(
+      labels === undefined ? this.plainSeries(name) : this.lookup(name, labels, undefined),
+      durationMs,
+      this.now(),
+    );
   }
 
   /**
@@ -289,7 +257,7 @@ export class PerformanceMonitor {
    * way to record a labelled operation on a hot path (a cache hit, a per-chunk timing).
    * @example
    * ```ts
-   * const recordHit = monitor.recorder('cache_read', { namespace: 'llm', tier: 'memory', outcome: 'hit' });
+   * const recordHit = monitor.recorder(OP.cacheRead, { namespace: 'llm', tier: 'memory', outcome: 'hit' });
    * recordHit(0.02);
    * ```
    */
@@ -297,10 +265,8 @@ export class PerformanceMonitor {
     let series = this.resolve(name, labels);
     let generation = this.generation;
     return (durationMs: number) => {
-      if (typeof durationMs !== 'number' || !(durationMs >= 0) || durationMs === Number.POSITIVE_INFINITY) {
-        throw new InvalidArgumentError(
-          `Duration of "${name}" must be a finite number of ms ≥ 0, got ${durationMs}.`,
-        );
+      if (typeof durationMs !== 'number' || !(durationMs >= 0 && durationMs <= MAX_DURATION_MS)) {
+        throw durationError(name, durationMs);
       }
       if (generation !== this.generation) {
         series = this.resolve(name, labels);
@@ -312,7 +278,9 @@ export class PerformanceMonitor {
 
   /**
    * Subscribes to every recorded sample (for exporters such as the OpenTelemetry bridge).
-   * Returns the unsubscribe function. Listeners run synchronously: keep them cheap.
+   * Returns the unsubscribe function. Listeners run synchronously: keep them cheap. A listener
+   * that throws (or rejects) never affects the recorded call: its error goes to the `onError`
+   * option, or becomes one process warning.
    */
   onRecord(listener: (event: RecordEvent) => void): () => void {
     this.listeners = [...this.listeners, listener];
@@ -386,11 +354,19 @@ export class PerformanceMonitor {
    */
   intervalReader(): { read(): SeriesSnapshot[] } {
     const previous = new Map<string, { hist: LatencyHistogram; count: number; sumMs: number }>();
+    let generation = this.generation;
     return {
       read: () => {
+        // After reset() every series starts from zero: nothing recorded before is subtracted.
+        if (generation !== this.generation) {
+          previous.clear();
+          generation = this.generation;
+        }
         const out: SeriesSnapshot[] = [];
+        const seen = new Set<string>();
         for (const snap of this.collect()) {
           const key = seriesKey(snap.name, snap.labels);
+          seen.add(key);
           const prev = previous.get(key);
           const count = snap.count - (prev?.count ?? 0);
           const sumMs = snap.sumMs - (prev?.sumMs ?? 0);
@@ -399,6 +375,8 @@ export class PerformanceMonitor {
           if (prev) snap.histogram.raw.subtract(prev.hist.raw);
           out.push({ ...snap, count, sumMs, errors: snap.errors > 0 ? count : 0 });
         }
+        // Series forgotten by reset() are forgotten here too: the reader stays bounded.
+        for (const key of previous.keys()) if (!seen.has(key)) previous.delete(key);
         return out;
       },
     };
@@ -407,35 +385,55 @@ export class PerformanceMonitor {
   // ───────────────────────── targets ─────────────────────────
 
   /**
-   * Checks each target against the measured percentile. A target with no samples has status
-   * `no-data` and `pass: false`: no data is never a pass.
+   * Checks each target against the measured percentile of the operation's **successful**
+   * calls (outcome not `error`/`timeout`), and its error rate against `maxErrorRate`: failed
+   * calls, often fast, can never make a stage look faster, and a stage that fails can never
+   * pass. A target with no calls has status `no-data` and `pass: false`: no data is never a
+   * pass. A target whose calls all failed is a `fail`.
    */
   checkTargets(targets: TargetsInput, options: CheckTargetsOptions = {}): TargetResult[] {
-    const { operations, percentile: tp, stretch } = splitTargets(targets);
+    const { operations, percentile: tp, stretch, maxErrorRate: tRate } = splitTargets(targets);
     const p = options.percentile ?? tp ?? 90;
-    if (!(p > 0 && p <= 100)) throw new InvalidArgumentError(`percentile must be in (0, 100], got ${p}.`);
+    if (typeof p !== 'number' || !(p > 0 && p <= 100)) {
+      throw new InvalidArgumentError(`percentile must be in (0, 100], got ${p}.`);
+    }
+    const maxErrorRate = options.maxErrorRate ?? tRate ?? DEFAULT_MAX_ERROR_RATE;
+    if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate <= 1)) {
+      throw new InvalidArgumentError(`maxErrorRate must be a number from 0 to 1, got ${maxErrorRate}.`);
+    }
     const results: TargetResult[] = [];
     for (const [operation, targetMs] of Object.entries(operations)) {
-      if (typeof targetMs !== 'number' || !(targetMs > 0)) {
+      if (typeof targetMs !== 'number' || !(targetMs > 0) || targetMs === Number.POSITIVE_INFINITY) {
         throw new InvalidArgumentError(
           `Target of "${operation}" must be a positive number of ms, got ${targetMs}.`,
         );
       }
-      const query: StatsQuery = {};
+      const query: StatsQuery = { outcome: 'success' };
       if (options.labels) query.labels = options.labels;
       if (options.windowMs !== undefined) query.windowMs = options.windowMs;
       const merged = this.merge(operation, query);
-      const actualMs = merged.count === 0 ? null : merged.hist.percentileMs(p);
-      const status = actualMs === null ? 'no-data' : actualMs <= targetMs ? 'pass' : 'fail';
+      const okCount = merged.count;
+      const errors = merged.excludedErrors;
+      const count = okCount + errors;
+      const errorRate = count === 0 ? 0 : errors / count;
+      const actualMs = okCount === 0 ? null : merged.hist.percentileMs(p);
+      const latencyOk = actualMs !== null && actualMs <= targetMs;
+      const errorsOk = errorRate <= maxErrorRate;
+      const status = count === 0 ? 'no-data' : latencyOk && errorsOk ? 'pass' : 'fail';
       const r: TargetResult = {
         operation,
         percentile: p,
         targetMs,
         actualMs,
-        count: merged.count,
+        count,
+        okCount,
+        errors,
+        errorRate,
+        maxErrorRate,
         pass: status === 'pass',
         status,
       };
+      if (status === 'fail') r.failedOn = latencyOk ? 'errors' : errorsOk ? 'latency' : 'latency+errors';
       const s = stretch?.[operation];
       if (s !== undefined) {
         r.stretchMs = s;
@@ -463,6 +461,10 @@ export class PerformanceMonitor {
         targetMs: r.targetMs,
         actualMs: r.actualMs,
         count: r.count,
+        errors: r.errors,
+        errorRate: r.errorRate,
+        maxErrorRate: r.maxErrorRate,
+        ...(r.failedOn === undefined ? {} : { failedOn: r.failedOn }),
         status: r.status as 'fail' | 'no-data',
       }));
     if (failures.length > 0) throw new TargetError(failures);
@@ -475,7 +477,7 @@ export class PerformanceMonitor {
    * ```ts
    * // the source design's alarm: P90 above 500 ms for 2 periods of a minute
    * const alarm = monitor
-   *   .alarm({ operation: 'e2e', percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60 })
+   *   .alarm({ operation: OP.e2e, percentile: 90, thresholdMs: 500, evaluationPeriods: 2, periodSeconds: 60 })
    *   .start();
    * alarm.on('alarm', (t) => pager.trigger(t.reason));
    * ```
@@ -489,9 +491,11 @@ export class PerformanceMonitor {
   /** A readable text table of every operation (and targets, when given). */
   report(options: ReportOptions = {}): string {
     const stats = this.snapshot(options.windowMs === undefined ? {} : { windowMs: options.windowMs });
-    const checks = options.targets
-      ? this.checkTargets(options.targets, { percentile: options.percentile ?? 90 })
-      : [];
+    const checkOptions: CheckTargetsOptions = {};
+    if (options.percentile !== undefined) checkOptions.percentile = options.percentile;
+    if (options.windowMs !== undefined) checkOptions.windowMs = options.windowMs;
+    if (options.maxErrorRate !== undefined) checkOptions.maxErrorRate = options.maxErrorRate;
+    const checks = options.targets ? this.checkTargets(options.targets, checkOptions) : [];
     return formatReport(stats, checks, options);
   }
 
@@ -540,10 +544,31 @@ export class PerformanceMonitor {
    * merged percentiles equal those of one monitor that recorded all the samples.
    */
   mergeEncoded(series: readonly EncodedSeries[]): void {
-    for (const e of series) {
+    if (!Array.isArray(series)) throw new InvalidArgumentError('mergeEncoded expects an array of series.');
+    // Everything is checked before anything is merged: a bad entry leaves the monitor unchanged.
+    const decoded = series.map((e, i) => {
+      const where = `mergeEncoded: series ${i}`;
+      if (e === null || typeof e !== 'object') throw new InvalidArgumentError(`${where} is not an object.`);
+      validateOperationName(e.name);
+      if (e.labels === null || typeof e.labels !== 'object' || Array.isArray(e.labels)) {
+        throw new InvalidArgumentError(`${where} ("${e.name}"): labels must be an object.`);
+      }
+      seriesKey(e.name, e.labels); // validates label names and values
       const hist = LatencyHistogram.decode(e.histogram);
-      const target = this.resolve(e.name, e.labels);
-      target.mergeHistogram(hist, e.count, e.sumMs);
+      if (!Number.isSafeInteger(e.count) || e.count < 0 || e.count !== hist.count) {
+        throw new InvalidArgumentError(
+          `${where} ("${e.name}"): count must be a non-negative integer equal to the histogram's ${hist.count} samples, got ${e.count}.`,
+        );
+      }
+      if (typeof e.sumMs !== 'number' || !(e.sumMs >= 0 && e.sumMs <= e.count * MAX_DURATION_MS)) {
+        throw new InvalidArgumentError(
+          `${where} ("${e.name}"): sumMs must be a finite number from 0 to count × ${MAX_DURATION_MS} ms, got ${e.sumMs}.`,
+        );
+      }
+      return { e, hist };
+    });
+    for (const { e, hist } of decoded) {
+      this.resolve(e.name, e.labels).mergeHistogram(hist, e.count, e.sumMs);
     }
   }
 
@@ -552,13 +577,41 @@ export class PerformanceMonitor {
     return this.droppedSeries;
   }
 
+  /**
+   * Measured durations above `MAX_DURATION_MS` (24 h) that were clamped to it (a clock jump,
+   * a fake clock): the histogram keeps them as 24 h instead of losing them.
+   */
+  get clampedSamples(): number {
+    return this.clamped;
+  }
+
+  /** Listener calls (`onRecord`) that threw or rejected. */
+  get listenerErrors(): number {
+    return this.guard.errors;
+  }
+
   /** Forgets every series. */
   reset(): void {
     this.generation++;
     this.series.clear();
     this.pairs.clear();
+    this.plain.clear();
     this.byName.clear();
+    this.labelled.clear();
+    this.labelledEntries = 0;
     this.droppedSeries = 0;
+    this.clamped = 0;
+  }
+
+  /** @internal entry counts of every map the monitor keeps, for memory-bound tests. */
+  footprint(): { series: number; pairs: number; plain: number; names: number; labelledCache: number } {
+    return {
+      series: this.series.size,
+      pairs: this.pairs.size,
+      plain: this.plain.size,
+      names: this.byName.size,
+      labelledCache: this.labelledEntries,
+    };
   }
 
   // ───────────────────────── internals ─────────────────────────
@@ -599,7 +652,11 @@ export class PerformanceMonitor {
       if (cached) return cached;
     }
     const pair = { ok: this.resolve(name, labels, 'ok'), error: this.resolve(name, labels, 'error') };
-    if (labels === undefined) this.pairs.set(name, pair);
+    // Only a pair of the operation's own series is kept: names refused by maxSeries (recorded
+    // into the overflow series) must not grow this map either.
+    if (labels === undefined && pair.ok.name === name && pair.error.name === name) {
+      this.pairs.set(name, pair);
+    }
     return pair;
   }
 
@@ -615,17 +672,65 @@ export class PerformanceMonitor {
       ? failed
         ? pair.error
         : pair.ok
-      : this.resolve(name, labels, failed ? 'error' : 'ok');
+      : this.lookup(name, labels!, failed ? 'error' : 'ok');
     this.recordInto(series, end - start, end);
   }
 
-  /** `now` is the end timestamp the caller already has: one clock read per sample. */
+  /**
+   * `now` is the end timestamp the caller already has: one clock read per sample. Measured
+   * durations are clamped to [0, MAX_DURATION_MS] (the ones above are counted); listeners
+   * cannot throw into the caller.
+   */
   private recordInto(series: Series, ms: number, now: number): void {
-    series.record(ms, now);
-    if (this.listeners.length !== 0) {
-      const event: RecordEvent = { name: series.name, labels: series.labels, durationMs: ms };
-      for (const l of this.listeners) l(event);
+    let v = ms;
+    if (!(v <= MAX_DURATION_MS)) {
+      if (v > MAX_DURATION_MS) this.clamped++;
+      v = v > MAX_DURATION_MS ? MAX_DURATION_MS : 0;
+    } else if (v < 0) {
+      v = 0;
     }
+    series.record(v, now);
+    if (this.listeners.length !== 0) {
+      const event: RecordEvent = { name: series.name, labels: series.labels, durationMs: v };
+      for (const l of this.listeners) this.guard.call(l, event);
+    }
+  }
+
+  /**
+   * The labelled hot path: the series of (`name`, `labels`, `outcome`) found by a cheap key in
+   * the labels' own order (no sort, no escaping, no validation on a hit), falling back to
+   * {@link resolve} the first time. Only admitted series are cached (never overflow ones), and
+   * the cache is bounded (cleared when it outgrows 4 × maxSeries entries).
+   */
+  private lookup(name: string, labels: Labels, outcome: string | undefined): Series {
+    const fast = fastLabelKey(labels, outcome);
+    if (fast === undefined) return this.resolve(name, labels, outcome);
+    let byKey = this.labelled.get(name);
+    const hit = byKey?.get(fast);
+    if (hit !== undefined) return hit;
+    const series = this.resolve(name, labels, outcome);
+    if (series.name === name && !series.overflowed) {
+      if (this.labelledEntries >= this.maxLabelledEntries) {
+        this.labelled.clear();
+        this.labelledEntries = 0;
+        byKey = undefined;
+      }
+      if (byKey === undefined) {
+        byKey = new Map();
+        this.labelled.set(name, byKey);
+      }
+      byKey.set(fast, series);
+      this.labelledEntries++;
+    }
+    return series;
+  }
+
+  private plainSeries(name: string): Series {
+    const cached = this.plain.get(name);
+    if (cached !== undefined) return cached;
+    const series = this.resolve(name, undefined);
+    if (series.name === name && !series.overflowed) this.plain.set(name, series);
+    return series;
   }
 
   private resolve(name: string, labels: Labels | undefined, outcome?: string): Series {
@@ -656,11 +761,11 @@ export class PerformanceMonitor {
     const target = this.byName.has(name) ? name : 'earshot_overflow';
     const labels = { overflow: 'true' };
     const overflowKey = seriesKey(target, labels);
-    return this.series.get(overflowKey) ?? this.create(target, normalizeLabels(labels), overflowKey);
+    return this.series.get(overflowKey) ?? this.create(target, normalizeLabels(labels), overflowKey, true);
   }
 
-  private create(name: string, labels: NormalizedLabels, key: string): Series {
-    const s = new Series(name, labels, key, this.sliceMs, this.slices, this.digits, this.now());
+  private create(name: string, labels: NormalizedLabels, key: string, overflowed = false): Series {
+    const s = new Series(name, labels, key, this.sliceMs, this.slices, this.digits, this.now(), overflowed);
     this.series.set(key, s);
     const list = this.byName.get(name);
     if (list) list.push(s);
@@ -678,46 +783,69 @@ export class PerformanceMonitor {
     return windowMs;
   }
 
+  /**
+   * Merges the series of `name` matching `query`. `excludedErrors` counts the error samples
+   * left out by `outcome: 'success'` (checkTargets' error rate).
+   */
   private merge(
     name: string,
     query: StatsQuery,
-  ): { hist: LatencyHistogram; count: number; errors: number; sumMs: number } {
+  ): { hist: LatencyHistogram; count: number; errors: number; sumMs: number; excludedErrors: number } {
     const windowMs = this.checkWindow(query.windowMs);
+    const outcome = query.outcome;
+    if (outcome !== undefined && outcome !== 'success' && outcome !== 'error') {
+      throw new InvalidArgumentError(`outcome must be 'success' or 'error', got ${String(outcome)}.`);
+    }
     const hist = new LatencyHistogram({ significantDigits: this.digits });
     let count = 0;
     let errors = 0;
     let sumMs = 0;
+    let excludedErrors = 0;
     const list = this.byName.get(name);
     if (list) {
       const now = this.now();
       for (const s of list) {
         if (!matchesLabels(s.labels, query.labels)) continue;
+        if (outcome !== undefined && s.isError !== (outcome === 'error')) {
+          if (s.isError) excludedErrors += s.countIn(now, windowMs);
+          continue;
+        }
         const r = s.addTo(hist, now, windowMs);
         count += r.count;
         sumMs += r.sumMs;
         if (s.isError) errors += r.count;
       }
     }
-    return { hist, count, errors, sumMs };
+    return { hist, count, errors, sumMs, excludedErrors };
   }
 }
 
-function splitTargets(t: TargetsInput): {
+function durationError(name: string, durationMs: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Duration of "${name}" must be a number of ms from 0 to ${MAX_DURATION_MS} (24 h), got ${String(durationMs)}.`,
+  );
+}
+
+interface TargetParts {
   operations: Readonly<Record<string, number>>;
   percentile?: number;
   stretch?: Readonly<Record<string, number>>;
-} {
-  if (t !== null && typeof t === 'object' && 'operations' in t && typeof t.operations === 'object') {
-    const out: {
-      operations: Readonly<Record<string, number>>;
-      percentile?: number;
-      stretch?: Readonly<Record<string, number>>;
-    } = {
-      operations: t.operations as Readonly<Record<string, number>>,
-    };
-    if (typeof t.percentile === 'number') out.percentile = t.percentile;
-    if (t.stretch && typeof t.stretch === 'object')
+  maxErrorRate?: number;
+}
+
+function splitTargets(t: TargetsInput): TargetParts {
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
+    throw new InvalidArgumentError(
+      'Targets must be an object: { operation: ms } or { operations: { operation: ms }, percentile?, stretch?, maxErrorRate? }.',
+    );
+  }
+  if ('operations' in t && typeof t.operations === 'object' && t.operations !== null) {
+    const out: TargetParts = { operations: t.operations as Readonly<Record<string, number>> };
+    if (t.percentile !== undefined) out.percentile = t.percentile as number;
+    if (t.stretch && typeof t.stretch === 'object') {
       out.stretch = t.stretch as Readonly<Record<string, number>>;
+    }
+    if (t.maxErrorRate !== undefined) out.maxErrorRate = t.maxErrorRate as number;
     return out;
   }
   return { operations: t as Readonly<Record<string, number>> };

@@ -1,15 +1,28 @@
-import type { OperationStats, TargetResult, TargetsInput } from './monitor.js';
+import type { OperationStats, TargetResult, TargetsInput } from './types.js';
 
 /** Options of `monitor.report()`. */
 export interface ReportOptions {
   /** Add target and status columns. */
   targets?: TargetsInput;
-  /** Percentile judged against targets. Default 90. */
+  /** Percentile judged against targets. Default: the targets' own, else 90. */
   percentile?: number;
+  /** Error-rate gate of the targets (0–1). Default: the targets' own, else 0.01. */
+  maxErrorRate?: number;
   /** Only the last `windowMs`. */
   windowMs?: number;
   /** Decimal places of milliseconds. Default 1. */
   decimals?: number;
+}
+
+function statusCell(c: TargetResult): string {
+  if (c.status === 'no-data') return 'NO DATA';
+  if (c.pass) return 'PASS';
+  const rate = `${(c.errorRate * 100).toFixed(1)}% errors > ${(c.maxErrorRate * 100).toFixed(1)}%`;
+  return c.failedOn === 'errors'
+    ? `FAIL (${rate})`
+    : c.failedOn === 'latency+errors'
+      ? `FAIL (latency, ${rate})`
+      : 'FAIL';
 }
 
 /** Renders stats (and target checks) as an aligned text table. @internal */
@@ -39,10 +52,7 @@ export function formatReport(
       ms(s?.maxMs),
     ];
     if (checks.length) {
-      row.push(
-        c ? `P${c.percentile} ≤ ${c.targetMs}` : '',
-        c ? (c.status === 'no-data' ? 'NO DATA' : c.pass ? 'PASS' : 'FAIL') : '',
-      );
+      row.push(c ? `P${c.percentile} ≤ ${c.targetMs}` : '', c ? statusCell(c) : '');
     }
     rows.push(row);
   }

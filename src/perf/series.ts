@@ -37,6 +37,8 @@ export class Series {
     private readonly slices: number,
     digits: number,
     now: number,
+    /** True for the `{overflow="true"}` series that collects what `maxSeries` refused. */
+    readonly overflowed = false,
   ) {
     this.isError = labels.outcome !== undefined && ERROR_OUTCOMES.has(labels.outcome);
     this.current = new LatencyHistogram({ significantDigits: digits, storage: 'dense' });
@@ -78,6 +80,21 @@ export class Series {
     this.currentStart = now - (now % this.sliceMs);
     this.currentCount = 0;
     this.currentSumMs = 0;
+  }
+
+  /** Closed slices kept for the rolling window (at most `slices`). */
+  get keptSlices(): number {
+    return this.ring.length;
+  }
+
+  /** Samples that {@link addTo} would add with the same arguments, without adding them. */
+  countIn(now: number, windowMs?: number): number {
+    if (windowMs === undefined) return this.count;
+    const from = now - windowMs;
+    let count = 0;
+    for (const s of this.ring) if (s.start + this.sliceMs > from) count += s.count;
+    if (this.currentStart + this.sliceMs > from) count += this.currentCount;
+    return count;
   }
 
   /**

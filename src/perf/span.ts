@@ -26,7 +26,7 @@ export type SpanSink = (
  * @example
  * ```ts
  * {
- *   using span = monitor.start('stt', { provider: 'deepgram' });
+ *   using span = monitor.start(OP.stt, { provider: 'deepgram' });
  *   const text = await transcribe(audio);
  * } // recorded here, outcome ok
  * ```
