@@ -29,37 +29,105 @@ export interface EmfHistogram {
   Sum: number;
 }
 
+/**
+ * Names of the metrics earshot writes: a dimension with one of these names would be
+ * overwritten by the metric value in the document (CloudWatch then drops or misfiles it).
+ */
+const METRIC_NAMES = new Set([
+  'Latency',
+  'Requests',
+  'Errors',
+  'CacheHits',
+  'CacheMisses',
+  'CacheStaleHits',
+  'CacheErrors',
+]);
+/** Dimension names earshot writes itself. */
+const OWN_DIMENSIONS = new Set(['operation', 'CacheNamespace']);
+/** CloudWatch's documented limit of dimensions in one dimension set. */
+const MAX_DIMENSIONS = 30;
+/** CloudWatch's documented limit on a dimension value's length. */
+const MAX_DIMENSION_VALUE = 1024;
+
 const dimensionName = z
   .string()
   .min(1)
   .max(255)
-  .refine((n) => !n.startsWith(':') && n !== '_aws', 'dimension names must not start with ":" or be "_aws"');
+  .refine((n) => n.trim() !== '', 'dimension names must not be blank')
+  .refine((n) => !n.startsWith(':') && n !== '_aws', 'dimension names must not start with ":" or be "_aws"')
+  .refine(
+    (n) => !METRIC_NAMES.has(n),
+    'dimension names must differ from the metric names (Latency, Requests, Errors, Cache*)',
+  )
+  .refine((n) => !OWN_DIMENSIONS.has(n), 'operation and CacheNamespace are written by the exporter');
+
+/**
+ * A dimension value CloudWatch accepts: blank (empty or whitespace-only) becomes `none`, and
+ * values are cut to 1024 characters.
+ */
+function dimensionValue(v: string | undefined): string {
+  if (v === undefined || v.trim() === '') return 'none';
+  return v.length > MAX_DIMENSION_VALUE ? v.slice(0, MAX_DIMENSION_VALUE) : v;
+}
 
 /** Options of {@link EmfExporter} and {@link toEmf}. */
-export const emfOptionsSchema = z.object({
-  /** CloudWatch namespace. Default `earshot`. */
-  namespace: z.string().min(1).max(255).default('earshot'),
-  /**
-   * Series labels that become dimensions besides `operation` (e.g. `['provider']`). Series
-   * that differ only in other labels are merged. Each distinct combination is a billed metric:
-   * keep this short. Default none.
-   */
-  dimensions: z.array(dimensionName).max(29).default([]),
-  /** Dimensions with a fixed value on every document, e.g. `{ Service: 'voice' }`. Default none. */
-  constDimensions: z.record(dimensionName, z.string().min(1).max(1024)).default({}),
-  /** 60 (standard) or 1 (high resolution, billed higher). Default 60. */
-  storageResolution: z.union([z.literal(1), z.literal(60)]).default(60),
-  /** Cache counters per namespace, emitted as per-flush deltas. Default none. */
-  cache: z
-    .custom<CacheStatsProvider>((v) => typeof (v as CacheStatsProvider | undefined)?.stats === 'function')
-    .optional(),
-  /** Where lines go. Default `process.stdout` (Lambda and the CloudWatch agent read it). */
-  write: z.custom<(line: string) => void>((v) => typeof v === 'function').optional(),
-  /** Flush period of {@link EmfExporter.start} in ms. Default 60 000. */
-  intervalMs: z.number().int().min(1000).default(60_000),
-  /** Wall clock in ms for `Timestamp`. Default `Date.now`. */
-  now: z.custom<() => number>((v) => typeof v === 'function').optional(),
-});
+export const emfOptionsSchema = z
+  .object({
+    /** CloudWatch namespace. Default `earshot`. */
+    namespace: z.string().min(1).max(255).default('earshot'),
+    /**
+     * Series labels that become dimensions besides `operation` (e.g. `['provider']`). Series
+     * that differ only in other labels are merged. Each distinct combination is a billed metric:
+     * keep this short. Default none.
+     */
+    dimensions: z
+      .array(dimensionName)
+      .max(MAX_DIMENSIONS - 1)
+      .default([]),
+    /** Dimensions with a fixed value on every document, e.g. `{ Service: 'voice' }`. Default none. */
+    constDimensions: z
+      .record(
+        dimensionName,
+        z
+          .string()
+          .min(1)
+          .max(MAX_DIMENSION_VALUE)
+          .refine((v) => v.trim() !== '', 'dimension values must not be blank'),
+      )
+      .default({}),
+    /** 60 (standard) or 1 (high resolution, billed higher). Default 60. */
+    storageResolution: z.union([z.literal(1), z.literal(60)]).default(60),
+    /** Cache counters per namespace, emitted as per-flush deltas. Default none. */
+    cache: z
+      .custom<CacheStatsProvider>((v) => typeof (v as CacheStatsProvider | undefined)?.stats === 'function')
+      .optional(),
+    /** Where lines go. Default `process.stdout` (Lambda and the CloudWatch agent read it). */
+    write: z.custom<(line: string) => void>((v) => typeof v === 'function').optional(),
+    /** Flush period of {@link EmfExporter.start} in ms. Default 60 000. */
+    intervalMs: z.number().int().min(1000).default(60_000),
+    /** Wall clock in ms for `Timestamp`. Default `Date.now`. */
+    now: z.custom<() => number>((v) => typeof v === 'function').optional(),
+  })
+  .superRefine((o, ctx) => {
+    // CloudWatch rejects a dimension set of more than 30 names: constant ones, `operation` (or
+    // `CacheNamespace`) and the label dimensions together.
+    const constNames = Object.keys(o.constDimensions);
+    const total = constNames.length + 1 + o.dimensions.length;
+    if (total > MAX_DIMENSIONS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dimensions'],
+        message: `${total} dimensions in a set (constDimensions + operation + dimensions); CloudWatch allows at most ${MAX_DIMENSIONS}`,
+      });
+    }
+    const seen = new Set<string>();
+    for (const d of [...constNames, ...o.dimensions]) {
+      if (seen.has(d)) {
+        ctx.addIssue({ code: 'custom', path: ['dimensions'], message: `dimension "${d}" is given twice` });
+      }
+      seen.add(d);
+    }
+  });
 
 /** Options of {@link EmfExporter}, as you pass them. */
 export type EmfOptions = z.input<typeof emfOptionsSchema>;
@@ -156,8 +224,8 @@ function render(
   const groups = new Map<string, Group>();
   for (const s of snapshots) {
     if (s.count === 0) continue;
-    const dims: Record<string, string> = { ...o.constDimensions, operation: s.name };
-    for (const d of o.dimensions) dims[d] = s.labels[d] || 'none';
+    const dims: Record<string, string> = { ...o.constDimensions, operation: dimensionValue(s.name) };
+    for (const d of o.dimensions) dims[d] = dimensionValue(s.labels[d]);
     const key = JSON.stringify(dims);
     let g = groups.get(key);
     if (!g) {
@@ -199,7 +267,10 @@ function render(
   }
   if (cacheDeltas) {
     for (const [namespace, d] of cacheDeltas) {
-      const dims: Record<string, string> = { ...o.constDimensions, CacheNamespace: namespace };
+      const dims: Record<string, string> = {
+        ...o.constDimensions,
+        CacheNamespace: dimensionValue(namespace),
+      };
       const metrics = Object.keys(d).map((name) => ({
         Name: name,
         Unit: 'Count',

@@ -59,8 +59,21 @@ export function isValidLabelName(name: string): boolean {
   return LABEL_NAME.test(name) && !name.startsWith('__');
 }
 
-/** Escapes a label value: backslash, double quote and newline. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const HAS_LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * `value` with every lone surrogate replaced by U+FFFD, which is what UTF-8 encoding does on
+ * the wire anyway: `'a\uD800'` and `'a\uDC00'` are one series for Prometheus, so the exporter
+ * must key them as one too (two would be a duplicate series and fail the scrape).
+ */
+export function wellFormed(value: string): string {
+  return HAS_LONE_SURROGATE.test(value) ? value.replace(LONE_SURROGATE, '\uFFFD') : value;
+}
+
+/** Escapes a label value: backslash, double quote and newline (lone surrogates become U+FFFD). */
 export function escapeLabelValue(value: string): string {
+  value = wellFormed(value);
   // Fast path: most label values (provider names, outcomes) need no escaping.
   if (!/[\\"\n]/.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -12,6 +12,7 @@ import {
   type PrometheusMetricFamily,
   type PrometheusSample,
   prometheusContentType,
+  wellFormed,
 } from './prometheus-text.js';
 import {
   CACHE_COUNTER_FIELDS,
@@ -74,7 +75,15 @@ export const prometheusExporterOptionsSchema = z.object({
     .optional(),
   /** Answer OpenMetrics when the scraper's Accept header asks for it. Default `true`. */
   openMetrics: z.boolean().default(true),
+  /**
+   * Cardinality guard of the cache families: namespaces past this many (by name) are summed
+   * into one `namespace="other"` series. Default 100.
+   */
+  maxCacheNamespaces: z.number().int().min(1).max(10_000).default(100),
 });
+
+/** The `namespace` label of the cache series past `maxCacheNamespaces`. */
+const OTHER_NAMESPACE = 'other';
 
 /** Options of {@link PrometheusExporter}, as you pass them. */
 export type PrometheusExporterOptions = z.input<typeof prometheusExporterOptionsSchema>;
@@ -116,6 +125,7 @@ export class PrometheusExporter {
   private readonly bucketsMs: readonly number[];
   private readonly bucketsSeconds: readonly number[];
   private readonly constLabels: Readonly<Record<string, string>>;
+  private readonly maxCacheNamespaces: number;
   private readonly cache: CacheStatsProvider | undefined;
   private readonly openMetrics: boolean;
 
@@ -128,6 +138,7 @@ export class PrometheusExporter {
     this.bucketsMs = o.bucketsMs;
     this.bucketsSeconds = o.bucketsMs.map((ms) => ms / 1000);
     this.constLabels = o.constLabels;
+    this.maxCacheNamespaces = o.maxCacheNamespaces;
     this.cache = o.cache;
     this.openMetrics = o.openMetrics;
   }
@@ -249,13 +260,15 @@ export class PrometheusExporter {
   }
 
   private seriesLabels(name: string, labels: Readonly<Record<string, string>>): Record<string, string> {
-    const out: Record<string, string> = { operation: name };
+    // Values as they will be on the wire (lone surrogates → U+FFFD), so the merge key above
+    // sees the same series Prometheus will.
+    const out: Record<string, string> = { operation: wellFormed(name) };
     for (const k in labels) {
       let key = k;
       if (!isValidLabelName(k) || RESERVED_LABELS.has(k) || Object.hasOwn(this.constLabels, k)) {
         key = `exported_${k.replace(/[^a-zA-Z0-9_]/g, '_').replace(/^_+/, '')}`;
       }
-      if (!Object.hasOwn(out, key)) out[key] = String(labels[k]);
+      if (!Object.hasOwn(out, key)) out[key] = wellFormed(String(labels[k]));
     }
     return Object.assign(out, this.constLabels);
   }
@@ -267,11 +280,40 @@ export class PrometheusExporter {
       string,
       { type: 'counter' | 'gauge'; field: string; samples: PrometheusSample[] }
     >();
-    for (const [namespace, s] of namespaceStats(cache)) {
+    // Cardinality guard: at most maxCacheNamespaces namespaces get their own series (sorted by
+    // name, so the choice is stable between scrapes); the rest are summed into one
+    // `namespace="other"` series. Namespaces equal on the wire are summed too.
+    const byNs = new Map<
+      string,
+      { hits: number; misses: number; merged: number; fields: Map<string, number> }
+    >();
+    const all = [...namespaceStats(cache)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    let distinct = 0;
+    for (const [rawNs, st] of all) {
+      let ns = wellFormed(rawNs);
+      if (!byNs.has(ns)) {
+        if (distinct >= this.maxCacheNamespaces) ns = OTHER_NAMESPACE;
+        else distinct++;
+      }
+      let acc = byNs.get(ns);
+      if (!acc) {
+        acc = { hits: 0, misses: 0, merged: 0, fields: new Map() };
+        byNs.set(ns, acc);
+      }
+      acc.merged++;
+      acc.hits += st.hits;
+      acc.misses += st.misses;
+      for (const [field, value] of extraNumericFields(st)) {
+        acc.fields.set(field, (acc.fields.get(field) ?? 0) + value);
+      }
+    }
+    for (const [namespace, s] of byNs) {
       const labels = { namespace, ...this.constLabels };
       hits.push({ labels, value: s.hits });
       misses.push({ labels, value: s.misses });
-      for (const [field, value] of extraNumericFields(s)) {
+      for (const [field, value] of s.fields) {
+        // A sum of gauges (hit rates) over merged namespaces means nothing: counters only.
+        if (s.merged > 1 && !CACHE_COUNTER_FIELDS.has(field)) continue;
         const name = `${this.prefix}cache_${snakeCase(field)}`;
         let family = extra.get(name);
         if (!family) {

@@ -6,7 +6,8 @@
  */
 import { connect } from 'node:net';
 import { z } from 'zod';
-import { InvalidArgumentError, UpstreamError } from '../errors.js';
+import { InvalidArgumentError, TimeoutError, UpstreamError } from '../errors.js';
+import { raceSignal } from '../internal/abort.js';
 import { parseLoadOptions } from './options.js';
 import { waterfallSchema } from './run-file.js';
 import type { Scenario, ScenarioResult } from './types.js';
@@ -56,38 +57,54 @@ export function httpScenario(input: HttpTargetOptionsInput): Scenario {
     weight: o.weight,
     async run(ctx): Promise<ScenarioResult | undefined> {
       const t0 = performance.now();
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(o.timeoutMs)]);
-      let res: Response;
+      // One controller per request, aborted by a timer this closure holds (a strong reference:
+      // `AbortSignal.any([…, AbortSignal.timeout(ms)])` lets the timeout signal be garbage
+      // collected on Node 20, and the deadline then never fires) or by the run's stop signal.
+      // Both waits also race the abort (src/internal/abort.ts), so a body that ignores it
+      // cannot outlive the deadline.
+      const controller = new AbortController();
+      const timedOut = new TimeoutError(`${where} did not answer within ${o.timeoutMs} ms.`, o.timeoutMs);
+      const timer = setTimeout(() => controller.abort(timedOut), o.timeoutMs);
+      const onStop = (): void => controller.abort(ctx.signal.reason);
+      if (ctx.signal.aborted) onStop();
+      else ctx.signal.addEventListener('abort', onStop, { once: true });
+      const abortReason = (): unknown => controller.signal.reason;
       try {
-        const init: RequestInit = { method, headers: o.headers, signal };
-        if (o.body !== undefined) init.body = o.body;
-        res = await fetch(o.url, init);
-      } catch (err) {
-        ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, { status: 0, outcome: 'error' });
-        throw networkError(err, where, o.timeoutMs, ctx.signal);
+        let res: Response;
+        try {
+          const init: RequestInit = { method, headers: o.headers, signal: controller.signal };
+          if (o.body !== undefined) init.body = o.body;
+          res = await raceSignal(fetch(o.url, init), controller.signal, abortReason);
+        } catch (err) {
+          ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, { status: 0, outcome: 'error' });
+          throw networkError(err, where, o.timeoutMs, ctx.signal, controller.signal);
+        }
+        const ttfb = performance.now() - t0;
+        let text: string;
+        try {
+          text = await raceSignal(res.text(), controller.signal, abortReason);
+        } catch (err) {
+          ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, {
+            status: res.status,
+            outcome: 'error',
+          });
+          throw networkError(err, where, o.timeoutMs, ctx.signal, controller.signal);
+        }
+        const outcome = res.ok ? 'ok' : 'error';
+        ctx.monitor.record(HTTP_OPERATIONS.ttfb, ttfb, { status: res.status, outcome });
+        ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, { status: res.status, outcome });
+        if (!res.ok) {
+          throw new UpstreamError(`${method} ${where} answered HTTP ${res.status}.`, {
+            provider: 'http',
+            status: res.status,
+            retryable: res.status === 429 || res.status >= 500,
+          });
+        }
+        return waterfallFrom(text, res.headers.get('content-type'));
+      } finally {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onStop);
       }
-      const ttfb = performance.now() - t0;
-      let text: string;
-      try {
-        text = await res.text();
-      } catch (err) {
-        ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, {
-          status: res.status,
-          outcome: 'error',
-        });
-        throw networkError(err, where, o.timeoutMs, ctx.signal);
-      }
-      const outcome = res.ok ? 'ok' : 'error';
-      ctx.monitor.record(HTTP_OPERATIONS.ttfb, ttfb, { status: res.status, outcome });
-      ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, { status: res.status, outcome });
-      if (!res.ok) {
-        throw new UpstreamError(`${method} ${where} answered HTTP ${res.status}.`, {
-          provider: 'http',
-          status: res.status,
-          retryable: res.status === 429 || res.status >= 500,
-        });
-      }
-      return waterfallFrom(text, res.headers.get('content-type'));
     },
   };
 }
@@ -103,10 +120,16 @@ function waterfallFrom(text: string, contentType: string | null): ScenarioResult
   }
 }
 
-function networkError(err: unknown, where: string, timeoutMs: number, stop: AbortSignal): Error {
+function networkError(
+  err: unknown,
+  where: string,
+  timeoutMs: number,
+  stop: AbortSignal,
+  request: AbortSignal,
+): Error {
   if (stop.aborted) return err as Error;
   const e = err as Error & { cause?: { code?: string } };
-  if (e.name === 'TimeoutError') {
+  if (err instanceof TimeoutError || request.reason instanceof TimeoutError || e.name === 'TimeoutError') {
     return new UpstreamError(
       `${where} did not answer within ${timeoutMs} ms.`,
       { provider: 'http', retryable: true },

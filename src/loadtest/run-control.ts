@@ -3,6 +3,7 @@
  * leaves nothing behind that keeps the process alive.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { PerformanceMonitor } from '../perf/index.js';
 import type { ErrorKindCount, RunRecorder } from './recorder.js';
 import type { TimeseriesPoint } from './run-file.js';
@@ -141,6 +142,10 @@ export class RunStop {
 
   /** `onStop` runs once, when the first stop is requested (before any abort). */
   constructor(signal: AbortSignal | undefined, onStop?: () => void) {
+    // Every in-flight iteration (and the stages inside it) listens on the run-wide signal and
+    // removes its listener when it ends: hundreds of listeners at high concurrency are expected,
+    // not a leak, so Node's default limit of 10 would only print MaxListenersExceededWarning.
+    setMaxListeners(0, this.hard.signal);
     this.#signal = signal;
     this.#onStop = onStop;
   }

@@ -23,6 +23,15 @@ export const stageTargetSchema = z.object({
   targetMs: z.number().positive(),
   actualMs: ms.nullable(),
   status: z.enum(['pass', 'fail', 'no-data']),
+  /** Successful calls, the ones `actualMs` is measured on (absent in older run files). */
+  okCount: count.optional(),
+  /** Failed calls of this stage and their share of its calls. */
+  errors: count.optional(),
+  errorRate: z.number().min(0).max(1).optional(),
+  /** The per-stage error-rate gate applied. */
+  maxErrorRate: z.number().min(0).max(1).optional(),
+  /** Why a `fail`: the latency (of successful calls), the error rate, or both. */
+  failedOn: z.enum(['latency', 'errors', 'latency+errors']).optional(),
   stretchMs: z.number().positive().optional(),
   stretchPass: z.boolean().optional(),
 });
@@ -121,7 +130,8 @@ export const savedRunSchema = z.object({
   earshotVersion: z.string(),
   kind: z.enum(['demo', 'load', 'check']),
   title: z.string(),
-  startedAt: z.string(),
+  /** ISO 8601 start time; anything `Date` cannot read is rejected (exit 4 in `report`). */
+  startedAt: z.string().refine((v) => Number.isFinite(Date.parse(v)), 'must be an ISO 8601 date'),
   durationMs: ms,
   status: z.enum(['completed', 'interrupted', 'failed']),
   /** Why the run stopped early (Ctrl-C, an error). */

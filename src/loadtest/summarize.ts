@@ -134,7 +134,7 @@ export function summarizeRun(o: SummarizeRunOptions): SavedRun {
         parts.stretch
           ? { operations: parts.operations, stretch: parts.stretch }
           : { operations: parts.operations },
-        { percentile },
+        { percentile, maxErrorRate },
       )
       .map((c) => [c.operation, c]),
   );
@@ -166,7 +166,12 @@ export function summarizeRun(o: SummarizeRunOptions): SavedRun {
         targetMs: c.targetMs,
         actualMs: c.actualMs,
         status: c.status,
+        okCount: c.okCount,
+        errors: c.errors,
+        errorRate: c.errorRate,
+        maxErrorRate: c.maxErrorRate,
       };
+      if (c.failedOn !== undefined) stage.target.failedOn = c.failedOn;
       if (c.stretchMs !== undefined) stage.target.stretchMs = c.stretchMs;
       if (c.stretchPass !== undefined) stage.target.stretchPass = c.stretchPass;
     }
@@ -174,9 +179,19 @@ export function summarizeRun(o: SummarizeRunOptions): SavedRun {
   }
   const failures: string[] = [];
   for (const st of stages) {
-    if (st.target?.status === 'fail') {
+    const t = st.target;
+    if (t?.status !== 'fail') continue;
+    const on = t.failedOn ?? 'latency';
+    if (on !== 'errors') {
       failures.push(
-        `${st.name}: P${percentile} ${st.target.actualMs?.toFixed(1)} ms > target ${st.target.targetMs} ms`,
+        t.actualMs === null
+          ? `${st.name}: no successful call to measure P${percentile} on (target ${t.targetMs} ms)`
+          : `${st.name}: P${percentile} ${t.actualMs.toFixed(1)} ms (successful calls) > target ${t.targetMs} ms`,
+      );
+    }
+    if (on !== 'latency' && t.errorRate !== undefined && t.maxErrorRate !== undefined) {
+      failures.push(
+        `${st.name}: error rate ${(t.errorRate * 100).toFixed(1)} % (${t.errors} of ${st.count}) > ${(t.maxErrorRate * 100).toFixed(1)} %`,
       );
     }
   }

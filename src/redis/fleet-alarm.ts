@@ -8,6 +8,9 @@ import {
 import type { Labels } from '../perf/index.js';
 import type { FleetReader } from './fleet.js';
 
+/** Missed periods judged at most, oldest first, after a read failure. */
+const MAX_CATCH_UP = 10;
+
 /** Options of {@link createFleetLatencyAlarm}: the latency alarm's, plus when a window is settled. */
 export type FleetLatencyAlarmOptions = LatencyAlarmOptions & {
   /**
@@ -92,13 +95,24 @@ export class FleetLatencyAlarm extends AlarmEvaluator {
     // Periods are aligned to the epoch so every instance judges the same ones.
     const periodEnd = end - (end % this.periodMs);
     if (periodEnd <= this.lastEnd) return undefined;
-    this.lastEnd = periodEnd;
     const o = this.options;
     const query: { operations: string[]; labels?: Labels } = { operations: [o.operation] };
     if (o.labels) query.labels = o.labels;
-    const stats = await this.reader.readRange(periodEnd - this.periodMs, periodEnd, query);
-    const op = stats.operations[0];
-    return this.push(op?.count ?? 0, op ? op.histogram.percentileMs(o.percentile) : null, now);
+    // Periods not judged yet (after a failed read, or a late timer) are judged in order, up to
+    // MAX_CATCH_UP of them. The judged range advances only after a successful read: a failed
+    // read leaves the state and the range unchanged, so the next evaluate() judges it again.
+    let first = periodEnd;
+    if (Number.isFinite(this.lastEnd)) {
+      first = Math.max(this.lastEnd + this.periodMs, periodEnd - (MAX_CATCH_UP - 1) * this.periodMs);
+    }
+    let last: AlarmDatapoint | undefined;
+    for (let judged = first; judged <= periodEnd; judged += this.periodMs) {
+      const stats = await this.reader.readRange(judged - this.periodMs, judged, query);
+      this.lastEnd = judged;
+      const op = stats.operations[0];
+      last = this.push(op?.count ?? 0, op ? op.histogram.percentileMs(o.percentile) : null, now);
+    }
+    return last;
   }
 }
 

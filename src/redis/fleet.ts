@@ -3,13 +3,22 @@ import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { toConfigIssues } from '../config/index.js';
-import { ConfigError, InvalidArgumentError, redact } from '../errors.js';
+import {
+  ConfigError,
+  EarshotError,
+  InvalidArgumentError,
+  redact,
+  TimeoutError,
+  UpstreamError,
+} from '../errors.js';
 import { type Labels, LatencyHistogram, type SeriesSnapshot } from '../perf/index.js';
 import {
   decodeFleetBlob,
   encodeFleetBlob,
   type FleetSeriesEntry,
   HistogramCountsAccumulator,
+  type ParsedV2,
+  parseRawV2,
   rawV2FromEncoded,
 } from './fleet-codec.js';
 
@@ -41,11 +50,88 @@ export type FleetRedis = Redis | Cluster;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const INSTANCE_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
-const DEFAULT_PREFIX = 'earshot:fleet';
+/**
+ * Default key prefix of the fleet: `earshot-fleet`, so fleet keys (`earshot-fleet:w:…`) lie
+ * outside the cache's default keyspace (`earshot:`), and neither `invalidateNamespace('fleet')`
+ * nor a cache write in namespace `fleet` can touch a window.
+ */
+export const DEFAULT_FLEET_PREFIX = 'earshot-fleet';
+const DEFAULT_PREFIX = DEFAULT_FLEET_PREFIX;
+/** The cache tier's default key prefix (see `RedisTierOptions.keyPrefix`). */
+const DEFAULT_CACHE_PREFIX = 'earshot:';
+
+/**
+ * Throws `InvalidArgumentError` when the fleet's keys (`<fleetPrefix>:…`) and the cache's keys
+ * (`<cacheKeyPrefix>…`) can overlap, i.e. one keyspace is a prefix of the other: the cache's
+ * `invalidateNamespace` would then delete fleet windows and a cache write could overwrite one.
+ *
+ * @example
+ * ```ts
+ * assertFleetPrefixDisjoint('earshot-fleet', 'earshot:'); // fine
+ * assertFleetPrefixDisjoint('earshot:fleet', 'earshot:'); // throws
+ * ```
+ */
+export function assertFleetPrefixDisjoint(
+  fleetPrefix: string,
+  cacheKeyPrefix: string = DEFAULT_CACHE_PREFIX,
+): void {
+  const fleet = `${fleetPrefix}:`;
+  if (cacheKeyPrefix === '' || fleet.startsWith(cacheKeyPrefix) || cacheKeyPrefix.startsWith(fleet)) {
+    throw new InvalidArgumentError(
+      `The fleet prefix "${fleetPrefix}" overlaps the cache key prefix "${cacheKeyPrefix}": cache invalidation would delete fleet windows. Use disjoint prefixes (the fleet default is "${DEFAULT_FLEET_PREFIX}").`,
+    );
+  }
+}
+
+const ignore = (): void => {};
+
+/**
+ * Settles like `promise`, or rejects with a `TimeoutError` after `ms`: a Redis that accepts the
+ * connection and never answers must not hang a read, a publish or a shutdown.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      promise.then(ignore, ignore);
+      reject(
+        new TimeoutError(
+          `earshot fleet: ${what} got no reply from Redis within ${ms} ms. Check that Redis is up and answering, or raise commandTimeoutMs.`,
+          ms,
+        ),
+      );
+    }, ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(
+          err instanceof EarshotError
+            ? err
+            : new UpstreamError(
+                `earshot fleet: ${what} failed: ${redact(err instanceof Error ? err.message : String(err))}`,
+                { provider: 'redis', retryable: true },
+                { cause: err },
+              ),
+        );
+      },
+    );
+  });
+}
 
 const commonShape = {
-  /** Key prefix shared by every instance of the fleet. Default `earshot:fleet`. */
+  /** Key prefix shared by every instance of the fleet. Default `earshot-fleet`. */
   prefix: z.string().min(1).max(200).default(DEFAULT_PREFIX),
+  /**
+   * The cache tier's `keyPrefix` on the same Redis, when there is one: the fleet prefix is then
+   * checked to be disjoint from it (see {@link assertFleetPrefixDisjoint}). Default: the
+   * cache's default `earshot:`.
+   */
+  cacheKeyPrefix: z.string().max(200).default(DEFAULT_CACHE_PREFIX),
+  /** Deadline of every Redis command the fleet sends, in ms (`TimeoutError` past it). Default 5000. */
+  commandTimeoutMs: z.number().int().min(1).max(600_000).default(5000),
   /** Window length in ms; every instance and reader must use the same. Default 60 000. */
   windowMs: z.number().int().min(1000, 'windowMs must be at least 1000 ms').max(86_400_000).default(60_000),
   /** Wall clock in ms. Default `Date.now`. Tests inject a fake one. */
@@ -128,6 +214,7 @@ export class FleetPublisher {
   readonly windowMs: number;
   readonly publishIntervalMs: number;
   private readonly prefix: string;
+  private readonly timeoutMs: number;
   private readonly ttlMs: number;
   private readonly keepLabels: readonly string[];
   private readonly now: () => number;
@@ -145,7 +232,9 @@ export class FleetPublisher {
     options: FleetPublisherOptions = {},
   ) {
     const o = parse(fleetPublisherOptionsSchema, options, 'FleetPublisher options');
+    assertFleetPrefixDisjoint(o.prefix, o.cacheKeyPrefix);
     this.prefix = o.prefix;
+    this.timeoutMs = o.commandTimeoutMs;
     this.windowMs = o.windowMs;
     this.publishIntervalMs = o.publishIntervalMs ?? Math.min(10_000, o.windowMs);
     if (this.windowMs % this.publishIntervalMs !== 0) {
@@ -271,7 +360,19 @@ export class FleetPublisher {
         [...w.series.values()].map((ws) => ({ entry: ws.entry, rawV2: rawV2FromEncoded(ws.hist.encode()) })),
       );
       const key = windowKey(this.prefix, this.windowMs, start);
-      await this.redis.multi().hset(key, this.instanceId, blob).pexpire(key, this.ttlMs).exec();
+      const replies = await withDeadline(
+        this.redis.multi().hset(key, this.instanceId, blob).pexpire(key, this.ttlMs).exec(),
+        this.timeoutMs,
+        'publishing a window',
+      );
+      const failed = replies?.find(([err]) => err);
+      if (failed?.[0]) {
+        throw new UpstreamError(
+          `earshot fleet: publishing a window failed: ${redact(failed[0].message)}`,
+          { provider: 'redis', retryable: true },
+          { cause: failed[0] },
+        );
+      }
       w.dirty = false;
       wrote = true;
     }
@@ -314,6 +415,19 @@ export interface FleetStats {
   instances: string[];
   /** One entry per operation, sorted by name. */
   operations: FleetOperationStats[];
+  /**
+   * Blobs (or whole window keys) that were not valid fleet data and were left out of the
+   * merge, with the reason: corrupt or forged data from one instance never breaks a read.
+   */
+  skipped: FleetSkip[];
+}
+
+/** A blob or window key {@link FleetReader.read} skipped. */
+export interface FleetSkip {
+  /** The instance whose blob was skipped; absent when a whole window key was unreadable. */
+  instance?: string;
+  /** Why it was skipped. May quote data from Redis: strip control characters before printing. */
+  reason: string;
 }
 
 /** Which windows and series {@link FleetReader.read} merges. */
@@ -353,6 +467,7 @@ interface OperationAccumulator {
 export class FleetReader {
   readonly windowMs: number;
   private readonly prefix: string;
+  private readonly timeoutMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -360,7 +475,9 @@ export class FleetReader {
     options: FleetReaderOptions = {},
   ) {
     const o = parse(fleetReaderOptionsSchema, options, 'FleetReader options');
+    assertFleetPrefixDisjoint(o.prefix, o.cacheKeyPrefix);
     this.prefix = o.prefix;
+    this.timeoutMs = o.commandTimeoutMs;
     this.windowMs = o.windowMs;
     this.now = o.now ?? Date.now;
   }
@@ -407,16 +524,30 @@ export class FleetReader {
     if (starts.length > 10_000) throw new InvalidArgumentError('readRange spans more than 10000 windows.');
     const pipeline = this.redis.pipeline();
     for (const w of starts) pipeline.hgetallBuffer(windowKey(this.prefix, this.windowMs, w));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = (await withDeadline(pipeline.exec(), this.timeoutMs, 'reading the fleet windows')) ?? [];
     const blobs: [string, Buffer][] = [];
     const withData: number[] = [];
+    const keySkips: FleetSkip[] = [];
     replies.forEach(([err, value], i) => {
-      if (err) throw err;
+      if (err) {
+        // A window key holding another Redis type is bad data, not a Redis failure: skip it.
+        if (/^WRONGTYPE/.test(err.message)) {
+          keySkips.push({
+            reason: `The window key ${windowKey(this.prefix, this.windowMs, starts[i]!)} holds another Redis type (not a hash).`,
+          });
+          return;
+        }
+        throw new UpstreamError(
+          `earshot fleet: reading the fleet windows failed: ${redact(err.message)}`,
+          { provider: 'redis', retryable: true },
+          { cause: err },
+        );
+      }
       const fields = Object.entries(value as Record<string, Buffer>);
       if (fields.length > 0) withData.push(starts[i]!);
       for (const entry of fields) blobs.push(entry);
     });
-    const { operations, instances } = mergeFleetBlobs(blobs, options);
+    const { operations, instances, skipped } = mergeFleetBlobs(blobs, options);
     return {
       fromMs: from,
       toMs: starts.length === 0 ? from : starts[starts.length - 1]! + this.windowMs,
@@ -424,6 +555,7 @@ export class FleetReader {
       windows: withData,
       instances,
       operations,
+      skipped: [...keySkips, ...skipped],
     };
   }
 
@@ -433,10 +565,18 @@ export class FleetReader {
     const pipeline = this.redis.pipeline();
     for (const w of [current - this.windowMs, current])
       pipeline.hkeys(windowKey(this.prefix, this.windowMs, w));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies =
+      (await withDeadline(pipeline.exec(), this.timeoutMs, 'listing the fleet instances')) ?? [];
     const out = new Set<string>();
     for (const [err, keys] of replies) {
-      if (err) throw err;
+      if (err) {
+        if (/^WRONGTYPE/.test(err.message)) continue;
+        throw new UpstreamError(
+          `earshot fleet: listing the fleet instances failed: ${redact(err.message)}`,
+          { provider: 'redis', retryable: true },
+          { cause: err },
+        );
+      }
       for (const k of keys as string[]) out.add(k);
     }
     return [...out].sort();
@@ -451,35 +591,62 @@ export class FleetReader {
 export function mergeFleetBlobs(
   blobs: Iterable<readonly [instanceId: string, blob: Uint8Array]>,
   options: Pick<FleetReadOptions, 'operations' | 'labels'> = {},
-): { operations: FleetOperationStats[]; instances: string[] } {
+): { operations: FleetOperationStats[]; instances: string[]; skipped: FleetSkip[] } {
   const only = options.operations ? new Set(options.operations) : undefined;
   const filter = options.labels;
   const ops = new Map<string, OperationAccumulator>();
   const instances = new Set<string>();
+  const skipped: FleetSkip[] = [];
   for (const [instance, blob] of blobs) {
+    // A blob is validated whole before any of it is merged: one bad publisher (corrupt data,
+    // another version, forged counts) is skipped and counted, the rest of the fleet is merged.
+    const staged: { entry: FleetSeriesEntry; hist: ParsedV2 }[] = [];
+    let header: ReturnType<typeof decodeFleetBlob>;
+    try {
+      header = decodeFleetBlob(blob, (entry, rawV2) => {
+        if (only && !only.has(entry.name)) return;
+        if (filter) {
+          for (const k of Object.keys(filter)) {
+            if (!Object.hasOwn(entry.labels, k) || entry.labels[k] !== String(filter[k])) return;
+          }
+        }
+        const hist = parseRawV2(rawV2, entry.minMs, entry.maxMs);
+        if (hist.total > entry.count) {
+          throw new InvalidArgumentError(
+            'Invalid fleet blob: the histogram holds more samples than its count.',
+          );
+        }
+        staged.push({ entry, hist });
+      });
+    } catch (err) {
+      skipped.push({ instance, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    if (header === undefined) {
+      skipped.push({
+        instance,
+        reason: 'Unknown fleet blob format version (published by another earshot version?).',
+      });
+      continue;
+    }
     instances.add(instance);
-    decodeFleetBlob(blob, (entry, rawV2) => {
-      if (only && !only.has(entry.name)) return;
-      if (filter) {
-        for (const k of Object.keys(filter)) if (entry.labels[k] !== String(filter[k])) return;
-      }
+    for (const { entry, hist } of staged) {
       let acc = ops.get(entry.name);
       if (!acc) {
         acc = { name: entry.name, count: 0, errors: 0, sumMs: 0, instances: new Set(), byDigits: new Map() };
         ops.set(entry.name, acc);
       }
-      const digits = rawV2.length >= 16 ? new DataView(rawV2.buffer, rawV2.byteOffset).getInt32(12) : 3;
-      let counts = acc.byDigits.get(digits);
+      let counts = acc.byDigits.get(hist.significantDigits);
       if (!counts) {
-        counts = new HistogramCountsAccumulator(digits);
-        acc.byDigits.set(digits, counts);
+        counts = new HistogramCountsAccumulator(hist.significantDigits);
+        acc.byDigits.set(hist.significantDigits, counts);
       }
-      counts.addRawV2(rawV2, entry.minMs, entry.maxMs);
+      counts.addParsed(hist);
       acc.count += entry.count;
       acc.errors += entry.errors;
       acc.sumMs += entry.sumMs;
       acc.instances.add(instance);
-    });
+    }
   }
   const operations: FleetOperationStats[] = [];
   for (const acc of [...ops.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -509,5 +676,5 @@ export function mergeFleetBlobs(
       histogram,
     });
   }
-  return { operations, instances: [...instances].sort() };
+  return { operations, instances: [...instances].sort(), skipped };
 }

@@ -78,6 +78,63 @@ export interface XYChartOptions {
 
 const FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif"';
 
+interface PlacedMarker {
+  mk: WaterfallMarker;
+  px: number;
+  label: string;
+  leftward: boolean;
+  lane: number;
+}
+
+/** Assigns each marker label the lowest lane where it overlaps no label already placed. */
+function placeMarkerLabels(
+  markers: readonly WaterfallMarker[],
+  x: (v: number) => number,
+  width: number,
+): PlacedMarker[] {
+  const lanes: Array<Array<[number, number]>> = [];
+  const out: PlacedMarker[] = [];
+  for (const mk of [...markers].sort((a, b) => a.ms - b.ms)) {
+    const px = x(mk.ms);
+    const label = `${mk.label} ${mk.ms.toFixed(0)} ms`;
+    const w = textWidth(label) + 6;
+    // Labels near the right edge grow leftwards so they stay inside the chart.
+    const leftward = px + w > width;
+    const span: [number, number] = leftward ? [px - w, px] : [px, px + w];
+    let lane = lanes.findIndex((l) => l.every(([a, b]) => span[1] <= a || span[0] >= b));
+    if (lane < 0) {
+      lane = lanes.length;
+      lanes.push([]);
+    }
+    lanes[lane]!.push(span);
+    out.push({ mk, px, label, leftward, lane });
+  }
+  return out;
+}
+
+/**
+ * A chart title that fits in `avail` px: long titles ("scenario_from_intended (1,200 samples)")
+ * get a smaller font (down to 10 px), then are squeezed to the width rather than clipped.
+ */
+function fittedTitle(title: string, x: number, avail: number): string {
+  const natural = textWidth(title, 13);
+  const size = natural <= avail ? 13 : Math.max(10, Math.floor((13 * avail) / natural));
+  const squeeze = textWidth(title, size) > avail;
+  return el(
+    'text',
+    {
+      x,
+      y: 16,
+      'font-size': size,
+      'font-weight': 600,
+      fill: '#222',
+      textLength: squeeze ? Math.floor(avail) : undefined,
+      lengthAdjust: squeeze ? 'spacingAndGlyphs' : undefined,
+    },
+    esc(title),
+  );
+}
+
 function svgRoot(
   id: string,
   title: string,
@@ -116,10 +173,13 @@ export function xyChart(o: XYChartOptions): string {
   const isPct = o.xAxis === 'percentile';
   const tx = (x: number) => (isPct ? percentileToAxis(x) : x);
 
-  const all = o.series.flatMap((s) => s.points);
-  const xs = all.map((p) => tx(p[0]));
-  let xMin = xs.length ? Math.min(...xs) : 0;
-  let xMax = xs.length ? Math.max(...xs) : 1;
+  // Long series (a 9-hour run has 32,000 intervals) are thinned, and no array is ever spread
+  // into Math.min/max, so a long run cannot overflow the stack.
+  const series = o.series.map((s) => ({ ...s, points: thinPoints(s.points) }));
+  o = { ...o, series };
+  const xs: number[] = [];
+  for (const s of series) for (const p of s.points) xs.push(tx(p[0]));
+  let [xMin, xMax] = extent(xs);
   const hasBars = o.series.some((s) => s.style === 'bars');
   const barStep = hasBars
     ? minGap(o.series.filter((s) => s.style === 'bars').flatMap((s) => s.points.map((p) => p[0])))
@@ -140,7 +200,7 @@ export function xyChart(o: XYChartOptions): string {
       .filter((s) => (s.axis ?? 'left') === axis)
       .flatMap((s) => s.points.map((p) => p[1]));
     if (axis === 'left') for (const g of o.guides ?? []) vals.push(g.y);
-    return niceTicks(0, vals.length ? Math.max(...vals) : 1, 4);
+    return niceTicks(0, extent(vals, [0, 1])[1], 4);
   };
   const yTicks = yExtent('left');
   const y = linearScale([yTicks[0]!, yTicks[yTicks.length - 1]!], [m.top + ph, m.top]);
@@ -148,9 +208,7 @@ export function xyChart(o: XYChartOptions): string {
   const y2 = hasRight ? linearScale([y2Ticks[0]!, y2Ticks[y2Ticks.length - 1]!], [m.top + ph, m.top]) : y;
 
   const parts: string[] = [];
-  parts.push(
-    el('text', { x: m.left, y: 16, 'font-size': 13, 'font-weight': 600, fill: '#222' }, esc(o.title)),
-  );
+  parts.push(fittedTitle(o.title, m.left, width - m.left - 4));
   // grid + axes
   const grid: string[] = [];
   const yf = o.yFormat ?? formatTick;
@@ -173,7 +231,12 @@ export function xyChart(o: XYChartOptions): string {
   for (const t of xTickList) {
     const px = x(t.v);
     grid.push(el('line', { x1: px, x2: px, y1: m.top + ph, y2: m.top + ph + 4, stroke: '#888' }));
-    grid.push(el('text', { x: px, y: m.top + ph + 16, 'text-anchor': 'middle', fill: '#555' }, esc(t.label)));
+    // Labels at the edges are anchored inwards so they are never clipped ("P99.99").
+    const half = textWidth(t.label) / 2;
+    const anchor = px + half > width - 2 ? 'end' : px - half < 2 ? 'start' : 'middle';
+    const lx =
+      anchor === 'end' ? Math.min(px + half, width - 2) : anchor === 'start' ? Math.max(px - half, 2) : px;
+    grid.push(el('text', { x: lx, y: m.top + ph + 16, 'text-anchor': anchor, fill: '#555' }, esc(t.label)));
   }
   grid.push(el('line', { x1: m.left, x2: m.left + pw, y1: m.top + ph, y2: m.top + ph, stroke: '#888' }));
   if (o.xLabel) {
@@ -343,6 +406,57 @@ export function xyChart(o: XYChartOptions): string {
   return svgRoot(o.id, o.title, isPct ? 'percentile' : 'xy', width, height, marks, parts.join(''));
 }
 
+/** Smallest and largest of `values` (a loop: spreading a long array into Math.min overflows the stack). */
+export function extent(values: Iterable<number>, empty: [number, number] = [0, 1]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? [lo, hi] : empty;
+}
+
+/** Series longer than this are thinned before drawing (a chart is ~1000 px wide). */
+export const MAX_DRAWN_POINTS = 2000;
+
+/**
+ * Thins a long series to at most about `max` points for drawing: the points are cut into
+ * `max / 2` runs and each run keeps its lowest and highest point (in x order), so spikes stay
+ * visible. Shorter series are returned as they are.
+ */
+export function thinPoints(
+  points: readonly (readonly [number, number])[],
+  max = MAX_DRAWN_POINTS,
+): readonly (readonly [number, number])[] {
+  if (points.length <= max) return points;
+  const runs = Math.max(1, Math.floor(max / 2));
+  const size = points.length / runs;
+  const out: (readonly [number, number])[] = [];
+  for (let r = 0; r < runs; r++) {
+    const from = Math.floor(r * size);
+    const to = Math.min(points.length, Math.floor((r + 1) * size));
+    let lo = -1;
+    let hi = -1;
+    for (let i = from; i < to; i++) {
+      const v = points[i]![1];
+      if (!Number.isFinite(v)) continue;
+      if (lo < 0 || v < points[lo]![1]) lo = i;
+      if (hi < 0 || v > points[hi]![1]) hi = i;
+    }
+    if (lo < 0) continue;
+    if (lo === hi) out.push(points[lo]!);
+    else if (lo < hi) out.push(points[lo]!, points[hi]!);
+    else out.push(points[hi]!, points[lo]!);
+  }
+  return out;
+}
+
+/** Rough width in px of `text` at `fontSize` in the report's sans-serif font. */
+export function textWidth(text: string, fontSize = 11): number {
+  return text.length * fontSize * 0.6;
+}
+
 function minGap(values: number[]): number {
   const v = [...new Set(values)].sort((a, b) => a - b);
   let g = Number.POSITIVE_INFINITY;
@@ -382,10 +496,12 @@ export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 640;
   const rowH = 22;
   const top = 28;
-  const labelW = Math.min(220, Math.max(60, ...o.bars.map((b) => b.label.length * 6.6 + 12)));
+  let longest = 0;
+  for (const b of o.bars) longest = Math.max(longest, b.label.length * 6.6 + 12);
+  const labelW = Math.min(220, Math.max(60, longest));
   const valueW = 90;
   const height = top + o.bars.length * rowH + 8;
-  const max = o.max ?? Math.max(1e-9, ...o.bars.map((b) => b.value));
+  const max = o.max ?? Math.max(1e-9, extent(o.bars.map((b) => b.value))[1]);
   const x = linearScale([0, max], [labelW, width - valueW]);
   const fmt = o.format ?? formatTick;
   const rows: string[] = [];
@@ -440,6 +556,13 @@ export interface WaterfallStep {
 }
 
 /** Options of {@link waterfallChart}. */
+/** A vertical marker of a {@link waterfallChart} (first audio, last audio...). */
+export interface WaterfallMarker {
+  label: string;
+  ms: number;
+  color?: string;
+}
+
 export interface WaterfallChartOptions {
   id: string;
   title: string;
@@ -447,7 +570,7 @@ export interface WaterfallChartOptions {
   /** Steps that tile end-of-speech → first audio. */
   criticalPath?: readonly WaterfallStep[];
   /** Vertical markers (first audio, last audio). */
-  markers?: readonly { label: string; ms: number; color?: string }[];
+  markers?: readonly WaterfallMarker[];
   width?: number;
 }
 
@@ -460,20 +583,22 @@ export function waterfallChart(o: WaterfallChartOptions): string {
   const width = o.width ?? 640;
   const rowH = 18;
   const labelW = 150;
-  const top = 28;
   const steps = o.criticalPath ?? [];
   const stripH = steps.length ? 34 : 0;
   const axisH = 28;
-  const height = top + o.rows.length * rowH + stripH + axisH;
-  const end = Math.max(
-    1,
-    ...o.rows.map((r) => r.endMs),
-    ...(o.markers ?? []).map((mk) => mk.ms),
-    ...steps.map((s) => s.endMs),
-  );
+  let end = 1;
+  for (const r of o.rows) end = Math.max(end, r.endMs);
+  for (const mk of o.markers ?? []) end = Math.max(end, mk.ms);
+  for (const st of steps) end = Math.max(end, st.endMs);
   const ticks = niceTicks(0, end, 5);
   // Room on the right for half of the last tick label.
   const x = linearScale([0, ticks[ticks.length - 1]!], [labelW, width - 22]);
+  // Marker labels ("first audio 386 ms", "last audio 475 ms") go in stacked lanes so two close
+  // markers never print over each other; the chart grows by one line per extra lane.
+  const placed = placeMarkerLabels(o.markers ?? [], x, width);
+  const laneCount = placed.reduce((n, p) => Math.max(n, p.lane + 1), 1);
+  const top = 28 + (laneCount - 1) * 13;
+  const height = top + o.rows.length * rowH + stripH + axisH;
   const parts: string[] = [];
   let marks = 0;
   parts.push(el('text', { x: 0, y: 16, 'font-size': 13, 'font-weight': 600, fill: '#222' }, esc(o.title)));
@@ -590,18 +715,26 @@ export function waterfallChart(o: WaterfallChartOptions): string {
     }
     parts.push(el('g', { class: 'critical-path' }, strip));
   }
-  for (const mk of o.markers ?? []) {
-    const px = x(mk.ms);
+  for (const { mk, px, label, leftward, lane } of placed) {
     const c = mk.color ?? '#c00';
-    const label = `${mk.label} ${mk.ms.toFixed(0)} ms`;
-    // Labels near the right edge grow leftwards so they stay inside the chart.
-    const leftward = px + label.length * 6 > width;
     parts.push(
-      el('g', { class: 'marker' }, [
-        el('line', { x1: px, x2: px, y1: top - 4, y2: bottom, stroke: c, 'stroke-dasharray': '4 2' }),
+      el('g', { class: 'marker', 'data-lane': lane }, [
+        el('line', {
+          x1: px,
+          x2: px,
+          y1: top - 4 - lane * 13,
+          y2: bottom,
+          stroke: c,
+          'stroke-dasharray': '4 2',
+        }),
         el(
           'text',
-          { x: leftward ? px - 3 : px + 3, y: top - 6, fill: c, 'text-anchor': leftward ? 'end' : undefined },
+          {
+            x: leftward ? px - 3 : px + 3,
+            y: top - 6 - lane * 13,
+            fill: c,
+            'text-anchor': leftward ? 'end' : undefined,
+          },
           esc(label),
         ),
       ]),

@@ -95,9 +95,20 @@ function stageTable(run: SavedRun): string {
   const head = el(
     'tr',
     {},
-    ['stage', 'count', 'errors', 'P50', 'P90', 'P95', 'P99', 'max', 'mean', `target (P${p})`, 'status'].map(
-      (h, i) => el('th', i === 0 ? {} : {}, esc(h)),
-    ),
+    [
+      'stage',
+      'count',
+      'errors (rate)',
+      'P50',
+      'P90',
+      'P95',
+      'P99',
+      'max',
+      'mean',
+      `target (P${p})`,
+      `P${p} of ok calls`,
+      'status',
+    ].map((h) => el('th', {}, esc(h))),
   );
   const rows = run.stages.map((s) => {
     const t = s.target;
@@ -110,7 +121,13 @@ function stageTable(run: SavedRun): string {
             'data-stage': s.name,
             'data-field': 'status',
           },
-          esc(t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'NO DATA') +
+          esc(
+            t.status === 'pass'
+              ? 'PASS'
+              : t.status === 'fail'
+                ? `FAIL${t.failedOn === 'errors' ? ' (errors)' : t.failedOn === 'latency+errors' ? ' (latency, errors)' : ''}`
+                : 'NO DATA',
+          ) +
             (t.stretchMs !== undefined && t.stretchPass !== undefined
               ? el(
                   'span',
@@ -122,7 +139,12 @@ function stageTable(run: SavedRun): string {
     return el('tr', { 'data-stage': s.name }, [
       el('td', { 'data-stage': s.name, 'data-field': 'name' }, esc(s.name)),
       cell(s.name, 'count', s.count, formatCount(s.count)),
-      cell(s.name, 'errors', s.errors, formatCount(s.errors)),
+      cell(
+        s.name,
+        'errors',
+        s.errors,
+        `${formatCount(s.errors)} (${formatPercent(s.count === 0 ? 0 : s.errors / s.count)})`,
+      ),
       cell(s.name, 'p50', s.p50),
       cell(s.name, 'p90', s.p90),
       cell(s.name, 'p95', s.p95),
@@ -132,6 +154,9 @@ function stageTable(run: SavedRun): string {
       t
         ? cell(s.name, 'targetMs', t.targetMs, `≤ ${formatTarget(t.targetMs)}`)
         : el('td', { class: 'nodata' }, '–'),
+      t && t.actualMs !== null
+        ? cell(s.name, 'okActualMs', t.actualMs)
+        : el('td', { class: 'nodata', 'data-stage': s.name, 'data-field': 'okActualMs' }, '–'),
       status,
     ]);
   });
@@ -140,15 +165,21 @@ function stageTable(run: SavedRun): string {
 
 /**
  * Distribution points for the percentile axis. The maximum (P100) cannot sit at infinity: it
- * is drawn where the rarest sample sits, at percentile 100 × (1 − 1/count).
+ * is drawn where the rarest sample sits, at percentile 100 × (1 − 1/count), and the curve
+ * always ends there at the maximum the table shows, even when that percentile was plotted
+ * already (2 samples: the curve rises to the max at P50 instead of staying flat).
  */
-function plotPoints(s: StageStats): (readonly [number, number])[] {
+export function plotPoints(
+  s: Pick<StageStats, 'count' | 'maxMs' | 'distribution'>,
+): (readonly [number, number])[] {
   const out: (readonly [number, number])[] = [];
   const lastP = Math.min(MAX_AXIS_PERCENTILE, 100 * (1 - 1 / Math.max(2, s.count)));
   for (const d of s.distribution) {
-    if (d.percentile < 100) out.push([d.percentile, d.ms]);
-    else if (out.length === 0 || lastP > out[out.length - 1]![0]) out.push([lastP, d.ms]);
+    if (d.percentile < 100 && d.percentile <= lastP) out.push([d.percentile, Math.min(d.ms, s.maxMs)]);
   }
+  if (s.distribution.length === 0) return out;
+  const last = out[out.length - 1];
+  if (!last || last[0] < lastP || last[1] < s.maxMs) out.push([lastP, s.maxMs]);
   return out;
 }
 

@@ -3,6 +3,7 @@
  * table with the targets check, cache hit rates, errors by kind and the verdict.
  * @module
  */
+import { stripControl } from '../internal/terminal.js';
 import type { SavedRun } from '../loadtest/run-file.js';
 import { formatCount, formatMs, formatPercent, formatTarget } from './format.js';
 
@@ -21,23 +22,42 @@ const plain: TextStyle = (_k, t) => t;
  */
 export function formatStageTable(run: SavedRun, style: TextStyle = plain): string {
   const p = run.verdict.percentile;
-  const header = ['stage', 'count', 'errors', 'p50', 'p90', 'p95', 'p99', 'max', `target P${p}`, 'status'];
+  const header = [
+    'stage',
+    'count',
+    'errors (rate)',
+    'p50',
+    'p90',
+    'p95',
+    'p99',
+    'max',
+    `target P${p}`,
+    `ok p${p}`,
+    'status',
+  ];
   const rows = run.stages.map((s) => {
     const t = s.target;
+    const failedOn =
+      t?.failedOn === 'errors' ? ' (errors)' : t?.failedOn === 'latency+errors' ? ' (latency, errors)' : '';
     return [
-      s.name,
+      // Run files come from anywhere: nothing in them may drive the terminal.
+      stripControl(s.name),
       formatCount(s.count),
-      formatCount(s.errors),
+      `${formatCount(s.errors)} (${formatPercent(s.count === 0 ? 0 : s.errors / s.count)})`,
       formatMs(s.p50),
       formatMs(s.p90),
       formatMs(s.p95),
       formatMs(s.p99),
       formatMs(s.maxMs),
       t ? `≤ ${formatTarget(t.targetMs)}` : '',
-      t ? (t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'NO DATA') : '',
+      t && t.actualMs !== null ? formatMs(t.actualMs) : '',
+      t ? (t.status === 'pass' ? 'PASS' : t.status === 'fail' ? `FAIL${failedOn}` : 'NO DATA') : '',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < r.length; i++) widths[i] = Math.max(widths[i]!, r[i]!.length);
+  }
   const fmt = (r: string[]) =>
     r
       .map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
@@ -50,7 +70,7 @@ export function formatStageTable(run: SavedRun, style: TextStyle = plain): strin
     const status = r[r.length - 1]!;
     const line = fmt(r).trimEnd();
     lines.push(
-      status === 'FAIL'
+      status.startsWith('FAIL')
         ? style('fail', line)
         : status === 'PASS'
           ? line.replace(/PASS$/, style('pass', 'PASS'))
@@ -69,7 +89,7 @@ export function formatTextReport(run: SavedRun, style: TextStyle = plain): strin
     out.push(
       style(
         'warn',
-        `${run.status === 'interrupted' ? 'Interrupted' : 'Failed'}${run.stopReason ? ` (${run.stopReason})` : ''}: partial results.`,
+        `${run.status === 'interrupted' ? 'Interrupted' : 'Failed'}${run.stopReason ? ` (${stripControl(run.stopReason)})` : ''}: partial results.`,
       ),
     );
   }
@@ -81,7 +101,7 @@ export function formatTextReport(run: SavedRun, style: TextStyle = plain): strin
   if (run.cache) {
     const ns = Object.entries(run.cache.namespaces)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `${k} ${formatPercent(v.hitRate, 0)}`)
+      .map(([k, v]) => `${stripControl(k)} ${formatPercent(v.hitRate, 0)}`)
       .join(', ');
     out.push(`cache hit rate ${formatPercent(run.cache.total.hitRate)}${ns ? ` (${ns})` : ''}`);
   }
@@ -92,13 +112,13 @@ export function formatTextReport(run: SavedRun, style: TextStyle = plain): strin
     );
   }
   for (const e of run.errors.slice(0, 5))
-    out.push(style('fail', `error ×${e.count} ${e.kind}: ${e.message}`));
+    out.push(style('fail', `error ×${e.count} ${stripControl(e.kind)}: ${stripControl(e.message)}`));
   if (run.errors.length > 5)
     out.push(style('dim', `… and ${run.errors.length - 5} more error kinds (see the report)`));
   out.push(
     run.verdict.pass
       ? style('pass', 'Targets met.')
-      : style('fail', `Targets missed: ${run.verdict.failures.join('; ')}`),
+      : style('fail', `Targets missed: ${stripControl(run.verdict.failures.join('; '))}`),
   );
   return out.join('\n');
 }

@@ -15,7 +15,7 @@ const inCi = process.env.CI === 'true';
 if (!up && !inCi) console.warn(`\n⚠️  SKIPPING the earshot fleet CLI test: no Redis answers at ${URL}.\n`);
 
 describe.skipIf(!up && !inCi)('earshot fleet', () => {
-  const prefix = `earshot:test-fleet-cli:${randomUUID()}`;
+  const prefix = `earshot-test-fleet-cli:${randomUUID()}`;
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SavedRun, writeRunFile } from '../../src/loadtest/index.js';
@@ -17,7 +17,15 @@ beforeAll(async () => {
   });
 });
 
-describe.concurrent('earshot report', () => {
+describe('earshot report', { timeout: 120_000 }, () => {
+  it('exits 4 (bad run file), not 70, for a startedAt that is not a date (15.20)', async () => {
+    await writeFile(join(dir, 'bad-date.json'), JSON.stringify({ ...failing, startedAt: 'not a date' }));
+    const r = await cli(['report', 'bad-date.json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain('startedAt');
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
   it('renders a saved run next to it and prints the summary', async () => {
     const r = await cli(['report', 'passing.json'], { cwd: dir });
     expect(r.code).toBe(0);

@@ -56,11 +56,20 @@ describe('summarizeRun', () => {
     const stt = saved.stages[0]!;
     expect(stt.count).toBe(50);
     expect(stt.p50).toBeCloseTo(result.monitor.stats('stt')!.p50, 6);
-    expect(stt.target).toEqual({ percentile: 90, targetMs: 100, actualMs: stt.p90, status: 'pass' });
+    expect(stt.target).toEqual({
+      percentile: 90,
+      targetMs: 100,
+      actualMs: stt.p90,
+      status: 'pass',
+      okCount: 50,
+      errors: 0,
+      errorRate: 0,
+      maxErrorRate: 0.01,
+    });
     expect(saved.stages[1]!.target?.status).toBe('fail');
     expect(saved.verdict.pass).toBe(false);
     expect(saved.verdict.failures).toEqual([
-      expect.stringMatching(/^tts_ttfb: P90 \d+\.\d ms > target 80 ms$/),
+      expect.stringMatching(/^tts_ttfb: P90 \d+\.\d ms \(successful calls\) > target 80 ms$/),
     ]);
     // search had no samples: no row, and no failure
     expect(saved.stages.find((s) => s.name === 'search')).toBeUndefined();

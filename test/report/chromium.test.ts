@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { parseSavedRun, type SavedRun } from '../../src/loadtest/index.js';
-import { formatCount, formatMs, renderHtmlReport } from '../../src/report/index.js';
+import { formatCount, formatMs, formatPercent, renderHtmlReport } from '../../src/report/index.js';
 import { openFixture } from './fixtures.js';
 
 const CANDIDATES = [process.env.EARSHOT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
@@ -153,9 +153,18 @@ describe.skipIf(!chromiumPath && !inCi)('the HTML report in headless Chromium', 
       expect(s, `row ${cell.stage}`).toBeDefined();
       seen.add(cell.stage);
       if (cell.field === 'name') expect(cell.text).toBe(s!.name);
-      else if (cell.field === 'count' || cell.field === 'errors') {
-        expect(Number(cell.value)).toBe(s![cell.field]);
-        expect(cell.text).toBe(formatCount(s![cell.field]));
+      else if (cell.field === 'count') {
+        expect(Number(cell.value)).toBe(s!.count);
+        expect(cell.text).toBe(formatCount(s!.count));
+      } else if (cell.field === 'errors') {
+        // Issue 18: the error count and the stage's error rate, side by side.
+        expect(Number(cell.value)).toBe(s!.errors);
+        expect(cell.text).toBe(
+          `${formatCount(s!.errors)} (${formatPercent(s!.count ? s!.errors / s!.count : 0)})`,
+        );
+      } else if (cell.field === 'okActualMs') {
+        if (s!.target?.actualMs != null) expect(Number(cell.value)).toBe(s!.target.actualMs);
+        else expect(cell.text).toBe('–');
       } else if (cell.field === 'targetMs') {
         expect(Number(cell.value)).toBe(s!.target!.targetMs);
       } else if (cell.field === 'status') {

@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError, UpstreamError } from '../../errors.js';
+import { stripControl } from '../../internal/terminal.js';
 import { formatMs } from '../../report/format.js';
 import { bool, type CommandSpec, int, type ParsedValues, str } from '../args.js';
 import type { CliContext } from '../common.js';
@@ -28,7 +29,7 @@ export const fleetSpec: CommandSpec = {
     prefix: {
       type: 'string',
       value: 'P',
-      description: 'key prefix the publishers use (default earshot:fleet)',
+      description: 'key prefix the publishers use (default earshot-fleet)',
     },
     json: { type: 'boolean', description: 'print the merged statistics as JSON' },
     help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -63,18 +64,40 @@ export async function fleetCommand(ctx: CliContext, values: ParsedValues): Promi
         { cause: err },
       );
     }
-    const reader = new FleetReader(redis, { windowMs, ...(prefix ? { prefix } : {}) });
+    const cacheKeyPrefix = ctx.streams.env.EARSHOT_REDIS_KEY_PREFIX;
+    const reader = new FleetReader(redis, {
+      windowMs,
+      ...(prefix ? { prefix } : {}),
+      ...(cacheKeyPrefix ? { cacheKeyPrefix } : {}),
+    });
     const stats = await reader.read({ windows });
+    // Every blob read was invalid: nothing to show, and the data needs a look (exit 4, like a
+    // run file that is not an earshot run).
+    const allBad = stats.skipped.length > 0 && stats.instances.length === 0;
     if (bool(values, 'json')) {
       const { operations, ...rest } = stats;
       const ops = operations.map(({ histogram: _h, ...op }) => op);
       ctx.streams.stdout.write(`${JSON.stringify({ ...rest, operations: ops })}\n`);
-      return EXIT.ok;
+      return allBad ? EXIT.badRunFile : EXIT.ok;
     }
     const out = ctx.streams.stdout;
     out.write(
       `fleet: ${stats.instances.length} instance(s), ${stats.windows.length} of ${windows} window(s) of ${windowMs / 1000} s with data\n\n`,
     );
+    if (stats.skipped.length > 0) {
+      const err = ctx.streams.stderr;
+      err.write(`skipped ${stats.skipped.length} invalid blob(s) (left out of the merge):\n`);
+      for (const s of stats.skipped.slice(0, 20)) {
+        err.write(
+          `  ${s.instance === undefined ? '(window key)' : stripControl(s.instance)}: ${stripControl(s.reason)}\n`,
+        );
+      }
+      if (stats.skipped.length > 20) err.write(`  … and ${stats.skipped.length - 20} more\n`);
+      if (allBad) {
+        err.write('every blob in these windows was invalid: no fleet statistics to show\n');
+        return EXIT.badRunFile;
+      }
+    }
     if (stats.operations.length === 0) {
       out.write(
         'no samples published in these windows (is a FleetPublisher running with this prefix and window?)\n',
@@ -83,7 +106,7 @@ export async function fleetCommand(ctx: CliContext, values: ParsedValues): Promi
     }
     const header = ['operation', 'count', 'errors', 'instances', 'p50', 'p90', 'p95', 'p99', 'max'];
     const rows = stats.operations.map((o) => [
-      o.name,
+      stripControl(o.name),
       String(o.count),
       String(o.errors),
       String(o.instances),

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
+import { stripControl } from '../../internal/terminal.js';
 import { readRunFile, type SavedRun } from '../../loadtest/run-file.js';
 import { renderHtmlReport } from '../../report/html-report.js';
 import { formatTextReport } from '../../report/text-report.js';
@@ -45,7 +46,7 @@ export async function reportCommand(
     run = await readRunFile(outPath(ctx, file));
   } catch (err) {
     const style = styleFor(ctx.streams.stderr, ctx.streams.env);
-    ctx.streams.stderr.write(`${style('fail', 'error:')} ${(err as Error).message}\n`);
+    ctx.streams.stderr.write(`${style('fail', 'error:')} ${stripControl((err as Error).message)}\n`);
     return EXIT.badRunFile;
   }
   const html = outPath(ctx, str(values, 'html') ?? file.replace(/\.json$/i, '') + '.html');
