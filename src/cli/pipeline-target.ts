@@ -35,7 +35,7 @@ import { latencyProfiles } from '../testing/latency.js';
 import { type StageLatencyProfileName, stageLatencyProfiles } from '../testing/profiles.js';
 import { DEMO_DOCUMENTS, DEMO_SYSTEM_PROMPT, type DemoIds } from './demo-data.js';
 import { NoCache } from './no-cache.js';
-import { WholeAnswerLanguageModel, WholeAudioTextToSpeech } from './sequential-stages.js';
+import { WholeAnswerLanguageModel } from './sequential-stages.js';
 
 /**
  * Where the stages come from: `fake` (earshot's in-process fake stages), `servers` (the real
@@ -65,8 +65,8 @@ export interface PipelineTargetOptions {
    */
   warmCache?: boolean;
   /**
-   * The source design's "before" pipeline: stages one after another (the whole answer, then
-   * the whole audio of each sentence), no streaming overlap.
+   * The source design's "before" pipeline: stages one after another (the whole transcript,
+   * then the whole answer, then speech), no overlap of the LLM and TTS.
    */
   sequential?: boolean;
   /** More pipeline options (latency techniques of the full pipeline). */
@@ -422,7 +422,7 @@ export async function createPipelineTarget(o: PipelineTargetOptions): Promise<Pi
       ...o.pipelineOptions,
       stt: stages.stt,
       llm: o.sequential ? new WholeAnswerLanguageModel(stages.llm) : stages.llm,
-      tts: o.sequential ? new WholeAudioTextToSpeech(stages.tts) : stages.tts,
+      tts: stages.tts,
       tools: createCompanyApiTools(api.api),
       search: stages.search,
       systemPrompt: DEMO_SYSTEM_PROMPT,
