@@ -62,7 +62,7 @@ function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: st
   const tools = hitRate(run, 'company_api');
   switch (name) {
     case OP.companyApi:
-      return `company_api = one HTTP call to the company API per tool call (the fake upstream is P90 100 ms${profile}); only cache hits are fast, and ${ctx.cache ? `${tools ?? 'no'} of the company-API lookups hit here` : 'the cache is off (--no-cache)'}. A P90 under 50 ms needs ≥ 90 % hits: run longer (the cache's steady state), prefetch tool data, or raise EARSHOT_TTL_COMPANY_API__* so entries live longer.`;
+      return `company_api = one HTTP call to the company API per tool call (the fake upstream is P90 100 ms${profile}); only cache hits are fast, and ${ctx.cache ? `${tools ?? 'no'} of the company-API lookups hit here` : 'the cache is off (--no-cache)'}. A P90 under 50 ms needs ≥ 90 % hits. Fix: run longer (the cache's steady state), prefetch tool data, or raise EARSHOT_TTL_COMPANY_API__* so entries live longer.`;
     case OP.search:
       return `search = embedding + vector query: two calls in series (the source design's 100 ms target assumes one)${ctx.cache ? `, cached per question (pinecone hit rate ${hitRate(run, 'pinecone') ?? 'n/a'})` : ''}. Fix: cache embeddings of frequent questions, use searchMode "context" to search while the LLM starts, or set --target search=<embedding + query budget>.`;
     case OP.stt:

@@ -237,9 +237,34 @@ async function cacheFor(o: PipelineTargetOptions): Promise<{
     close: async () => {
       const names = new Set([...Object.keys(cfg.namespaces), ...Object.keys(cache.stats().namespaces)]);
       for (const ns of names) await cache.invalidateNamespace(ns).catch(() => {});
+      // Then every key of this run's prefix (locks, late background writes), twice: a write
+      // that was in flight during the first sweep lands before the second.
+      await sweepPrefix(l2.client, keyPrefix);
+      await new Promise((r) => setTimeout(r, 250));
+      await sweepPrefix(l2.client, keyPrefix);
       await cache.close();
     },
   };
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK; a single node only). Best effort. */
+async function sweepPrefix(client: unknown, prefix: string): Promise<void> {
+  const c = client as {
+    scan?: (cursor: string, ...args: (string | number)[]) => Promise<[string, string[]]>;
+    unlink?: (...keys: string[]) => Promise<number>;
+  };
+  if (typeof c.scan !== 'function' || typeof c.unlink !== 'function') return;
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await c.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await c.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // best effort: the entries expire with their TTL anyway
+  }
 }
 
 function redisWhere(url: string): string {
