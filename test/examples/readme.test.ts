@@ -19,7 +19,7 @@ interface Block {
 }
 
 /** ```ts blocks of a Markdown file, with their prelude comments. */
-export function tsBlocks(file: string, only?: (heading: string) => boolean): Block[] {
+function tsBlocks(file: string, only?: (heading: string) => boolean): Block[] {
   const text = readFileSync(join(root, file), 'utf8');
   const out: Block[] = [];
   const re = /(?:<!-- typecheck-prelude: ([\s\S]*?) -->\n)?```ts\n([\s\S]*?)```/g;
