@@ -14,7 +14,6 @@
  * Run: `npx tsx bench/pipeline.bench.ts` (or `--smoke`).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PerformanceMonitor } from '../src/perf/index.js';
 import {
   type CompanyApiLike,
   createCompanyApiTools,
@@ -24,7 +23,8 @@ import {
   type SpeechToText,
   type TextToSpeech,
   type VoicePipeline,
-} from '../src/pipeline/index.js';
+} from '../src/index.js';
+import { PerformanceMonitor } from '../src/perf/index.js';
 import {
   FakeLanguageModel,
   type FakeLlmReply,

@@ -42,9 +42,9 @@ import {
   type QuestionKind,
 } from '../src/cli/demo-data.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../src/company-api/index.js';
+import { createCompanyApiTools, createEmbeddingSearch, createVoicePipeline } from '../src/index.js';
 import { seededRandom } from '../src/loadtest/random.js';
 import { PerformanceMonitor } from '../src/perf/index.js';
-import { createCompanyApiTools, createEmbeddingSearch, createVoicePipeline } from '../src/pipeline/index.js';
 import { DeepgramSpeechToText } from '../src/providers/deepgram/index.js';
 import { ElevenLabsTextToSpeech } from '../src/providers/elevenlabs/index.js';
 import { OpenAIEmbedder, OpenAILanguageModel } from '../src/providers/openai/index.js';

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CacheManager, createCacheManager } from '../cache/index.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../company-api/index.js';
+import { createCompanyApiTools } from '../company-api/tools.js';
 import { loadConfigFromEnv } from '../config/index.js';
 import {
   ConfigError,
@@ -17,7 +18,6 @@ import {
   UpstreamError,
 } from '../errors.js';
 import { PerformanceMonitor } from '../perf/index.js';
-import { createCompanyApiTools } from '../pipeline/company-api-tools.js';
 import type { DocumentSearch, LanguageModel, SpeechToText, TextToSpeech } from '../pipeline/contracts.js';
 import type { VoicePipelineOptions } from '../pipeline/options.js';
 import type { TurnInput, VoicePipeline } from '../pipeline/pipeline.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import { CacheError, NotFoundError } from '../errors.js';
-import { raceAbort } from './abort.js';
+import { raceAbort } from '../internal/abort.js';
 
 /** Options the wrappers pass to `getOrSet`. */
 export interface CacheLoadOptions {

@@ -18,8 +18,8 @@ import {
   TimeoutError,
   UpstreamError,
 } from '../errors.js';
+import { abortableSleep as sleep, throwIfAborted } from '../internal/abort.js';
 import { type Labels, type PerformanceMonitor, performanceMonitor } from '../perf/index.js';
-import { sleep, throwIfAborted } from './abort.js';
 import { type PageIterationOptions, paginate } from './pagination.js';
 import {
   apiErrorBodySchema,

@@ -42,3 +42,9 @@ export {
   paginate,
 } from './pagination.js';
 export * from './schemas.js';
+export {
+  type CompanyApiLike,
+  type CompanyApiToolCallOptions,
+  type CompanyApiToolName,
+  createCompanyApiTools,
+} from './tools.js';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError, ResponseValidationError } from '../errors.js';
-import { throwIfAborted } from './abort.js';
+import { throwIfAborted } from '../internal/abort.js';
 import type { Page } from './schemas.js';
 
 /** Options of {@link paginate} and of the clients' `pages()` method. */

@@ -267,24 +267,91 @@ export interface VectorIndex extends StageInfo, StageLifecycle {
 
 // ───────────────────────────── tools ─────────────────────────────
 
-/** Context given to a tool when the model calls it. */
+/**
+ * Context given to a tool when the model calls it: the call's id, a signal (barge-in and
+ * `deadlines.tool`), and the pipeline's capabilities. The capabilities are optional because a
+ * tool may also run outside a pipeline (a test, a script): fall back to doing the work
+ * directly when one is absent.
+ *
+ * @example
+ * ```ts
+ * const lookup = defineTool({
+ *   name: 'lookup_policy',
+ *   description: 'Finds the company policy on a topic.',
+ *   parameters: z.object({ topic: z.string() }),
+ *   async execute({ topic }, ctx) {
+ *     const started = performance.now();
+ *     // Timed as `search` and cached like the built-in search tool when run in a pipeline.
+ *     const results = ctx.search
+ *       ? await ctx.search(policies, topic, { topK: 3 })
+ *       : await policies.search(topic, { topK: 3, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+ *     ctx.record?.('policy_lookup', performance.now() - started);
+ *     return results;
+ *   },
+ * });
+ * ```
+ */
 export interface ToolContext extends StageCallOptions {
   /** Id of the model's tool call. */
   callId: string;
+  /**
+   * Runs a document search as a stage of the turn: a `search` span in the timeline, recorded as
+   * `search`, read from and written to the search cache when the pipeline caches searches,
+   * bounded by `deadlines.search` and by the tool's own signal (the default when
+   * `options.signal` is not given).
+   */
+  search?(search: DocumentSearch, query: string, options?: SearchOptions): Promise<SearchResult[]>;
+  /**
+   * Records a measurement of the tool's own into the pipeline's monitor (nothing when the
+   * pipeline was created with `monitor: false`). Use your own operation names.
+   */
+  record?(operation: string, durationMs: number, labels?: ToolRecordLabels): void;
+}
+
+/** Labels a tool may attach to {@link ToolContext.record}. */
+export interface ToolRecordLabels {
+  provider?: string;
+  cached?: boolean;
+  outcome?: string;
 }
 
 /**
  * A tool the model may call. `parameters` validates the model's arguments before `execute`
  * runs; a validation failure is reported back to the model as a tool error.
  */
-export interface Tool<P extends z.ZodType = z.ZodType, R = unknown> {
+export interface Tool<P extends z.ZodType = z.ZodType, R = unknown> extends StageLifecycle {
   name: string;
   description: string;
   parameters: P;
   /**
    * True when running the tool changes something (books a load, sends an email). Answers that
-   * involved such a tool are never cached.
+   * involved such a tool are never cached, and the tool never runs before the end of the
+   * user's turn is confirmed (see preemptive generation in docs/latency.md).
    */
   sideEffects?: boolean;
+  /**
+   * True when the tool only reads: the pipeline may then run its {@link Tool.prefetch} before
+   * the model asks. Ignored (no prefetch) when `sideEffects` is true.
+   */
+  readOnly?: boolean;
+  /**
+   * Guesses from the user's words which calls the model will make and runs them now, in
+   * parallel with the first model call. A model call with the same arguments (after the
+   * schema's defaults) gets the prefetched result instead of running again. Errors never fail
+   * the turn: they are recorded as `prefetch` with `outcome: 'error'` and the tool runs as usual.
+   * Only called when `readOnly` is true.
+   */
+  prefetch?(transcript: string, ctx: ToolContext): Promise<readonly ToolPrefetch<R>[]>;
+  /**
+   * Short phrase spoken while the turn waits for this tool ("One moment, let me check."), or
+   * `false` for none. Default: the pipeline's `acknowledgement` option.
+   */
+  acknowledgement?: string | false;
   execute(args: z.output<P>, ctx: ToolContext): Promise<R>;
+}
+
+/** One call a tool ran ahead of the model: the arguments (as the model would write them) and the result. */
+export interface ToolPrefetch<R = unknown> {
+  arguments: Record<string, unknown>;
+  result: R;
 }

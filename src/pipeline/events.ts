@@ -127,12 +127,19 @@ export interface TurnTimeline {
     firstTokenMs?: number;
     firstSentenceMs?: number;
     firstAudioMs?: number;
+    /** First audio of the final answer (after the last tool round; never an acknowledgement). */
+    firstAnswerAudioMs?: number;
     lastAudioMs?: number;
     interruptedMs?: number;
     doneMs: number;
   };
   /** End of speech → first audio byte out; `undefined` when no audio came out. */
   timeToFirstAudioMs: number | undefined;
+  /**
+   * End of speech → first audio of the final answer (an acknowledgement or the words before a
+   * tool call do not count); `undefined` when none came out.
+   */
+  timeToAnswerAudioMs?: number;
   /** End of speech → last audio byte out. */
   e2eMs: number | undefined;
   /** The reply came from the LLM answer cache. */
@@ -164,4 +171,21 @@ export interface TurnResult {
    */
   messages: ChatMessage[];
   timeline: TurnTimeline;
+  /** Preemptive generation in this turn (streamed audio only; absent when none started). */
+  preemptive?: PreemptiveSummary;
+}
+
+/**
+ * What preemptive generation did in one turn: `hit` when the answer started before the end of
+ * turn was kept, `miss` when every early start was dropped (the transcript changed), and what
+ * the dropped work cost.
+ */
+export interface PreemptiveSummary {
+  outcome: 'hit' | 'miss';
+  /** Answers started before the end of turn was confirmed. */
+  attempts: number;
+  /** Model calls of dropped answers. */
+  wastedLlmCalls: number;
+  /** Output tokens of dropped answers (streamed pieces when the call was cut before its usage report). */
+  wastedTokens: number;
 }

@@ -15,12 +15,6 @@ export {
   searchCacheKey,
   ttsCacheKey,
 } from './cache.js';
-export {
-  type CompanyApiLike,
-  type CompanyApiToolCallOptions,
-  type CompanyApiToolName,
-  createCompanyApiTools,
-} from './company-api-tools.js';
 export type * from './contracts.js';
 export type {
   CriticalPathStep,

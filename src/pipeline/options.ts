@@ -180,6 +180,37 @@ export const voicePipelineOptionsSchema = z
     audioFormat: z.string().min(1).optional(),
     /** BCP-47 language passed to STT. */
     language: z.string().min(1).optional(),
+    /**
+     * Preemptive generation (streamed audio with a streaming STT): start the answer on a final
+     * transcript before the end of turn is confirmed, play it only once confirmed, and start
+     * again when the confirmed transcript differs (normalised). Default true. See docs/latency.md.
+     */
+    preemptive: z.boolean().default(true),
+    /**
+     * Prewarm the model's, the TTS's and the search's connections at the start of every audio
+     * turn, while speech-to-text runs (stages without `prewarm()` are skipped). Default true.
+     */
+    prewarm: z.boolean().default(true),
+    /**
+     * Prefetched tool data (tools with `readOnly: true` and `prefetch()`): `tool` (default) runs
+     * prefetches in parallel with the first model call, and the model's matching call gets the
+     * prefetched result; `context` waits for them and puts the calls and their results in the
+     * prompt, so the model can answer in one round; `off` never prefetches.
+     */
+    prefetch: z.enum(['tool', 'context', 'off']).default('tool'),
+    /**
+     * Short phrase spoken when the model asks for a tool and said nothing yet (a tool's own
+     * `acknowledgement` wins; `false` on a tool silences it). Its audio is kept after the first
+     * synthesis. Default none. It counts in `time_to_first_audio`, never in `time_to_answer_audio`.
+     */
+    acknowledgement: z.string().min(1).max(200).optional(),
+    /**
+     * How text reaches TTS: `auto` (default) streams it as the model writes when the TTS has
+     * `synthesizeStream` (WebSocket text input), else sentence by sentence; `sentence` always
+     * waits for whole chunks (one request each, with the TTS cache); `stream` requires
+     * `synthesizeStream`.
+     */
+    ttsInput: z.enum(['auto', 'sentence', 'stream']).default('auto'),
     /** Model settings. */
     maxTokens: z.number().int().positive().optional(),
     temperature: z.number().min(0).max(2).optional(),

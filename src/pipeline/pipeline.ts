@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
+import { noop, raceAbort, throwIfAborted } from '../internal/abort.js';
 import { performanceMonitor } from '../perf/index.js';
-import type { AudioFormat, AudioInput, ChatMessage, Tool } from './contracts.js';
+import type { AudioFormat, AudioInput, ChatMessage, StageLifecycle, Tool } from './contracts.js';
 import type { TurnResult } from './events.js';
 import { parsePipelineOptions, type ResolvedPipelineOptions, type VoicePipelineOptions } from './options.js';
 import { createDocumentSearchTool } from './search.js';
@@ -55,6 +56,20 @@ export interface VoicePipeline {
   respond(input: TurnInput, options?: RespondOptions): Turn;
   /** Every tool offered to the model (yours plus the search tool). */
   readonly tools: readonly Tool[];
+  /**
+   * Opens the connections the next turn will use: calls `prewarm()` on every stage, fallback
+   * and tool that has one, in parallel. Never rejects for a provider fault (a failed prewarm
+   * leaves that connection cold); rejects only when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * const pipeline = createVoicePipeline({ stt, llm, tts, systemPrompt });
+   * await pipeline.prewarm(); // at startup, or when a call comes in
+   * ```
+   */
+  prewarm(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Releases pooled connections: calls `close()` on every stage, fallback and tool that has one. Idempotent. */
+  close(): Promise<void>;
 }
 
 function cacheKind<T extends object>(value: boolean | T, defaults: T): T | undefined {
@@ -83,17 +98,17 @@ function cacheKind<T extends object>(value: boolean | T, defaults: T): T | undef
  * ```
  */
 export function createVoicePipeline(options: VoicePipelineOptions): VoicePipeline {
-  const o: ResolvedPipelineOptions = parsePipelineOptions(options);
-  const tools: Tool[] = [...o.tools];
-  if (o.search && o.searchMode === 'tool') {
-    const st = o.searchTool;
+  const resolved: ResolvedPipelineOptions = parsePipelineOptions(options);
+  const tools: Tool[] = [...resolved.tools];
+  if (resolved.search && resolved.searchMode === 'tool') {
+    const searchTool = resolved.searchTool;
     tools.push(
-      createDocumentSearchTool(o.search, {
-        ...(st.name !== undefined ? { name: st.name } : {}),
-        ...(st.description !== undefined ? { description: st.description } : {}),
-        ...(st.topK !== undefined ? { topK: st.topK } : {}),
-        ...(st.namespace !== undefined ? { namespace: st.namespace } : {}),
-        ...(st.filter !== undefined ? { filter: st.filter } : {}),
+      createDocumentSearchTool(resolved.search, {
+        ...(searchTool.name !== undefined ? { name: searchTool.name } : {}),
+        ...(searchTool.description !== undefined ? { description: searchTool.description } : {}),
+        ...(searchTool.topK !== undefined ? { topK: searchTool.topK } : {}),
+        ...(searchTool.namespace !== undefined ? { namespace: searchTool.namespace } : {}),
+        ...(searchTool.filter !== undefined ? { filter: searchTool.filter } : {}),
       }),
     );
   }
@@ -105,25 +120,63 @@ export function createVoicePipeline(options: VoicePipelineOptions): VoicePipelin
     }
     toolsByName.set(t.name, t);
   }
-  const c = o.cache;
+  const cache = resolved.cache;
   const context: PipelineContext = {
-    o,
+    options: resolved,
     tools,
     toolsByName,
     toolDefs: tools.map(toolDefinition),
-    metrics: o.monitor === false ? undefined : new MetricSink(o.monitor ?? performanceMonitor),
-    chunkerOptions: preResolvedChunkerOptions(o.chunker),
-    store: c?.store,
-    llmCache: c ? cacheKind(c.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
-    ttsCache: c ? cacheKind(c.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
-    searchCache: c ? cacheKind(c.search, { namespace: 'pinecone' }) : undefined,
+    metrics: resolved.monitor === false ? undefined : new MetricSink(resolved.monitor ?? performanceMonitor),
+    chunkerOptions: preResolvedChunkerOptions(resolved.chunker),
+    store: cache?.store,
+    llmCache: cache ? cacheKind(cache.llm, { namespace: 'llm', history: 'bypass' }) : undefined,
+    ttsCache: cache ? cacheKind(cache.tts, { namespace: 'tts', maxTextChars: 200 }) : undefined,
+    searchCache: cache ? cacheKind(cache.search, { namespace: 'pinecone' }) : undefined,
+    phraseAudio: new Map(),
+  };
+
+  const lifecycles = (): StageLifecycle[] => {
+    const all = [
+      resolved.stt,
+      resolved.llm,
+      resolved.tts,
+      resolved.search,
+      resolved.fallbacks.stt,
+      resolved.fallbacks.llm,
+      resolved.fallbacks.tts,
+      ...tools,
+    ];
+    return [...new Set(all.filter((stage): stage is NonNullable<typeof stage> => stage !== undefined))];
   };
 
   return {
     tools,
+    async prewarm(prewarmOptions: { signal?: AbortSignal } = {}): Promise<void> {
+      const signal = prewarmOptions.signal;
+      throwIfAborted(signal, 'The pipeline prewarm');
+      const warming = lifecycles().map((stage) =>
+        typeof stage.prewarm === 'function'
+          ? Promise.resolve()
+              .then(() => stage.prewarm?.(signal ? { signal } : {}))
+              .catch(noop)
+          : undefined,
+      );
+      await raceAbort(Promise.all(warming), signal, 'The pipeline prewarm');
+    },
+    async close(): Promise<void> {
+      await Promise.all(
+        lifecycles().map((stage) =>
+          typeof stage.close === 'function'
+            ? Promise.resolve()
+                .then(() => stage.close?.())
+                .catch(noop)
+            : undefined,
+        ),
+      );
+    },
     respond(input: TurnInput, respondOptions: RespondOptions = {}): Turn {
       const normalized = normalizeInput(input);
-      if (normalized.kind !== 'text' && !o.stt) {
+      if (normalized.kind !== 'text' && !resolved.stt) {
         throw new InvalidArgumentError(
           'This pipeline has no stt stage, so respond() needs { text }. Pass stt to createVoicePipeline for audio.',
         );

@@ -1,8 +1,9 @@
 /**
  * Document search as a stage and as a tool: {@link createEmbeddingSearch} makes a
  * `DocumentSearch` from an `Embedder` and a `VectorIndex`; {@link createDocumentSearchTool}
- * offers any `DocumentSearch` to the model. Inside a pipeline, the tool's searches are timed
- * as `search` and cached (namespace `pinecone`) when search caching is on.
+ * offers any `DocumentSearch` to the model. Inside a pipeline, the tool's searches go through
+ * the tool context's `search` capability: timed as `search` and cached (namespace `pinecone`)
+ * when search caching is on.
  * @module
  */
 import { z } from 'zod';
@@ -56,16 +57,6 @@ export function createEmbeddingSearch(embedder: Embedder, index: VectorIndex): D
   };
 }
 
-/** @internal Hook the pipeline puts on a tool context so the search tool is timed and cached per turn. */
-export const SEARCH_HOOK: unique symbol = Symbol('earshot.searchHook');
-
-/** @internal */
-export type SearchHook = (
-  search: DocumentSearch,
-  query: string,
-  options: SearchOptions,
-) => Promise<SearchResult[]>;
-
 /** Options of {@link createDocumentSearchTool}. */
 export interface DocumentSearchToolOptions {
   /** Tool name. Default `search_documents`. */
@@ -118,9 +109,9 @@ export function createDocumentSearchTool(
       if (ctx.signal) searchOptions.signal = ctx.signal;
       if (options.namespace !== undefined) searchOptions.namespace = options.namespace;
       if (options.filter !== undefined) searchOptions.filter = options.filter;
-      const hook = (ctx as ToolContext & { [SEARCH_HOOK]?: SearchHook })[SEARCH_HOOK];
-      const results = hook
-        ? await hook(search, args.query, searchOptions)
+      // In a pipeline the search is a timed, cached stage of the turn (ToolContext.search).
+      const results = ctx.search
+        ? await ctx.search(search, args.query, searchOptions)
         : await search.search(args.query, searchOptions);
       return {
         results: results.map((r) => {

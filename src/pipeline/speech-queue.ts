@@ -28,6 +28,8 @@ export interface SpeechItem {
   done: boolean;
   /** The span whose output the audio is (tts or cache:tts). */
   audioSpan: LiveSpan | undefined;
+  /** A stock phrase (an acknowledgement): its audio is kept for the next turns. */
+  phrase: boolean;
 }
 
 /** @internal The synthesis of one item; receives chunks through `onChunk`. */
@@ -70,7 +72,7 @@ export class SpeechQueue {
     this.drained.catch(() => {});
   }
 
-  add(index: number, text: string, waitedOn: WaitedOn | undefined): void {
+  add(index: number, text: string, waitedOn: WaitedOn | undefined, phrase = false): void {
     this.items.push({
       index,
       text,
@@ -80,6 +82,7 @@ export class SpeechQueue {
       received: 0,
       done: false,
       audioSpan: undefined,
+      phrase,
     });
     this.#pump(undefined);
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Labels } from '../perf/index.js';
+import { OP } from '../perf/operations.js';
 import type {
   CriticalPathStep,
   FallbackRecord,
@@ -85,7 +86,14 @@ export interface LiveSpan {
   error?: string;
 }
 
-type MarkName = 'transcript' | 'firstToken' | 'firstSentence' | 'firstAudio' | 'lastAudio' | 'interrupted';
+type MarkName =
+  | 'transcript'
+  | 'firstToken'
+  | 'firstSentence'
+  | 'firstAudio'
+  | 'firstAnswerAudio'
+  | 'lastAudio'
+  | 'interrupted';
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -182,6 +190,7 @@ export class TimelineRecorder {
     if (m.firstToken !== undefined) marks.firstTokenMs = rel(m.firstToken);
     if (m.firstSentence !== undefined) marks.firstSentenceMs = rel(m.firstSentence);
     if (m.firstAudio !== undefined) marks.firstAudioMs = rel(m.firstAudio);
+    if (m.firstAnswerAudio !== undefined) marks.firstAnswerAudioMs = rel(m.firstAnswerAudio);
     if (m.lastAudio !== undefined) marks.lastAudioMs = rel(m.lastAudio);
     if (m.interrupted !== undefined) marks.interruptedMs = rel(m.interrupted);
     const ttfa = marks.firstAudioMs;
@@ -198,6 +207,7 @@ export class TimelineRecorder {
       spans,
       marks,
       timeToFirstAudioMs: ttfa,
+      ...(marks.firstAnswerAudioMs === undefined ? {} : { timeToAnswerAudioMs: marks.firstAnswerAudioMs }),
       e2eMs: flags.interrupted ? undefined : marks.lastAudioMs,
       cached: flags.cached,
       interrupted: flags.interrupted,
@@ -251,20 +261,20 @@ export function criticalPath(
   while (span && !seen.has(span.id)) {
     seen.add(span.id);
     const fo = span.firstOutputMs;
-    if (span.name === 'tts' || span.name === 'cache:tts') {
+    if (span.name === OP.tts || span.name === 'cache:tts') {
       if (fo !== undefined && fo < cursor) push('overhead', fo, undefined, 'handing the audio out');
       push(
-        span.name === 'tts' ? 'tts_ttfb' : 'cache:tts',
+        span.name === OP.tts ? OP.ttsTtfb : 'cache:tts',
         span.startMs,
         span.id,
         `sentence ${span.sentenceIndex ?? '?'}`,
       );
-    } else if (span.name === 'llm') {
+    } else if (span.name === OP.llm) {
       if (fo !== undefined && fo < cursor) {
-        push('llm', fo, span.id, why ? `until ${why}` : undefined);
-        push('llm_ttft', span.startMs, span.id, span.cached ? 'cached answer' : undefined);
+        push(OP.llm, fo, span.id, why ? `until ${why}` : undefined);
+        push(OP.llmTtft, span.startMs, span.id, span.cached ? 'cached answer' : undefined);
       } else {
-        push('llm_ttft', span.startMs, span.id, why ? `until ${why}` : undefined);
+        push(OP.llmTtft, span.startMs, span.id, why ? `until ${why}` : undefined);
       }
     } else {
       if (span.endMs < cursor) push('overhead', span.endMs);
@@ -307,7 +317,7 @@ export function formatWaterfall(timeline: TurnTimeline, width = 48): string {
     const label =
       s.name +
       (s.sentenceIndex !== undefined ? ` #${s.sentenceIndex}` : '') +
-      (s.round !== undefined && s.name === 'llm' ? ` r${s.round}` : '');
+      (s.round !== undefined && s.name === OP.llm ? ` r${s.round}` : '');
     const a = scale(s.startMs);
     const f = s.firstOutputMs === undefined ? scale(s.endMs) : scale(s.firstOutputMs);
     const b = Math.max(scale(s.endMs), a + 1);

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { EarshotError, InvalidArgumentError, redact, ToolError } from '../errors.js';
-import type { Tool, ToolContext, ToolDefinition } from './contracts.js';
+import type { Tool, ToolContext, ToolDefinition, ToolPrefetch } from './contracts.js';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -19,6 +19,12 @@ export interface ToolSpec<P extends z.ZodType, R> {
   parameters: P;
   /** True when the tool changes something; answers that used it are never cached. Default false. */
   sideEffects?: boolean;
+  /** True when the tool only reads, so the pipeline may run `prefetch`. Default false. */
+  readOnly?: boolean;
+  /** See {@link Tool.prefetch}: the calls the model will likely make, run ahead of it. */
+  prefetch?(transcript: string, ctx: ToolContext): Promise<readonly ToolPrefetch<R>[]>;
+  /** Phrase spoken while the turn waits for this tool, or `false` for none. */
+  acknowledgement?: string | false;
   execute(args: z.output<P>, ctx: ToolContext): Promise<R>;
 }
 
@@ -125,6 +131,29 @@ function clipContent(text: string): string {
   return `${text.slice(0, MAX_TOOL_CONTENT_CHARS)}… [cut: ${text.length - MAX_TOOL_CONTENT_CHARS} more characters]`;
 }
 
+/** The outcome of a call that returned `result` (what the model sees, clipped). */
+export function toolResultOutcome(result: unknown): ToolCallOutcome {
+  return { content: clipContent(stringify(result)), result };
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * The arguments of a call to `tool` in one canonical form (validated with its schema, defaults
+ * applied, keys sorted), so a prefetched call and the model's call compare equal; undefined
+ * when they do not validate.
+ */
+export function canonicalArguments(tool: Tool, args: unknown): string | undefined {
+  const parsed = tool.parameters.safeParse(args);
+  return parsed.success ? JSON.stringify(sortKeys(parsed.data)) : undefined;
+}
+
 /**
  * Runs one tool call: parses the model's JSON arguments, validates them with the tool's
  * schema, executes. Never throws for a failing call; the outcome carries the error. Errors
@@ -157,7 +186,7 @@ export async function executeToolCall(
   }
   try {
     const result = await tool.execute(parsed.data, ctx);
-    return { content: clipContent(stringify(result)), result };
+    return toolResultOutcome(result);
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason instanceof EarshotError ? ctx.signal.reason : err;
     const error =

@@ -5,7 +5,7 @@
  * @module
  */
 import type { EarshotError } from '../errors.js';
-import { noop } from './abort.js';
+import { noop } from '../internal/abort.js';
 import type { TurnEvent, TurnResult } from './events.js';
 
 /**
@@ -31,6 +31,19 @@ export interface Turn extends AsyncIterable<TurnEvent> {
   readonly done: Promise<TurnResult>;
   /** Interrupts the turn (barge-in). No audio is emitted afterwards; `done` resolves as interrupted. */
   abort(reason?: unknown): void;
+  /**
+   * For apps with their own voice activity detection, on streamed audio: the user finished
+   * speaking. The pipeline stops reading the audio, flushes the STT, and takes its next final
+   * transcript as the end of turn without waiting for the STT's endpointing. No effect on
+   * other input or once the transcript is final.
+   *
+   * @example
+   * ```ts
+   * const turn = pipeline.respond(micStream);
+   * vad.once('speech-end', () => turn.endOfTurn());
+   * ```
+   */
+  endOfTurn(): void;
 }
 
 /** @internal */
@@ -43,6 +56,7 @@ export class TurnStream implements Turn {
   #error: EarshotError | undefined;
   #waiters: (() => void)[] = [];
   #onAbort: (reason?: unknown) => void = noop;
+  #onEndOfTurn: () => void = noop;
 
   constructor(id: string, done: Promise<TurnResult>) {
     this.id = id;
@@ -58,6 +72,15 @@ export class TurnStream implements Turn {
 
   abort(reason?: unknown): void {
     this.#onAbort(reason);
+  }
+
+  /** @internal */
+  setEndOfTurnHandler(fn: () => void): void {
+    this.#onEndOfTurn = fn;
+  }
+
+  endOfTurn(): void {
+    this.#onEndOfTurn();
   }
 
   /** @internal */

@@ -14,7 +14,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
-import { abortReason, sleep } from '../pipeline/abort.js';
+import { abortableSleep, abortReason } from '../internal/abort.js';
 import type {
   AudioChunk,
   AudioFormat,
@@ -135,6 +135,13 @@ export interface FakeSpeechToTextOptions {
   fail?: (call: number) => Error | undefined;
   /** Offer `stream()` sessions. Default true. */
   streaming?: boolean;
+  /**
+   * Streaming sessions: the endpointing delay. With it, the final transcript after
+   * `finalize()` says `speechFinal: false` and the `end-of-speech` event (with
+   * `lastWordEndSeconds`) follows this much later, the way a provider confirms the end of a
+   * turn only after a stretch of silence. Default none (both at once, as before).
+   */
+  endOfTurnDelayMs?: LatencyProfile;
 }
 
 /**
@@ -154,6 +161,8 @@ export class FakeSpeechToText implements SpeechToText {
     options?: TranscribeOptions & { interimResults?: boolean },
   ) => Promise<SpeechToTextSession>;
   readonly latency: LatencyModel;
+  /** The endpointing delay of streaming sessions, when set. */
+  readonly endOfTurnDelay: LatencyModel | undefined;
   #calls = 0;
   readonly #options: FakeSpeechToTextOptions;
 
@@ -162,6 +171,10 @@ export class FakeSpeechToText implements SpeechToText {
     this.model = options.model ?? 'fake-stt';
     this.latency = new LatencyModel(options.latency ?? { kind: 'none' }, { seed: options.seed ?? 1 });
     this.#options = options;
+    this.endOfTurnDelay =
+      options.endOfTurnDelayMs === undefined
+        ? undefined
+        : new LatencyModel(options.endOfTurnDelayMs, { seed: `${options.seed ?? 1}:eot` });
     if (options.streaming !== false) {
       this.stream = async (o = {}) => {
         throwIfAborted(o.signal);
@@ -196,7 +209,7 @@ export class FakeSpeechToText implements SpeechToText {
   async transcribe(audio: AudioInput, options: TranscribeOptions = {}): Promise<Transcript> {
     const bytes = await collect(audio, options.signal);
     const call = this.nextCall();
-    await sleep(this.latency.sample(), options.signal);
+    await abortableSleep(this.latency.sample(), options.signal, abortReason);
     const err = this.failure(call);
     if (err) throw err;
     return {
@@ -286,12 +299,27 @@ class FakeSpeechToTextSession implements SpeechToTextSession {
         return;
       }
       const text = this.#stt.textOf(bytes);
-      this.#push({
-        type: 'transcript',
-        transcript: { text, isFinal: true, confidence: 0.99, requestId: `fake-stt-${call}` },
-      });
-      this.#push({ type: 'end-of-speech', atMs: performance.now() - this.#t0, transcript: text });
-      this.#endIfIdle();
+      const delay = this.#stt.endOfTurnDelay;
+      const transcript: Transcript = { text, isFinal: true, confidence: 0.99, requestId: `fake-stt-${call}` };
+      if (delay) transcript.speechFinal = false;
+      this.#push({ type: 'transcript', transcript });
+      if (!delay) {
+        this.#push({ type: 'end-of-speech', atMs: performance.now() - this.#t0, transcript: text });
+        this.#endIfIdle();
+        return;
+      }
+      const lastWordEndSeconds = bytes.byteLength / 32_000;
+      const endpoint = setTimeout(() => {
+        this.#timers.delete(endpoint);
+        this.#push({
+          type: 'end-of-speech',
+          atMs: performance.now() - this.#t0,
+          transcript: text,
+          lastWordEndSeconds,
+        });
+        this.#endIfIdle();
+      }, delay.sample());
+      this.#timers.add(endpoint);
     }, this.#stt.latency.sample());
     this.#timers.add(timer);
   }
@@ -647,7 +675,7 @@ export class FakeDocumentSearch implements DocumentSearch {
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
     log(this.queries, query);
-    await sleep(this.latency.sample(), options.signal);
+    await abortableSleep(this.latency.sample(), options.signal, abortReason);
     const q = fakeEmbed(query, 256);
     return this.#docs
       .map(({ doc, vector }) => {

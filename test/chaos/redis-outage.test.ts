@@ -16,9 +16,9 @@ import {
   QUESTION_KINDS,
 } from '../../src/cli/demo-data.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../../src/company-api/index.js';
+import { createCompanyApiTools } from '../../src/company-api/tools.js';
 import { runClosedModel } from '../../src/loadtest/index.js';
 import { PerformanceMonitor } from '../../src/perf/index.js';
-import { createCompanyApiTools } from '../../src/pipeline/company-api-tools.js';
 import { createVoicePipeline, type VoicePipeline } from '../../src/pipeline/index.js';
 import { createRedisTier, type RedisTier } from '../../src/redis/index.js';
 import {

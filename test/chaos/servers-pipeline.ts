@@ -12,8 +12,8 @@ import {
   type QuestionKind,
 } from '../../src/cli/demo-data.js';
 import { createCompanyApiClient } from '../../src/company-api/index.js';
+import { createCompanyApiTools } from '../../src/company-api/tools.js';
 import { PerformanceMonitor } from '../../src/perf/index.js';
-import { createCompanyApiTools } from '../../src/pipeline/company-api-tools.js';
 import type { TurnInput, VoicePipeline } from '../../src/pipeline/pipeline.js';
 import { createVoicePipeline } from '../../src/pipeline/pipeline.js';
 import { createEmbeddingSearch } from '../../src/pipeline/search.js';

@@ -2,7 +2,6 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   type AudioChunk,
   createCompanyApiTools,
@@ -10,7 +9,8 @@ import {
   type SynthesizeOptions,
   type TextToSpeech,
   type TurnEvent,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createCacheManager } from '../../src/cache/index.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   createCompanyApiTools,
   createVoicePipeline,
@@ -9,7 +8,8 @@ import {
   normalizeTranscript,
   type PipelineCache,
   type VoicePipelineOptions,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   FakeDocumentSearch,
   FakeLanguageModel,
@@ -228,5 +228,55 @@ describe('TTS and search caches', () => {
     expect(store.keys('pinecone')).toHaveLength(1);
     expect(r.timeline.spans.find((s) => s.name === 'search')?.cached).toBe(true);
     expect(monitor.stats('search', { labels: { cached: 'true' } })?.count).toBe(1);
+  });
+});
+
+describe('tool context capabilities', () => {
+  it('lets any tool run a timed, cached search through ctx.search and record its own figures', async () => {
+    const store = new MemoryStore();
+    const policies = new FakeDocumentSearch([{ id: 'p1', text: 'Report damaged cargo to dispatch.' }]);
+    const seen: { hadSearch: boolean; hadRecord: boolean }[] = [];
+    const lookup = defineTool({
+      name: 'lookup_policy',
+      description: 'Finds the company policy on a topic.',
+      parameters: z.object({ topic: z.string() }),
+      async execute({ topic }, ctx) {
+        seen.push({
+          hadSearch: typeof ctx.search === 'function',
+          hadRecord: typeof ctx.record === 'function',
+        });
+        if (!ctx.search || !ctx.record) throw new Error('no pipeline capabilities');
+        const results = await ctx.search(policies, topic, { topK: 1 });
+        ctx.record('policy_lookup', 7, { outcome: 'ok' });
+        return results.map((r) => r.id);
+      },
+    });
+    const llm = new FakeLanguageModel({
+      script: [
+        { toolCalls: [{ name: 'lookup_policy', arguments: { topic: 'damaged cargo' } }] },
+        'Report it.',
+        { toolCalls: [{ name: 'lookup_policy', arguments: { topic: 'damaged cargo' } }] },
+        'Report it.',
+      ],
+    });
+    const { pipeline, monitor } = setup(store, {
+      llm,
+      tools: [lookup],
+      cache: { store, search: true },
+    });
+    const first = await pipeline.respond({ text: 'a' }).done;
+    const second = await pipeline.respond({ text: 'b' }).done;
+    expect(seen).toEqual([
+      { hadSearch: true, hadRecord: true },
+      { hadSearch: true, hadRecord: true },
+    ]);
+    // One real search; the second came from the cache, both timed as the `search` stage.
+    expect(policies.queries).toEqual(['damaged cargo']);
+    expect(first.timeline.spans.find((s) => s.name === 'search')?.cached).toBe(false);
+    expect(second.timeline.spans.find((s) => s.name === 'search')?.cached).toBe(true);
+    expect(monitor.stats('search', { labels: { cached: 'false' } })?.count).toBe(1);
+    expect(monitor.stats('search', { labels: { cached: 'true' } })?.count).toBe(1);
+    expect(monitor.stats('policy_lookup')?.count).toBe(2);
+    expect(first.messages.find((m) => m.role === 'tool')?.content).toBe('["p1"]');
   });
 });

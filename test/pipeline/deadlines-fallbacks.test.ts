@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError, TimeoutError, UpstreamError } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   type AudioChunk,
   createCompanyApiTools,
   createVoicePipeline,
   type TextToSpeech,
   type TurnEvent,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,

@@ -1,5 +1,5 @@
 import { createHook } from 'node:async_hooks';
-import type { CompanyApiLike, PipelineCache, Turn, TurnEvent, TurnResult } from '../../src/pipeline/index.js';
+import type { CompanyApiLike, PipelineCache, Turn, TurnEvent, TurnResult } from '../../src/index.js';
 import { transcribeFakeSpeech } from '../../src/testing/index.js';
 
 export interface CollectedTurn {

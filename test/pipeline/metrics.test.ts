@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createCompanyApiTools, createVoicePipeline, formatWaterfall } from '../../src/index.js';
 import { PerformanceMonitor, type RecordEvent } from '../../src/perf/index.js';
-import { createCompanyApiTools, createVoicePipeline, formatWaterfall } from '../../src/pipeline/index.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, InvalidArgumentError, ToolError } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   type ChatMessage,
   createCompanyApiTools,
   createVoicePipeline,
   defineTool,
   type TurnEvent,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   FakeDocumentSearch,
   FakeLanguageModel,

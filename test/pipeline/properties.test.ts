@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   createCompanyApiTools,
   createVoicePipeline,
   type TurnEvent,
   type TurnTimeline,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
 import {
   FakeLanguageModel,
   type FakeLlmReply,

@@ -9,7 +9,7 @@ import {
   executeToolCall,
   toolDefinition,
   withTextTransform,
-} from '../../src/pipeline/index.js';
+} from '../../src/index.js';
 import {
   FakeDocumentSearch,
   FakeEmbedder,

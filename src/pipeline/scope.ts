@@ -1,35 +1,13 @@
 /**
- * Cancellation plumbing of a turn: child scopes linked to the turn's signal, per-stage
- * deadlines, and a race that stops waiting on a stage that ignores its signal. Every listener
+ * Cancellation scopes of a turn: child scopes linked to the turn's signal, and per-stage
+ * deadlines (the race itself is `raceAbort` in `internal/abort.ts`). Every listener
  * and timer created here is removed in `dispose()`, so an aborted turn leaves nothing pending.
  * @module
  */
-import { AbortedError, EarshotError, TimeoutError } from '../errors.js';
-import { abortableSleep, raceSignal } from '../internal/abort.js';
+import { TimeoutError } from '../errors.js';
+import { abortReason, noop } from '../internal/abort.js';
 
-/** Swallows a rejection we deliberately stopped waiting for. */
-export const noop = (): void => {};
-
-/** The abort reason of `signal` as an EarshotError (a TimeoutError stays one). */
-export function abortReason(signal: AbortSignal): EarshotError {
-  const r: unknown = signal.reason;
-  if (r instanceof EarshotError) return r;
-  return new AbortedError('The turn was aborted (barge-in).', { cause: r });
-}
-
-/**
- * Settles like `promise`, or rejects with the abort reason as soon as `signal` aborts, whichever
- * comes first. The abandoned promise gets a no-op handler so its late rejection is not reported
- * as unhandled.
- */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return raceSignal(promise, signal, () => abortReason(signal));
-}
-
-/** Waits `ms`, or rejects with the abort reason when `signal` aborts (clearing the timer). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return abortableSleep(ms, signal, () => abortReason(signal as AbortSignal));
-}
+export { abortReason, noop };
 
 /** What a stage call needs from its scope: a signal, deadlines, and a way to let go. */
 export interface StageScope {

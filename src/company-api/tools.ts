@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
-import type { Tool } from './contracts.js';
-import { defineTool } from './tools.js';
+import type { Tool, ToolContext, ToolPrefetch } from '../pipeline/contracts.js';
+import { defineTool } from '../pipeline/tools.js';
 
 /** Per-call options the company-API methods accept (a subset of the client's). */
 export interface CompanyApiToolCallOptions {
@@ -63,8 +63,42 @@ function filterOf(args: Record<string, unknown>, names: Record<string, string>):
   return out;
 }
 
+const ID = String.raw`\s*(?:#|number|no\.?|id)?\s*:?\s*([A-Za-z]{0,4}-?\d[\w.-]*)`;
+const LOAD_ID = new RegExp(String.raw`\b(?:loads?|shipments?)` + ID, 'i');
+const ITEM_ID = new RegExp(String.raw`\b(?:items?|skus?|parts?)` + ID, 'i');
+const EQUIPMENT_ID = new RegExp(
+  String.raw`\b(?:equipment|trucks?|trailers?|tractors?|reefers?|flatbeds?|forklifts?|units?)` + ID,
+  'i',
+);
+const LOADS = /\b(?:loads|shipments)\b/i;
+const EQUIPMENT_LIST = /\b(?:equipment|trucks|trailers|tractors|reefers|flatbeds|forklifts)\b/i;
+
+/** An id as the user said it, without the sentence's punctuation. */
+function idIn(text: string, pattern: RegExp): string | undefined {
+  const match = pattern.exec(text)?.[1]?.replace(/[.-]+$/, '');
+  return match && /\d/.test(match) ? match : undefined;
+}
+
+/** The first of `values` named in `text` ("in transit" for `in_transit`). */
+function named<T extends string>(text: string, values: readonly T[]): T | undefined {
+  const lower = text.toLowerCase();
+  return values.find((value) => new RegExp(String.raw`\b${value.replace(/_/g, '[ _-]?')}s?\b`).test(lower));
+}
+
+/** Runs one prefetched call; a failure yields nothing (the model's own call will run it). */
+async function ahead(
+  args: Record<string, unknown>,
+  run: () => Promise<unknown>,
+): Promise<readonly ToolPrefetch[]> {
+  return [{ arguments: args, result: await run() }];
+}
+
 /**
  * Makes the company-API tools. Pass `only` to offer a subset.
+ *
+ * All six are read-only and offer `prefetch`: the load, item and equipment ids and the status,
+ * type and state filters in the user's words are looked up in parallel with the first model
+ * call (see `prefetch` in docs/latency.md).
  *
  * @example
  * ```ts
@@ -96,6 +130,12 @@ export function createCompanyApiTools(
       description:
         'Status of one load (shipment) by its id: where it is, its carrier, driver and delivery estimate.',
       parameters: z.object({ load_id: id('load id') }),
+      readOnly: true,
+      async prefetch(text: string, ctx: ToolContext) {
+        const loadId = idIn(text, LOAD_ID);
+        if (!loadId) return [];
+        return ahead({ load_id: loadId }, () => api.getLoadStatus(loadId, callOptions(ctx.signal)));
+      },
       execute: (a, ctx) => api.getLoadStatus(a.load_id, callOptions(ctx.signal)),
     }),
     defineTool({
@@ -108,6 +148,12 @@ export function createCompanyApiTools(
         carrier: z.string().min(1).max(128).optional(),
         limit,
       }),
+      readOnly: true,
+      async prefetch(text: string, ctx: ToolContext) {
+        const status = named(text, LOAD_STATUSES);
+        if (!status || !LOADS.test(text) || idIn(text, LOAD_ID)) return [];
+        return ahead({ status }, () => api.listLoads(filterOf({ status }, {}), callOptions(ctx.signal)));
+      },
       execute: (a, ctx) =>
         api.listLoads(
           filterOf(a, { origin_state: 'originState', destination_state: 'destinationState' }),
@@ -118,6 +164,12 @@ export function createCompanyApiTools(
       name: 'get_inventory',
       description: 'Stock of one inventory item by item id or SKU: on hand, reserved, available, warehouse.',
       parameters: z.object({ item_id: id('item id or SKU') }),
+      readOnly: true,
+      async prefetch(text: string, ctx: ToolContext) {
+        const itemId = idIn(text, ITEM_ID);
+        if (!itemId) return [];
+        return ahead({ item_id: itemId }, () => api.getInventory(itemId, callOptions(ctx.signal)));
+      },
       execute: (a, ctx) => api.getInventory(a.item_id, callOptions(ctx.signal)),
     }),
     defineTool({
@@ -130,6 +182,7 @@ export function createCompanyApiTools(
         below_reorder_point: z.boolean().optional(),
         limit,
       }),
+      readOnly: true,
       execute: (a, ctx) =>
         api.listInventory(filterOf(a, { below_reorder_point: 'belowReorderPoint' }), callOptions(ctx.signal)),
     }),
@@ -138,6 +191,14 @@ export function createCompanyApiTools(
       description:
         'Status of one piece of equipment (tractor, trailer, reefer, flatbed, forklift) by its id.',
       parameters: z.object({ equipment_id: id('equipment id') }),
+      readOnly: true,
+      async prefetch(text: string, ctx: ToolContext) {
+        const equipmentId = idIn(text, EQUIPMENT_ID);
+        if (!equipmentId) return [];
+        return ahead({ equipment_id: equipmentId }, () =>
+          api.getEquipmentStatus(equipmentId, callOptions(ctx.signal)),
+        );
+      },
       execute: (a, ctx) => api.getEquipmentStatus(a.equipment_id, callOptions(ctx.signal)),
     }),
     defineTool({
@@ -148,6 +209,15 @@ export function createCompanyApiTools(
         status: z.enum(EQUIPMENT_STATUSES).optional(),
         limit,
       }),
+      readOnly: true,
+      async prefetch(text: string, ctx: ToolContext) {
+        if (!EQUIPMENT_LIST.test(text) || idIn(text, EQUIPMENT_ID)) return [];
+        const type = named(text, EQUIPMENT_TYPES);
+        const status = named(text, EQUIPMENT_STATUSES);
+        if (!type && !status) return [];
+        const args = { ...(type ? { type } : {}), ...(status ? { status } : {}) };
+        return ahead(args, () => api.listEquipment(filterOf(args, {}), callOptions(ctx.signal)));
+      },
       execute: (a, ctx) => api.listEquipment(filterOf(a, {}), callOptions(ctx.signal)),
     }),
   ] as Tool[];

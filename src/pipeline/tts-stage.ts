@@ -1,0 +1,140 @@
+/**
+ * The text-to-speech stage: one chunk of text to audio, from the TTS cache when it holds it,
+ * else through {@link runStage} (first-byte and whole deadlines, fallback voice while nothing
+ * was heard), storing the audio for next time.
+ * @module
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { OP } from '../perf/operations.js';
+import { decodeCachedAudio, encodeCachedAudio, ttsCacheKey } from './cache.js';
+import type { AudioChunk, TextToSpeech } from './contracts.js';
+import { runStage } from './run-stage.js';
+import type { SpeechItem } from './speech-queue.js';
+import { consume } from './streams.js';
+import type { TurnState } from './turn-state.js';
+
+/** Synthesizes one queued chunk, handing its audio to `onChunk` as it arrives. */
+export async function synthesizeSentence(
+  state: TurnState,
+  item: SpeechItem,
+  onChunk: (chunk: AudioChunk) => void,
+): Promise<void> {
+  const options = state.options;
+  const transform = options.transformText;
+  const text = transform ? transform(item.text) : item.text;
+  if (typeof text !== 'string') {
+    throw new InvalidArgumentError('transformText must return a string (return "" to skip a chunk).');
+  }
+  if (text.trim().length === 0) return;
+  const timeline = state.timeline;
+  let waitedOn = item.waitedOn;
+  const phraseKey = item.phrase
+    ? `${state.tts.provider}|${state.tts.model ?? '-'}|${state.ttsFormat}|${text}`
+    : undefined;
+  const phrase = phraseKey === undefined ? undefined : state.pipeline.phraseAudio.get(phraseKey);
+  if (phrase) {
+    // A stock phrase heard before: its audio is at hand.
+    const span = timeline.start('cache:tts', {
+      provider: state.tts.provider,
+      sentenceIndex: item.index,
+      cached: true,
+      ...(waitedOn ? { waitedOn } : {}),
+    });
+    item.audioSpan = span;
+    span.firstOutput = performance.now();
+    for (const chunk of phrase) onChunk(chunk);
+    timeline.end(span);
+    return;
+  }
+  const cacheConfig = state.pipeline.ttsCache;
+  const caching =
+    cacheConfig !== undefined &&
+    state.pipeline.store !== undefined &&
+    text.length <= cacheConfig.maxTextChars;
+  if (caching) {
+    const tts = state.tts;
+    const key = ttsCacheKey({ provider: tts.provider, model: tts.model, format: state.ttsFormat, text });
+    const span = timeline.start('cache:tts', {
+      provider: tts.provider,
+      sentenceIndex: item.index,
+      ...(waitedOn ? { waitedOn } : {}),
+    });
+    item.audioSpan = span;
+    const hit = decodeCachedAudio(await state.cacheGet(key, cacheConfig.namespace, state.signal));
+    if (hit && hit.length > 0) {
+      span.cached = true;
+      span.firstOutput = performance.now();
+      timeline.record(OP.ttsTtfb, span.firstOutput - span.start, { provider: tts.provider, cached: true });
+      for (const chunk of hit) onChunk(chunk);
+      timeline.end(span);
+      timeline.record(OP.tts, (span.end as number) - span.start, {
+        provider: tts.provider,
+        cached: true,
+        outcome: 'ok',
+      });
+      return;
+    }
+    timeline.end(span);
+    waitedOn = { spanId: span.id, at: span.end as number, reason: 'cache miss' };
+  }
+  const deadlines = options.deadlines;
+  await runStage<TextToSpeech, AudioChunk[] | undefined>(state, {
+    operation: OP.tts,
+    stage: state.tts,
+    waitedOn,
+    spanFields: { sentenceIndex: item.index },
+    firstOutputDeadline: {
+      ms: deadlines.ttsFirstByte,
+      option: 'ttsFirstByte',
+      what: 'Text-to-speech (first byte)',
+    },
+    deadline: { ms: deadlines.tts, option: 'tts', what: 'Text-to-speech' },
+    fallback: {
+      stage: 'tts',
+      to: options.fallbacks.tts,
+      // Only a chunk with no audio out yet can be redone by another voice without a repeat.
+      canTake: () => item.received === 0,
+      onSwitch: (next) => {
+        state.tts = next;
+        if (options.ttsFormat === undefined) state.ttsFormat = next.defaultFormat;
+      },
+    },
+    call: async (attempt) => {
+      const span = attempt.begin();
+      item.audioSpan = span;
+      const collected: AudioChunk[] | undefined = caching || phraseKey ? [] : undefined;
+      await consume(
+        attempt.stage.synthesize(text, { signal: attempt.signal, format: state.ttsFormat }),
+        attempt.signal,
+        (chunk) => {
+          if (chunk.data.byteLength === 0) return;
+          if (span.firstOutput === undefined) {
+            const at = attempt.markFirstOutput();
+            timeline.record(OP.ttsTtfb, at - span.start, { provider: attempt.provider, cached: false });
+          }
+          collected?.push(chunk);
+          onChunk(chunk);
+        },
+      );
+      return collected;
+    },
+    afterSuccess: async (collected, attempt) => {
+      if (phraseKey && collected && collected.length > 0 && state.pipeline.phraseAudio.size < 64)
+        state.pipeline.phraseAudio.set(phraseKey, collected);
+      if (!caching || !cacheConfig || !collected || collected.length === 0) return;
+      const key = ttsCacheKey({
+        provider: attempt.provider,
+        model: attempt.stage.model,
+        format: state.ttsFormat,
+        text,
+      });
+      await state.cacheSet(
+        key,
+        encodeCachedAudio(collected),
+        cacheConfig.namespace,
+        cacheConfig.ttlSeconds,
+        state.signal,
+      );
+    },
+  });
+}

@@ -1,0 +1,496 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  type ChatMessage,
+  createCompanyApiTools,
+  createVoicePipeline,
+  defineTool,
+  type SpeechToText,
+  type SpeechToTextEvent,
+  type SpeechToTextSession,
+  type TurnEvent,
+  type VoicePipelineOptions,
+} from '../../src/index.js';
+import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP } from '../../src/perf/operations.js';
+import {
+  FakeLanguageModel,
+  FakeSpeechToText,
+  FakeTextToSpeech,
+  synthesizeFakeSpeech,
+} from '../../src/testing/index.js';
+import { collect, fakeCompanyApi, settle, trackTimers, types } from './helpers.js';
+
+/** The utterance as a stream of small chunks. */
+async function* streamOf(text: string): AsyncIterable<Uint8Array> {
+  const audio = synthesizeFakeSpeech(text);
+  for (let offset = 0; offset < audio.byteLength; offset += 4096) yield audio.subarray(offset, offset + 4096);
+}
+
+/** Echoes the user's last words, so the audio says which transcript it answers. */
+const echo = (messages: readonly ChatMessage[]) => {
+  const user = [...messages].reverse().find((m) => m.role === 'user');
+  return `You asked: ${user?.content ?? ''}`;
+};
+
+/**
+ * A streaming STT scripted event by event: `before` finals while the audio streams (after its
+ * first chunk), then after finalize() `after` (each a final, `speechFinal` as given), then an
+ * end-of-speech after `endpointMs`.
+ */
+function scriptedStt(script: {
+  before?: string[];
+  after: { text: string; speechFinal?: boolean }[];
+  endpointMs?: number;
+}): SpeechToText & { sessions: { closed: boolean }[] } {
+  const sessions: { closed: boolean }[] = [];
+  return {
+    provider: 'scripted',
+    sessions,
+    async transcribe() {
+      throw new Error('one-shot not scripted');
+    },
+    async stream(options = {}) {
+      const record = { closed: false };
+      sessions.push(record);
+      const queue: SpeechToTextEvent[] = [];
+      let wake: (() => void) | undefined;
+      let ended = false;
+      const timers = new Set<ReturnType<typeof setTimeout>>();
+      const push = (event: SpeechToTextEvent) => {
+        queue.push(event);
+        wake?.();
+      };
+      let sent = false;
+      options.signal?.addEventListener('abort', () => {
+        for (const t of timers) clearTimeout(t);
+        ended = true;
+        wake?.();
+      });
+      const session: SpeechToTextSession = {
+        send() {
+          if (sent) return;
+          sent = true;
+          for (const text of script.before ?? [])
+            push({ type: 'transcript', transcript: { text, isFinal: true, speechFinal: false } });
+        },
+        finalize() {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            for (const f of script.after) {
+              const transcript = {
+                text: f.text,
+                isFinal: true,
+                ...(f.speechFinal === undefined ? {} : { speechFinal: f.speechFinal }),
+              };
+              push({ type: 'transcript', transcript });
+            }
+            const e = setTimeout(() => {
+              timers.delete(e);
+              push({ type: 'end-of-speech', atMs: 0, transcript: '', lastWordEndSeconds: 1 });
+            }, script.endpointMs ?? 0);
+            timers.add(e);
+          }, 5);
+          timers.add(t);
+        },
+        async close() {
+          record.closed = true;
+          for (const t of timers) clearTimeout(t);
+          ended = true;
+          wake?.();
+        },
+        [Symbol.asyncIterator]() {
+          return {
+            next: async (): Promise<IteratorResult<SpeechToTextEvent>> => {
+              for (;;) {
+                const event = queue.shift();
+                if (event) return { value: event, done: false };
+                if (ended) return { value: undefined, done: true };
+                await new Promise<void>((resolve) => {
+                  wake = resolve;
+                });
+              }
+            },
+          };
+        },
+      };
+      return session;
+    },
+  };
+}
+
+function pipelineWith(extra: Partial<VoicePipelineOptions>, monitor = new PerformanceMonitor()) {
+  const tts = new FakeTextToSpeech({ msPerChar: 2, chunkBytes: 512 });
+  const llm = new FakeLanguageModel({ respond: echo });
+  const pipeline = createVoicePipeline({
+    stt: new FakeSpeechToText({ endOfTurnDelayMs: 150 }),
+    llm,
+    tts,
+    systemPrompt: 'You are a dispatcher.',
+    monitor,
+    ...extra,
+  });
+  return { pipeline, llm, tts, monitor };
+}
+
+function firstIndex(events: readonly TurnEvent[], type: TurnEvent['type']): number {
+  return events.findIndex((e) => e.type === type);
+}
+
+describe('preemptive generation', () => {
+  it('starts the model before the end of turn is confirmed, plays nothing before it, and keeps a matching answer', async () => {
+    const { pipeline, llm, monitor } = pipelineWith({});
+    const { events, result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    expect(result.preemptive).toEqual({ outcome: 'hit', attempts: 1, wastedLlmCalls: 0, wastedTokens: 0 });
+    expect(llm.calls).toHaveLength(1);
+    expect(heard).toBe('You asked: Where is load 2314?');
+    // The model ran before the transcript was confirmed…
+    const llmSpan = result.timeline.spans.find((s) => s.name === OP.llm);
+    expect(llmSpan?.startMs).toBeLessThan(result.timeline.marks.transcriptMs as number);
+    // …but every answer event, and every audio byte, comes after the confirmed transcript.
+    const transcriptAt = firstIndex(events, 'transcript');
+    expect(transcriptAt).toBeGreaterThanOrEqual(0);
+    expect(firstIndex(events, 'llm-delta')).toBeGreaterThan(transcriptAt);
+    expect(firstIndex(events, 'audio')).toBeGreaterThan(transcriptAt);
+    expect(result.timeline.marks.firstAudioMs).toBeGreaterThanOrEqual(
+      result.timeline.marks.transcriptMs as number,
+    );
+    expect(monitor.stats(OP.preemptive, { labels: { outcome: 'hit' } })?.count).toBe(1);
+    expect(monitor.stats(OP.endOfTurn)?.count).toBe(1);
+    expect(result.messages[0]).toEqual({ role: 'user', content: 'Where is load 2314?' });
+  });
+
+  it('waits for the confirmation without starting early when preemptive is off', async () => {
+    const { pipeline, llm, monitor } = pipelineWith({ preemptive: false });
+    const { result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    expect(result.preemptive).toBeUndefined();
+    expect(heard).toBe('You asked: Where is load 2314?');
+    const llmSpan = result.timeline.spans.find((s) => s.name === OP.llm);
+    expect(llmSpan?.startMs).toBeGreaterThanOrEqual(result.timeline.marks.transcriptMs as number);
+    expect(llm.calls).toHaveLength(1);
+    expect(monitor.stats(OP.preemptive)).toBeUndefined();
+  });
+
+  it('drops the early answer when the confirmed transcript differs: no audio from it, and starts again', async () => {
+    const stt = scriptedStt({ before: ['Where is load'], after: [{ text: '2314?' }] });
+    const { pipeline, llm, monitor } = pipelineWith({ stt });
+    const { events, result, heard } = await collect(pipeline.respond(streamOf('x')));
+    expect(result.transcript).toBe('Where is load 2314?');
+    expect(heard).toBe('You asked: Where is load 2314?');
+    expect(events.filter((e) => e.type === 'sentence').map((e) => (e as { text: string }).text)).toEqual([
+      'You asked: Where is load 2314?',
+    ]);
+    expect(llm.calls.map((c) => c.messages.at(-1)?.content)).toEqual([
+      'Where is load',
+      'Where is load 2314?',
+    ]);
+    expect(result.preemptive).toMatchObject({ outcome: 'miss', attempts: 1, wastedLlmCalls: 1 });
+    expect(result.preemptive?.wastedTokens).toBeGreaterThan(0);
+    expect(monitor.stats(OP.preemptive, { labels: { outcome: 'miss' } })?.count).toBe(1);
+    expect(result.messages[0]).toEqual({ role: 'user', content: 'Where is load 2314?' });
+  });
+
+  it('restarts on a changed candidate and keeps the last one when it matches', async () => {
+    const stt = scriptedStt({
+      before: ['Where is'],
+      after: [{ text: 'load 2314?', speechFinal: false }],
+      endpointMs: 60,
+    });
+    const { pipeline, llm } = pipelineWith({ stt });
+    const { result, heard } = await collect(pipeline.respond(streamOf('x')));
+    expect(heard).toBe('You asked: Where is load 2314?');
+    expect(result.preemptive).toMatchObject({ outcome: 'hit', attempts: 2, wastedLlmCalls: 1 });
+    expect(llm.calls).toHaveLength(2);
+  });
+
+  it('never runs a tool with side effects for an answer that is dropped', async () => {
+    let booked = 0;
+    const book = defineTool({
+      name: 'book_load',
+      description: 'Books a load.',
+      parameters: z.object({}),
+      sideEffects: true,
+      execute: async () => {
+        booked++;
+        return { ok: true };
+      },
+    });
+    const stt = scriptedStt({ before: ['Book it'], after: [{ text: 'tomorrow, not now.' }] });
+    const llm = new FakeLanguageModel({
+      respond: (messages) => {
+        const last = messages.at(-1);
+        if (last?.role === 'tool') return 'Done.';
+        if (last?.role === 'user' && last.content === 'Book it')
+          return { toolCalls: [{ name: 'book_load', arguments: {} }] };
+        return 'I will book it tomorrow.';
+      },
+    });
+    const { pipeline } = pipelineWith({ stt, llm, tools: [book] });
+    const { result, heard } = await collect(pipeline.respond(streamOf('x')));
+    expect(heard).toBe('I will book it tomorrow.');
+    expect(booked).toBe(0);
+    expect(result.preemptive?.outcome).toBe('miss');
+  });
+
+  it('on barge-in before the end of turn: no audio, interrupted, no timers left, the session closed', async () => {
+    const timers = trackTimers();
+    try {
+      const stt = scriptedStt({
+        before: ['Where is load 2314?'],
+        after: [{ text: '', speechFinal: false }],
+        endpointMs: 60_000,
+      });
+      const { pipeline, llm } = pipelineWith({ stt });
+      const turn = pipeline.respond(streamOf('x'));
+      const seen: TurnEvent[] = [];
+      const reading = (async () => {
+        for await (const e of turn) seen.push(e);
+      })();
+      while (llm.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+      turn.abort();
+      const result = await turn.done;
+      await reading;
+      expect(result.interrupted).toBe(true);
+      expect(types(seen)).not.toContain('audio');
+      expect(types(seen)).not.toContain('llm-delta');
+      expect(stt.sessions.every((s) => s.closed)).toBe(true);
+      await settle();
+      expect(await timers.pending()).toEqual([]);
+    } finally {
+      timers.stop();
+    }
+  });
+
+  it('takes the host’s turn.endOfTurn() as the end of turn on a stream that never ends', async () => {
+    let release: () => void = () => {};
+    async function* endless(): AsyncIterable<Uint8Array> {
+      yield* streamOf('Where is load 2314?');
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    }
+    const stt = new FakeSpeechToText({ endOfTurnDelayMs: 60_000 });
+    const { pipeline } = pipelineWith({ stt });
+    const turn = pipeline.respond(endless());
+    await new Promise((r) => setTimeout(r, 30));
+    turn.endOfTurn();
+    const { result, heard } = await collect(turn);
+    release();
+    expect(result.transcript).toBe('Where is load 2314?');
+    expect(heard).toBe('You asked: Where is load 2314?');
+  });
+});
+
+describe('prefetched tool data', () => {
+  it('runs read-only prefetches in parallel with the model; the model’s matching call gets the prefetched result', async () => {
+    const api = fakeCompanyApi();
+    const monitor = new PerformanceMonitor();
+    const { pipeline } = pipelineWith(
+      { llm: new FakeLanguageModel(), tools: createCompanyApiTools(api) },
+      monitor,
+    );
+    const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+    expect(api.calls.map((c) => [c.method, c.arg])).toEqual([['getLoadStatus', '2314']]);
+    const toolSpan = r.timeline.spans.find((s) => s.name === 'tool:get_load_status');
+    expect(toolSpan?.cached).toBe(true);
+    expect(r.reply).toMatch(/2314/);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'ok' } })?.count).toBe(1);
+  });
+
+  it('in context mode puts the prefetched data in the prompt: one model call answers', async () => {
+    const api = fakeCompanyApi();
+    const llm = new FakeLanguageModel();
+    const { pipeline } = pipelineWith({ llm, tools: createCompanyApiTools(api), prefetch: 'context' });
+    const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+    expect(llm.calls).toHaveLength(1);
+    expect(api.calls).toHaveLength(1);
+    expect(r.reply).toMatch(/2314/);
+    expect(r.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+  });
+
+  it('a failing prefetch never fails the turn: recorded as an error, and the tool runs as usual', async () => {
+    let prefetches = 0;
+    const api = fakeCompanyApi();
+    const tools = createCompanyApiTools(api).map((tool) =>
+      tool.name === 'get_load_status'
+        ? {
+            ...tool,
+            prefetch: async () => {
+              prefetches++;
+              throw new Error('prefetch down');
+            },
+          }
+        : tool,
+    );
+    const monitor = new PerformanceMonitor();
+    for (const prefetch of ['tool', 'context'] as const) {
+      const { pipeline } = pipelineWith({ llm: new FakeLanguageModel(), tools, prefetch }, monitor);
+      const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+      expect(r.reply).toMatch(/2314/);
+      expect(r.timeline.spans.find((s) => s.name === 'tool:get_load_status')?.cached).toBe(false);
+    }
+    expect(prefetches).toBe(2);
+    expect(api.calls).toHaveLength(2);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(2);
+  });
+
+  it('never prefetches for a tool with side effects or without readOnly, nor with prefetch off', async () => {
+    let calls = 0;
+    const prefetch = async () => {
+      calls++;
+      return [];
+    };
+    const base = { description: 'x', parameters: z.object({}), execute: async () => 1, prefetch };
+    const tools = [
+      defineTool({ ...base, name: 'writes', readOnly: true, sideEffects: true }),
+      defineTool({ ...base, name: 'unmarked' }),
+    ];
+    const { pipeline } = pipelineWith({ llm: new FakeLanguageModel({ script: ['Hi.'] }), tools });
+    await pipeline.respond({ text: 'hello' }).done;
+    const reads = defineTool({ ...base, name: 'reads', readOnly: true });
+    const off = pipelineWith({
+      llm: new FakeLanguageModel({ script: ['Hi.'] }),
+      tools: [reads],
+      prefetch: 'off',
+    });
+    await off.pipeline.respond({ text: 'hello' }).done;
+    expect(calls).toBe(0);
+  });
+
+  it('the company-API tools recognise ids and filters in the question', async () => {
+    const api = fakeCompanyApi();
+    const tools = createCompanyApiTools(api);
+    const ctx = { callId: 'p' };
+    const ahead = async (text: string) =>
+      (await Promise.all(tools.map(async (t) => (await t.prefetch?.(text, ctx)) ?? [])))
+        .flat()
+        .map((p) => p.arguments);
+    expect(await ahead('Where is load 2314?')).toEqual([{ load_id: '2314' }]);
+    expect(await ahead('How many of item SKU-1001 do we have')).toEqual([{ item_id: 'SKU-1001' }]);
+    expect(await ahead('Is trailer TR-12 available?')).toEqual([{ equipment_id: 'TR-12' }]);
+    expect(await ahead('Which loads are delayed?')).toEqual([{ status: 'delayed' }]);
+    expect(await ahead('Any forklifts in maintenance?')).toEqual([
+      { type: 'forklift', status: 'maintenance' },
+    ]);
+    expect(await ahead('Tell me a joke')).toEqual([]);
+    expect(tools.every((t) => t.readOnly === true && !t.sideEffects)).toBe(true);
+  });
+});
+
+describe('acknowledgement and time to answer audio', () => {
+  it('speaks the phrase while a tool runs, counts it in time_to_first_audio only, and keeps its audio', async () => {
+    const api = fakeCompanyApi({ delayMs: 40 });
+    const monitor = new PerformanceMonitor();
+    const { pipeline, tts } = pipelineWith(
+      {
+        llm: new FakeLanguageModel(),
+        tools: createCompanyApiTools(api),
+        acknowledgement: 'One moment.',
+        prefetch: 'off',
+      },
+      monitor,
+    );
+    const first = await collect(pipeline.respond({ text: 'Where is load 2314?' }));
+    expect(first.heard.startsWith('One moment. ')).toBe(true);
+    const timeline = first.result.timeline;
+    expect(timeline.timeToAnswerAudioMs).toBeGreaterThan(timeline.timeToFirstAudioMs as number);
+    expect(timeline.timeToAnswerAudioMs).toBeGreaterThanOrEqual(
+      (timeline.spans.find((s) => s.name === 'tool:get_load_status')?.endMs as number) - 0.001,
+    );
+    await pipeline.respond({ text: 'Where is load 2315?' }).done;
+    expect(tts.texts.filter((t) => t === 'One moment.')).toHaveLength(1);
+    expect(monitor.stats(OP.timeToFirstAudio)?.count).toBe(2);
+    expect(monitor.stats(OP.timeToAnswerAudio)?.count).toBe(2);
+    const p = (op: string) => monitor.stats(op)?.p50 as number;
+    expect(p(OP.timeToAnswerAudio)).toBeGreaterThan(p(OP.timeToFirstAudio));
+  });
+
+  it('a tool may silence it; without tools the answer audio is the first audio', async () => {
+    const api = fakeCompanyApi();
+    const tools = createCompanyApiTools(api).map((t) => ({ ...t, acknowledgement: false as const }));
+    const { pipeline } = pipelineWith({
+      llm: new FakeLanguageModel(),
+      tools,
+      acknowledgement: 'One moment.',
+      prefetch: 'off',
+    });
+    const r = await collect(pipeline.respond({ text: 'Where is load 2314?' }));
+    expect(r.heard.includes('One moment.')).toBe(false);
+    const plain = await pipelineWith({}).pipeline.respond({ text: 'Hello there' }).done;
+    expect(plain.timeline.timeToAnswerAudioMs).toBe(plain.timeline.timeToFirstAudioMs);
+  });
+
+  it('applies targets to time_to_answer_audio too', async () => {
+    const api = fakeCompanyApi({ delayMs: 20 });
+    const { pipeline } = pipelineWith({
+      llm: new FakeLanguageModel(),
+      tools: createCompanyApiTools(api),
+      acknowledgement: 'One moment.',
+      prefetch: 'off',
+      targets: { [OP.timeToAnswerAudio]: 0.001, [OP.timeToFirstAudio]: 60_000 },
+    });
+    const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+    const check = r.timeline.targets.find((t) => t.operation === OP.timeToAnswerAudio);
+    expect(check?.pass).toBe(false);
+    expect(r.timeline.targets.find((t) => t.operation === OP.timeToFirstAudio)?.pass).toBe(true);
+  });
+});
+
+describe('warm connections', () => {
+  it('prewarm() and close() reach every stage, fallback and tool that has them; turns prewarm the answer stages', async () => {
+    const log: string[] = [];
+    const lifecycle = (name: string) => ({
+      prewarm: async () => {
+        log.push(`prewarm ${name}`);
+      },
+      close: async () => {
+        log.push(`close ${name}`);
+      },
+    });
+    const stt = Object.assign(new FakeSpeechToText(), lifecycle('stt'));
+    const llm = Object.assign(new FakeLanguageModel({ respond: echo }), lifecycle('llm'));
+    const tts = Object.assign(new FakeTextToSpeech(), lifecycle('tts'));
+    const fallback = Object.assign(new FakeTextToSpeech({ provider: 'backup' }), lifecycle('tts fallback'));
+    const tool = {
+      ...defineTool({ name: 't', description: 'x', parameters: z.object({}), execute: async () => 1 }),
+      ...lifecycle('tool'),
+    };
+    const failing = {
+      ...defineTool({ name: 'f', description: 'x', parameters: z.object({}), execute: async () => 1 }),
+      prewarm: async () => {
+        throw new Error('cold');
+      },
+    };
+    const pipeline = createVoicePipeline({
+      stt,
+      llm,
+      tts,
+      fallbacks: { tts: fallback },
+      tools: [tool, failing],
+      systemPrompt: '',
+      monitor: false,
+    });
+    await pipeline.prewarm();
+    expect(log.sort()).toEqual([
+      'prewarm llm',
+      'prewarm stt',
+      'prewarm tool',
+      'prewarm tts',
+      'prewarm tts fallback',
+    ]);
+    log.length = 0;
+    await pipeline.respond(synthesizeFakeSpeech('Hello there')).done;
+    expect(log.sort()).toEqual(['prewarm llm', 'prewarm tts']);
+    log.length = 0;
+    await pipeline.respond({ text: 'Hello' }).done;
+    expect(log).toEqual([]);
+    const cold = createVoicePipeline({ stt, llm, tts, systemPrompt: '', monitor: false, prewarm: false });
+    await cold.respond(synthesizeFakeSpeech('Hello there')).done;
+    expect(log).toEqual([]);
+    await pipeline.close();
+    expect(log.sort()).toEqual(['close llm', 'close stt', 'close tool', 'close tts', 'close tts fallback']);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(pipeline.prewarm({ signal: aborted.signal })).rejects.toThrow(/aborted/);
+  });
+});
