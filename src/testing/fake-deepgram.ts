@@ -15,6 +15,12 @@
  * Without `smart_format` or `punctuate`, transcripts are lower-cased and unpunctuated, as
  * Deepgram's are. Live endpointing works on the audio, as Deepgram's does: `endpointing` ms of
  * silence (all-zero samples) after speech ends the utterance with `speech_final: true`.
+ * A `Finalize` is answered (a final with `from_finalize: true`) only when speech is buffered:
+ * like Deepgram, the fake sends no reply when its endpointing already flushed the audio.
+ * `endOfTurnDelayMs` separates the last final from the end of turn (an empty final with
+ * `speech_final: true`, then `UtteranceEnd` when asked for), the way a slower endpointer would;
+ * `connectLatencyMs` delays every new connection (WebSocket upgrade or first HTTP request on a
+ * socket), the cost of a TCP/TLS handshake that a prewarmed or kept-alive connection skips.
  *
  * Latency (`latency`) is the processing delay before the prerecorded answer and before each
  * live message. Faults (`faults`, routes `transcribe` and `live`): `error` / `rateLimit`
@@ -87,6 +93,18 @@ export interface FakeDeepgramOptions {
   idleTimeoutMs?: number;
   /** Live: how many messages are sent before a mid-stream fault (`timeout`, `malformed`, `reset`). Default 1. */
   faultAfterMessages?: number;
+  /**
+   * Live: wall-clock ms between the final that ends an utterance on endpointing silence and the
+   * end of turn (`speech_final: true` on an empty final, then `UtteranceEnd` when
+   * `utterance_end_ms` is set). New speech in between cancels it. Default 0: `speech_final` rides
+   * on the last final, as today.
+   */
+  endOfTurnDelayMs?: number;
+  /**
+   * Cost of a new connection in ms: each WebSocket upgrade and the first HTTP request on a new
+   * socket wait this long first; requests on a kept-alive socket do not. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** Counters of the live endpoint. */
@@ -117,6 +135,10 @@ export interface FakeDeepgram {
   readonly live: Readonly<FakeDeepgramLiveStats>;
   /** Live: messages sent before a mid-stream fault. Mutable at runtime. */
   faultAfterMessages: number;
+  /** Live: last final → end of turn, ms (see the option). Mutable at runtime. */
+  endOfTurnDelayMs: number;
+  /** New connection cost, ms (see the option). Mutable at runtime. */
+  connectLatencyMs: number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -124,6 +146,7 @@ export interface FakeDeepgram {
 const SILENCE_MIN_BYTES = 32; // ~1 ms at 16 kHz: shorter zero runs are zero crossings of the tone
 const MS_PER_CHAR_ESTIMATE = 55; // synthesizeFakeSpeech's default, used to pace interim words
 const INTERIM_EVERY_SECONDS = 0.25;
+const UNENDPOINTED_FINAL_MS = 300;
 
 function authKey(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
@@ -230,7 +253,18 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     closeStreams: 0,
   };
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
-  const state = { faultAfterMessages: options.faultAfterMessages ?? 1 };
+  const state = {
+    faultAfterMessages: options.faultAfterMessages ?? 1,
+    endOfTurnDelayMs: options.endOfTurnDelayMs ?? 0,
+    connectLatencyMs: options.connectLatencyMs ?? 0,
+  };
+  /** Sockets that already paid the connection cost. */
+  const connected = new WeakSet<object>();
+  const payConnection = async (socket: object): Promise<void> => {
+    if (connected.has(socket)) return;
+    connected.add(socket);
+    if (state.connectLatencyMs > 0) await new Promise((r) => setTimeout(r, state.connectLatencyMs));
+  };
 
   const checkAuth = (req: IncomingMessage): string | undefined => {
     const key = authKey(req);
@@ -243,6 +277,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     ...listenOptionsOf(options),
     async onRequest(req, res, url) {
       if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
+      await payConnection(req.socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'http',
@@ -262,6 +297,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     },
     async onUpgrade(req, socket, url, accept) {
       if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
+      await payConnection(socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'ws',
@@ -497,6 +533,32 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       lastInterimText = '';
     };
 
+    // The end of turn, held back by endOfTurnDelayMs after the last final (cancelled by new speech).
+    let endOfTurn: NodeJS.Timeout | undefined;
+    const cancelEndOfTurn = () => {
+      if (endOfTurn) clearTimeout(endOfTurn);
+      endOfTurn = undefined;
+    };
+    const endUtterance = () => {
+      const delay = state.endOfTurnDelayMs;
+      if (delay <= 0) {
+        emitFinal({ speechFinal: true, fromFinalize: false });
+        return;
+      }
+      const at = totalBytes / bps;
+      emitFinal({ speechFinal: false, fromFinalize: false });
+      cancelEndOfTurn();
+      endOfTurn = setTimeout(() => {
+        endOfTurn = undefined;
+        emit(resultMessage('', { isFinal: true, speechFinal: true, fromFinalize: false }, at, 0));
+        if (utteranceEndMs !== undefined && lastWordEndSec !== undefined) {
+          emit({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: round(lastWordEndSec) });
+          lastWordEndSec = undefined;
+        }
+      }, delay);
+      endOfTurn.unref();
+    };
+
     let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       if (idle) clearTimeout(idle);
@@ -520,7 +582,15 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
           segmentBytes += chunk.length;
           silenceBytes += chunk.length;
           if (endpointingMs !== undefined && (silenceBytes / bps) * 1000 >= endpointingMs) {
-            emitFinal({ speechFinal: true, fromFinalize: false });
+            endUtterance();
+          } else if (
+            endpointingMs === undefined &&
+            utteranceEndMs !== undefined &&
+            (silenceBytes / bps) * 1000 >= UNENDPOINTED_FINAL_MS
+          ) {
+            // Without endpointing Deepgram still finalizes segments (never speech_final); the end
+            // of the utterance then comes from UtteranceEnd alone.
+            emitFinal({ speechFinal: false, fromFinalize: false });
           }
         } else {
           segmentStartSec = totalBytes / bps;
@@ -538,6 +608,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       }
       if (!speechInSegment) {
         speechInSegment = true;
+        cancelEndOfTurn();
         if (vad) emit({ type: 'SpeechStarted', channel: [0, 1], timestamp: round(chunkStartSec) });
       }
       segment.push(chunk);
@@ -581,7 +652,10 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         live.keepAlives++;
       } else if (msg.type === 'Finalize') {
         live.finalizes++;
-        emitFinal({ speechFinal: false, fromFinalize: true });
+        // Deepgram does not guarantee a reply when nothing significant is buffered: the fake
+        // replies only when speech is waiting to be transcribed.
+        if (speechInSegment && segmentBytes > silenceBytes)
+          emitFinal({ speechFinal: false, fromFinalize: true });
       } else if (msg.type === 'CloseStream') {
         live.closeStreams++;
         closing = true;
@@ -604,6 +678,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     ws.on('close', () => {
       live.open--;
       if (idle) clearTimeout(idle);
+      cancelEndOfTurn();
     });
     ws.on('error', () => {});
   }

@@ -10,15 +10,22 @@
  * - `GET /v1/text-to-speech/:voice_id/stream-input` upgraded to a WebSocket: the stream-input
  *   protocol (an init message with `text: " "`, text messages with `flush` /
  *   `try_trigger_generation`, `chunk_length_schedule`, `{"text": ""}` to end), answered with
- *   `{ audio: <base64>, isFinal: null, normalizedAlignment, alignment }` messages, then
- *   `{ isFinal: true }` and close 1000. Errors arrive in-band as `{ message, error, code }`
- *   followed by close 1008 (missing key, `inactivity_timeout`).
+ *   `{ audio: <base64>, normalizedAlignment, alignment }` messages (alignment, spelled
+ *   `charsDurationsMs` as in the spec, on a generation's first chunk only; never `null`), then
+ *   `{ isFinal: true }` and close 1000. The key may come in the header or in the first message
+ *   (`xi-api-key`, the spec's and SDK's spelling, or `xi_api_key`). Errors arrive in-band as
+ *   `{ message, error, code }` followed by close 1008 (missing key, `inactivity_timeout`).
+ * - `GET /v1/text-to-speech/:voice_id/multi-stream-input`: many contexts over one connection
+ *   (`context_id`, `flush`, `close_context`, `close_socket`, a final message per context); see
+ *   `fake-elevenlabs-multi.ts`.
+ * - `connectLatencyMs` delays every new connection (WebSocket upgrade, or the first HTTP request
+ *   on a socket): the TCP/TLS cost a kept-alive connection or a reused WebSocket does not pay.
  *
  * The audio is made by `synthesizeFakeSpeech(text, { format })` (for `mp3_*`/`opus_*` formats it
  * is fake: marked PCM at that sample rate), so it carries its text and the fake Deepgram reads it
  * back: a TTS → STT round trip works.
  *
- * Faults (`faults`; routes `stream`, `convert`, `stream-input`): `error` / `rateLimit` answer
+ * Faults (`faults`; routes `stream`, `convert`, `stream-input`, `multi-stream-input`): `error` / `rateLimit` answer
  * with that status (WebSocket: refuse the handshake, or send an in-band error when
  * `wsErrorsInBand` is set), `slow` adds delay before the first byte, `timeout` stalls after
  * `faultAfterChunks` audio chunks (0: before the headers), `reset` drops the connection after
@@ -39,6 +46,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { synthesizeFakeSpeech } from './audio.js';
+import {
+  alignmentOf,
+  DEFAULT_SCHEDULE,
+  inMessageKey,
+  runMultiStreamInput,
+  visibleMessage,
+} from './fake-elevenlabs-multi.js';
 import {
   chunkAudio,
   type FakeRequestRecord,
@@ -91,6 +105,12 @@ export interface FakeElevenLabsOptions {
   faultAfterChunks?: number;
   /** WebSocket `error`/`rateLimit` faults as in-band error messages instead of a refused handshake. Default false. */
   wsErrorsInBand?: boolean;
+  /**
+   * Cost of a new connection in ms: each WebSocket upgrade and the first HTTP request on a new
+   * socket wait this long first; requests on a kept-alive socket and messages on an open
+   * WebSocket do not. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** Counters of a fake ElevenLabs server. */
@@ -99,10 +119,12 @@ export interface FakeElevenLabsStats {
   characters: number;
   /** Audio bytes sent (every route). */
   audioBytes: number;
-  /** stream-input sessions accepted. */
+  /** WebSocket sessions accepted (stream-input and multi-stream-input). */
   sessions: number;
-  /** stream-input sessions open right now. */
+  /** WebSocket sessions open right now. */
   open: number;
+  /** multi-stream-input contexts opened. */
+  contexts: number;
 }
 
 /** A running fake ElevenLabs server. */
@@ -122,11 +144,11 @@ export interface FakeElevenLabs {
   chunkMs: number;
   faultAfterChunks: number;
   wsErrorsInBand: boolean;
+  connectLatencyMs: number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
 
-const DEFAULT_SCHEDULE = [120, 160, 250, 290];
 const FORMAT = /^(mp3_\d+_\d+|pcm_\d+|ulaw_8000|alaw_8000|opus_48000_\d+)$/;
 
 function contentTypeOf(format: string): string {
@@ -153,15 +175,6 @@ function faultBody(status: number) {
   return detail('bad_request', 'Injected fault.');
 }
 
-function alignmentOf(text: string, msPerChar: number) {
-  const chars = [...text];
-  return {
-    chars,
-    charStartTimesMs: chars.map((_, i) => Math.round(i * msPerChar)),
-    charDurationsMs: chars.map(() => Math.round(msPerChar)),
-  };
-}
-
 /**
  * Starts a fake ElevenLabs server (see the module doc).
  *
@@ -173,7 +186,7 @@ function alignmentOf(text: string, msPerChar: number) {
  */
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
   const { latency, faults, requests } = fakeServerParts(options);
-  const stats: FakeElevenLabsStats = { characters: 0, audioBytes: 0, sessions: 0, open: 0 };
+  const stats: FakeElevenLabsStats = { characters: 0, audioBytes: 0, sessions: 0, open: 0, contexts: 0 };
   const msPerChar = options.msPerChar ?? 55;
   const voices = options.voices ? new Set(options.voices) : undefined;
   const state = {
@@ -181,6 +194,14 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     chunkMs: options.chunkMs ?? 100,
     faultAfterChunks: options.faultAfterChunks ?? 1,
     wsErrorsInBand: options.wsErrorsInBand ?? false,
+    connectLatencyMs: options.connectLatencyMs ?? 0,
+  };
+  /** Sockets that already paid the connection cost. */
+  const connected = new WeakSet<object>();
+  const payConnection = async (socket: object): Promise<void> => {
+    if (connected.has(socket)) return;
+    connected.add(socket);
+    if (state.connectLatencyMs > 0) await new Promise((r) => setTimeout(r, state.connectLatencyMs));
   };
 
   const keyProblem = (key: string | undefined): string | undefined => {
@@ -193,11 +214,15 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       ? detail(problem, 'Neither authorization header nor xi-api-key received, please provide one.')
       : detail(problem, 'Invalid API key');
 
-  const route = (url: URL): { name: 'stream' | 'convert' | 'stream-input'; voice: string } | undefined => {
-    const m = /^\/v1\/text-to-speech\/([^/]+)(\/stream|\/stream-input)?\/?$/.exec(url.pathname);
+  type RouteName = 'stream' | 'convert' | 'stream-input' | 'multi-stream-input';
+  const route = (url: URL): { name: RouteName; voice: string } | undefined => {
+    const m = /^\/v1\/text-to-speech\/([^/]+)(\/stream|\/stream-input|\/multi-stream-input)?\/?$/.exec(
+      url.pathname,
+    );
     if (!m?.[1]) return undefined;
     const voice = decodeURIComponent(m[1]);
     if (m[2] === '/stream-input') return { name: 'stream-input', voice };
+    if (m[2] === '/multi-stream-input') return { name: 'multi-stream-input', voice };
     return { name: m[2] === '/stream' ? 'stream' : 'convert', voice };
   };
 
@@ -205,7 +230,8 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     ...listenOptionsOf(options),
     async onRequest(req, res, url) {
       const r = route(url);
-      if (!r || r.name === 'stream-input') return false;
+      if (!r || r.name === 'stream-input' || r.name === 'multi-stream-input') return false;
+      await payConnection(req.socket);
       const record = requests.add({
         transport: 'http',
         method: req.method ?? 'GET',
@@ -224,7 +250,8 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     },
     async onUpgrade(req, socket, url, accept) {
       const r = route(url);
-      if (r?.name !== 'stream-input') return false;
+      if (r?.name !== 'stream-input' && r?.name !== 'multi-stream-input') return false;
+      await payConnection(socket);
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'ws',
@@ -253,7 +280,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         );
         return true;
       }
-      const decision = faults.decide('stream-input');
+      const decision = faults.decide(r.name);
       if ((decision.kind === 'error' || decision.kind === 'rateLimit') && !state.wsErrorsInBand) {
         record.status = decision.status;
         rejectUpgrade(
@@ -266,7 +293,19 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       }
       const ws = await accept();
       record.status = 101;
-      runStreamInput(ws, query, typeof headerKey === 'string', decision, record);
+      if (r.name === 'multi-stream-input') {
+        const format = FORMAT.test(query.output_format ?? '')
+          ? (query.output_format as string)
+          : 'mp3_44100_128';
+        runMultiStreamInput(ws, query, typeof headerKey === 'string', decision, record, format, {
+          latency,
+          settings: state,
+          stats,
+          msPerChar,
+          keyProblem,
+          keyProblemMessage: (problem) => keyProblemBody(problem).detail.message,
+        });
+      } else runStreamInput(ws, query, typeof headerKey === 'string', decision, record);
       return true;
     },
   });
@@ -449,13 +488,12 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
           const chunk = chunks[i]!;
           chunksSent++;
           stats.audioBytes += chunk.length;
-          const alignment = i === 0 ? alignmentOf(spoken, msPerChar) : null;
+          // Alignment rides on a generation's first chunk only; later chunks leave it out (never null).
+          const alignment = i === 0 ? alignmentOf(spoken, msPerChar) : undefined;
           ws.send(
             JSON.stringify({
               audio: Buffer.from(chunk).toString('base64'),
-              isFinal: null,
-              normalizedAlignment: alignment,
-              alignment,
+              ...(alignment ? { normalizedAlignment: alignment, alignment } : {}),
             }),
           );
         }
@@ -488,18 +526,9 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         fail('Invalid message: expected a JSON text frame.', 'invalid_message');
         return;
       }
-      if (received.length < 500) {
-        const { xi_api_key: _k, authorization: _a, ...visible } = msg;
-        received.push(visible);
-      }
+      if (received.length < 500) received.push(visibleMessage(msg));
       if (!authed) {
-        const key =
-          typeof msg.xi_api_key === 'string'
-            ? msg.xi_api_key
-            : typeof msg.authorization === 'string'
-              ? msg.authorization.replace(/^Bearer\s+/i, '')
-              : undefined;
-        const problem = keyProblem(key);
+        const problem = keyProblem(inMessageKey(msg));
         if (problem) {
           fail(keyProblemBody(problem).detail.message, problem);
           return;
@@ -528,7 +557,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         if (buffer.trim()) maybeGenerate(true);
         chain = chain.then(() => {
           if (!alive() || stalled) return;
-          ws.send(JSON.stringify({ audio: null, isFinal: true, normalizedAlignment: null, alignment: null }));
+          ws.send(JSON.stringify({ isFinal: true }));
           ws.close(1000);
         });
         return;

@@ -6,6 +6,7 @@
  *   content or tool-call fragments, a `finish_reason` chunk, the usage chunk when
  *   `stream_options.include_usage` is set, then `data: [DONE]`); `max_tokens` /
  *   `max_completion_tokens` cut the answer with `finish_reason: "length"`.
+ * - `GET /v1/models`: the model list (what the adapters' `prewarm()` sends).
  * - `POST /v1/embeddings`: float arrays, or base64 of little-endian float32 when
  *   `encoding_format: "base64"` (what the SDK asks for by default); `dimensions` honoured.
  *
@@ -45,6 +46,7 @@ import {
   planFakeReply,
 } from './fake-llm-rules.js';
 import {
+  connectionOf,
   fakeServerParts,
   listenOptionsOf,
   type RequestLog,
@@ -75,7 +77,7 @@ export interface FakeOpenAIOptions {
   latency?: LatencyProfile;
   /** Streaming speed after the headers, in tokens per second. Default `Infinity` (no pacing). */
   tokensPerSecond?: number;
-  /** Injected faults; route names are `chat` and `embeddings`. Default none. */
+  /** Injected faults; route names are `chat`, `embeddings` and `models`. Default none. */
   faults?: FaultProfile;
   /** Streams: SSE frames sent before a mid-stream fault (`timeout`, `malformed`, `reset`). Default 1. */
   faultAfterChunks?: number;
@@ -89,6 +91,11 @@ export interface FakeOpenAIOptions {
   models?: readonly string[];
   /** Embedding size when a request does not ask for `dimensions`. Default 1536 (text-embedding-3-small). */
   embeddingDimensions?: number;
+  /**
+   * Cost of a new connection (DNS + TCP + TLS on the real service), paid by the first request
+   * on each new connection and not by later requests on a kept-alive one. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** A running fake OpenAI server. */
@@ -104,7 +111,7 @@ export interface FakeOpenAI {
   readonly latency: LatencyModel;
   /** The fault injector; `fake.faults.set(...)` / `fake.faults.enqueue(...)` at runtime. */
   readonly faults: FaultInjector;
-  /** Every request received, without credentials (routes `chat`, `embeddings`, `unknown`). */
+  /** Every request received, without credentials (routes `chat`, `embeddings`, `models`, `unknown`). */
   readonly requests: RequestLog;
   /** Streaming speed in tokens per second. Mutable at runtime. */
   tokensPerSecond: number;
@@ -112,6 +119,10 @@ export interface FakeOpenAI {
   faultAfterChunks: number;
   /** Streams: `error` faults arrive in-band. Mutable at runtime. */
   midStreamErrors: boolean;
+  /** Cost of a new connection in ms (see {@link FakeOpenAIOptions.connectLatencyMs}). Mutable at runtime. */
+  connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -133,9 +144,31 @@ interface StreamState {
   tokensPerSecond: number;
   faultAfterChunks: number;
   midStreamErrors: boolean;
+  connectLatencyMs: number;
 }
 
 const CREATED = 1_700_000_000;
+
+/**
+ * Reasoning models (o-series, gpt-5 family): they refuse the deprecated `max_tokens` and spend
+ * hidden reasoning tokens, counted in `completion_tokens` but never streamed.
+ */
+export function isFakeReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5|codex-)/i.test(model);
+}
+
+/** Hidden reasoning tokens a reasoning model spends on a request (deterministic). */
+function reasoningTokensFor(model: string, promptTokens: number): number {
+  return isFakeReasoningModel(model) ? 16 + (promptTokens % 48) : 0;
+}
+
+/** Random-looking padding the service adds to each stream chunk (`obfuscation`), length varying. */
+function obfuscationOf(i: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let k = 0; k < 4 + ((i * 7) % 12); k++) out += alphabet[(i * 31 + k * 17) % alphabet.length];
+  return out;
+}
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -218,17 +251,21 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     tokensPerSecond: options.tokensPerSecond ?? Number.POSITIVE_INFINITY,
     faultAfterChunks: options.faultAfterChunks ?? 1,
     midStreamErrors: options.midStreamErrors ?? false,
+    connectLatencyMs: options.connectLatencyMs ?? 0,
   };
 
   const started = await startServer({
     ...listenOptionsOf(options),
+    connectLatencyMs: () => state.connectLatencyMs,
     async onRequest(req, res, url) {
       const route =
         url.pathname === '/v1/chat/completions'
           ? 'chat'
           : url.pathname === '/v1/embeddings'
             ? 'embeddings'
-            : 'unknown';
+            : url.pathname === '/v1/models'
+              ? 'models'
+              : 'unknown';
       const raw = await readBody(req);
       let body: unknown;
       try {
@@ -244,6 +281,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         route,
         body,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const requestId = `req_${ids
         .int(2 ** 32)
@@ -264,7 +302,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         sendJson(res, status, payload, headers);
       };
 
-      if (route === 'unknown' || req.method !== 'POST') {
+      if (route === 'unknown' || req.method !== (route === 'models' ? 'GET' : 'POST')) {
         reply(404, openAIError(404, `Unknown request URL: ${req.method} ${url.pathname}.`));
         return true;
       }
@@ -283,6 +321,22 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
 
       const decision = faults.decide(route);
+      if (route === 'models') {
+        // The cheapest request there is: what an adapter's prewarm sends to open a connection.
+        const delay = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
+        if (!(await waitUnlessClosed(delay, res))) return true;
+        if (decision.kind === 'error' || decision.kind === 'rateLimit') {
+          if (decision.kind === 'rateLimit') headers['retry-after'] = String(decision.retryAfterSeconds);
+          reply(decision.status, openAIError(decision.status));
+          return true;
+        }
+        const ids = options.models ?? ['gpt-4o-mini', 'gpt-4o', 'o4-mini', 'text-embedding-3-small'];
+        reply(200, {
+          object: 'list',
+          data: ids.map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'system' })),
+        });
+        return true;
+      }
       const stream = route === 'chat' && (body as { stream?: unknown } | undefined)?.stream === true;
       const delay = latency.sample() + (decision.kind === 'slow' ? decision.extraMs : 0);
       if (!(await waitUnlessClosed(delay, res))) return true;
@@ -343,15 +397,35 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         reply(400, openAIError(400, "'messages' must contain at least one message."));
         return true;
       }
-      const chat = buildPlan(params, messages, rulesSeed);
-      const completionId = `chatcmpl-${requestId.slice(4)}`;
+      if (isFakeReasoningModel(model) && params.max_tokens !== undefined) {
+        // What the service answers (status, type, param and code as observed on the real API).
+        reply(400, {
+          error: {
+            message:
+              "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          },
+        });
+        return true;
+      }
       const promptTokens = countPromptTokens(messages);
+      const reasoningTokens = reasoningTokensFor(model, promptTokens);
+      const chat = buildPlan(params, messages, rulesSeed, reasoningTokens);
+      const completionId = `chatcmpl-${requestId.slice(4)}`;
+      const completionTokens = chat.completionTokens + reasoningTokens;
       const usage = {
         prompt_tokens: promptTokens,
-        completion_tokens: chat.completionTokens,
-        total_tokens: promptTokens + chat.completionTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: reasoningTokens,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
       };
       if (!stream) {
         const tps = state.tokensPerSecond;
@@ -362,6 +436,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           object: 'chat.completion',
           created: CREATED,
           model,
+          service_tier: 'default',
           system_fingerprint: 'fp_fake',
           choices: [{ index: 0, message: messageOf(chat.plan), finish_reason: chat.finish, logprobs: null }],
           usage,
@@ -377,6 +452,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         headers,
         includeUsage:
           (params.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+        includeObfuscation:
+          (params.stream_options as { include_obfuscation?: unknown } | undefined)?.include_obfuscation !==
+          false,
         decision,
         state,
       });
@@ -393,6 +471,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       latency,
       faults,
       requests,
+      get connections() {
+        return started.connections;
+      },
       close: () => started.close(),
     },
     state,
@@ -447,6 +528,7 @@ function buildPlan(
   params: Record<string, unknown>,
   messages: readonly WireMessage[],
   seed: number,
+  reasoningTokens: number,
 ): ChatPlan {
   const tools: FakeRulesTool[] = [];
   for (const t of Array.isArray(params.tools) ? (params.tools as WireTool[]) : []) {
@@ -458,12 +540,14 @@ function buildPlan(
   }
   const choice = typeof params.tool_choice === 'string' ? params.tool_choice : 'auto';
   const plan = planFakeReply(toRulesMessages(messages), tools, { seed, toolChoice: choice });
-  const limit =
+  const rawLimit =
     typeof params.max_completion_tokens === 'number'
       ? params.max_completion_tokens
       : typeof params.max_tokens === 'number'
         ? params.max_tokens
         : Number.POSITIVE_INFINITY;
+  // A reasoning model's hidden tokens count against `max_completion_tokens` too.
+  const limit = Math.max(0, rawLimit - reasoningTokens);
   if (plan.kind === 'text') {
     let tokens = fakeTokens(plan.text);
     let finish: ChatPlan['finish'] = 'stop';
@@ -510,19 +594,25 @@ async function streamChat(
     usage: Record<string, unknown>;
     headers: Record<string, string>;
     includeUsage: boolean;
+    includeObfuscation: boolean;
     decision: FaultDecision;
     state: StreamState;
   },
 ): Promise<void> {
   const { chat, decision, state } = s;
+  let chunkNumber = 0;
   const envelope = (choices: unknown[], usage: unknown = null) => ({
     id: s.id,
     object: 'chat.completion.chunk',
     created: CREATED,
     model: s.model,
+    service_tier: 'default',
     system_fingerprint: 'fp_fake',
     choices,
     ...(s.includeUsage ? { usage } : {}),
+    // The service pads each chunk with random characters (side-channel mitigation) unless
+    // `stream_options.include_obfuscation` is false.
+    ...(s.includeObfuscation ? { obfuscation: obfuscationOf(chunkNumber++) } : {}),
   });
   const choice = (delta: unknown, finish: string | null = null) => [
     { index: 0, delta, logprobs: null, finish_reason: finish },

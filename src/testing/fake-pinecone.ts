@@ -32,7 +32,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
-import { RequestLog, readBody, sendJson, startServer } from './fake-provider-kit.js';
+import { connectionOf, RequestLog, readBody, sendJson, startServer } from './fake-provider-kit.js';
 import {
   FaultInjector,
   type FaultProfile,
@@ -81,6 +81,11 @@ export interface FakePineconeOptions {
    * that your code always passes `host`. Default false (the host carries `http://`).
    */
   hostWithoutScheme?: boolean;
+  /**
+   * Cost of a new connection (DNS + TCP + TLS on the real service), paid by the first request
+   * on each new connection and not by later requests on a kept-alive one. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** A running fake Pinecone index. */
@@ -101,6 +106,10 @@ export interface FakePinecone {
   readonly faults: FaultInjector;
   /** Every request received, without credentials. */
   readonly requests: RequestLog;
+  /** Cost of a new connection in ms (see {@link FakePineconeOptions.connectLatencyMs}). Mutable at runtime. */
+  connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
   /** Stores records directly (no HTTP), e.g. to seed a test. */
   upsert(records: readonly FakePineconeRecord[], namespace?: string): void;
   /** Copies of the records of a namespace (default: the default namespace, `''` or `__default__`), in insertion order. */
@@ -222,6 +231,22 @@ function score(
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
+/** The control plane's error body (`ErrorResponse` of the control-plane spec). */
+function controlPlaneError(status: number, message: string | undefined): unknown {
+  const code =
+    status === 401
+      ? 'UNAUTHENTICATED'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status === 429
+          ? 'RESOURCE_EXHAUSTED'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'INVALID_ARGUMENT';
+  const text = message ?? (pineconeError(status, undefined) as { message: string }).message;
+  return { error: { code, message: text }, status };
+}
+
 function pineconeError(status: number, message: string | undefined): unknown {
   // The data plane answers with a gRPC-style body; the SDK extracts `message`.
   const code = status === 401 ? 16 : status === 404 ? 5 : status === 429 ? 8 : status >= 500 ? 13 : 3;
@@ -303,6 +328,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
   const faults = new FaultInjector(options.faults, { seed: `${seed}:faults` });
   const requests = new RequestLog();
   let hostUrl = '';
+  let connectLatencyMs = options.connectLatencyMs ?? 0;
 
   const routeOf = (method: string, path: string): string => {
     if (method === 'GET' && path === '/indexes') return 'listIndexes';
@@ -325,9 +351,15 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
   const started = await startServer({
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
+    connectLatencyMs: () => connectLatencyMs,
     async onRequest(req, res, url) {
       requestCounter += 1;
-      const headers = { 'x-request-id': `pc-fake-${requestCounter}` };
+      const startedAt = performance.now();
+      // The service's own spelling (not the generic `x-request-id`); the latency header is set
+      // once the answer is ready.
+      const headers: Record<string, string> = {
+        'x-pinecone-request-id': String(7_000_000_000_000_000 + requestCounter),
+      };
       const path = url.pathname;
       const method = req.method ?? 'GET';
       const route = routeOf(method, path);
@@ -347,11 +379,16 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
         route,
         body,
         atMs: performance.now(),
+        ...connectionOf(req),
       });
       const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
         record.status = status;
         sendJson(res, status, payload, { ...headers, ...extra });
       };
+      // The control plane (index listing and description) answers errors in its own shape.
+      const isControl = route === 'listIndexes' || route === 'describeIndex';
+      const errorBody = (status: number, message?: string) =>
+        isControl ? controlPlaneError(status, message) : pineconeError(status, message);
 
       const key = req.headers['api-key'];
       if (
@@ -359,7 +396,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
         key.length === 0 ||
         (options.apiKey !== undefined && key !== options.apiKey)
       ) {
-        reply(401, pineconeError(401, undefined));
+        reply(401, errorBody(401));
         return true;
       }
       const decision = faults.decide(route);
@@ -368,12 +405,13 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
       ) {
         return true;
       }
+      headers['x-pinecone-request-latency-ms'] = String(Math.round(performance.now() - startedAt));
       switch (decision.kind) {
         case 'error':
-          reply(decision.status, pineconeError(decision.status, undefined));
+          reply(decision.status, errorBody(decision.status));
           return true;
         case 'rateLimit':
-          reply(429, pineconeError(429, undefined), { 'retry-after': String(decision.retryAfterSeconds) });
+          reply(429, errorBody(429), { 'retry-after': String(decision.retryAfterSeconds) });
           return true;
         case 'reset':
           record.status = 0;
@@ -420,14 +458,20 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
       vector_type: 'dense',
       host: options.hostWithoutScheme ? hostUrl.replace(/^https?:\/\//, '') : hostUrl,
       deletion_protection: 'disabled',
-      tags: null,
-      spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
+      // Valid against the 2026-04 IndexModel: no `tags` when there are none (not `null`), and
+      // a serverless spec always carries its read capacity.
+      spec: {
+        serverless: {
+          cloud: 'aws',
+          region: 'us-east-1',
+          read_capacity: { mode: 'OnDemand', status: { state: 'Ready' } },
+        },
+      },
       status: { ready: true, state: 'Ready' },
     };
     if (path === '/indexes') return [200, { indexes: [model] }];
     const name = decodeURIComponent(path.slice('/indexes/'.length));
-    if (name !== indexName)
-      return [404, { error: { code: 'NOT_FOUND', message: `Resource ${name} not found` }, status: 404 }];
+    if (name !== indexName) return [404, controlPlaneError(404, `Resource ${name} not found`)];
     return [200, model];
   }
 
@@ -519,6 +563,15 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
     latency,
     faults,
     requests,
+    get connectLatencyMs() {
+      return connectLatencyMs;
+    },
+    set connectLatencyMs(ms: number) {
+      connectLatencyMs = ms;
+    },
+    get connections() {
+      return started.connections;
+    },
     upsert(records: readonly FakePineconeRecord[], namespace = ''): void {
       const problem = store(records, namespace);
       if (problem) throw new InvalidArgumentError(`FakePinecone.upsert: ${problem}.`);

@@ -1,7 +1,8 @@
 /**
- * Plumbing shared by the streaming provider fakes (Deepgram, ElevenLabs): starting a
- * `node:http` server with an optional WebSocket endpoint on 127.0.0.1, rejecting a WebSocket
- * handshake with a real HTTP status, logging requests without their secrets, and pacing audio.
+ * Plumbing shared by the provider fakes: starting a `node:http` server with an optional
+ * WebSocket endpoint on 127.0.0.1, charging the cost of a new connection (`connectLatencyMs`),
+ * rejecting a WebSocket handshake with a real HTTP status, logging requests without their
+ * secrets, and pacing audio.
  * Latency and faults themselves come from `./latency.ts`, shared by every fake.
  * @module
  */
@@ -40,6 +41,10 @@ export interface FakeRequestRecord {
   body?: unknown;
   /** `performance.now()` when the request arrived. */
   atMs: number;
+  /** True when this was the first request on a new connection (see {@link connectionOf}). */
+  newConnection?: boolean;
+  /** Connection cost this request waited, in ms (`connectLatencyMs`; 0 on a kept-alive connection). */
+  connectMs?: number;
 }
 
 /** Bounded request log: the newest `max` entries, plus a total count that never drops. */
@@ -90,6 +95,12 @@ export interface FakeServerBaseOptions {
   faults?: FaultProfile;
   /** Seed of the latency and fault draws. Default 1. */
   seed?: number | string;
+  /**
+   * Cost of opening a new connection (DNS + TCP + TLS on the real service), in ms: the first
+   * request on each new connection (and each WebSocket upgrade) waits this long before it is
+   * handled; later requests on a kept-alive connection do not. Default 0.
+   */
+  connectLatencyMs?: number;
 }
 
 /** The seed, latency model, fault injector and request log of a provider fake. */
@@ -207,27 +218,75 @@ export interface StartedServer {
   port: number;
   /** `http://127.0.0.1:<port>` */
   url: string;
+  /** TCP connections accepted since start: a client that keeps connections alive opens few. */
+  readonly connections: number;
   /** Closes every connection (HTTP and WebSocket) and the server. */
   close(): Promise<void>;
+}
+
+const connectionInfo = new WeakMap<IncomingMessage, { newConnection: boolean; connectMs: number }>();
+
+/**
+ * Whether `req` opened its connection and the connection cost it waited, for a fake's request
+ * log: `{ newConnection: false, connectMs: 0 }` for a request on a kept-alive connection.
+ *
+ * @example
+ * ```ts
+ * requests.add({ ...record, ...connectionOf(req) });
+ * ```
+ */
+export function connectionOf(req: IncomingMessage): { newConnection: boolean; connectMs: number } {
+  return connectionInfo.get(req) ?? { newConnection: false, connectMs: 0 };
+}
+
+/** Reads a `connectLatencyMs` setting: a fixed number or a live getter; 0 when unset or invalid. */
+function connectCostOf(setting: number | (() => number) | undefined): number {
+  const ms = typeof setting === 'function' ? setting() : setting;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 /**
  * Starts an HTTP server on `host:port` (default 127.0.0.1, an ephemeral port) that routes plain
  * requests to `onRequest` and WebSocket upgrades to `onUpgrade`. Open connections are tracked
  * so `close()` never waits on a client that keeps a socket open.
+ *
+ * `connectLatencyMs` (a number, or a getter so a fake can expose it as a live setting) models
+ * the cost of a new connection: the first request or upgrade on each new socket waits that
+ * long before its handler runs; requests on a kept-alive socket do not.
+ *
+ * @example
+ * ```ts
+ * const state = { connectLatencyMs: 80 };
+ * const started = await startServer({ connectLatencyMs: () => state.connectLatencyMs, onRequest });
+ * ```
  */
 export async function startServer(options: {
   port?: number;
   host?: string;
+  connectLatencyMs?: number | (() => number);
   onRequest: HttpHandler;
   onUpgrade?: UpgradeHandler;
 }): Promise<StartedServer> {
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
+  // Sockets whose first request already paid the connection cost.
+  const warmSockets = new WeakSet<Socket>();
+  let connections = 0;
+  const payConnectCost = async (socket: Socket, req: IncomingMessage): Promise<void> => {
+    if (warmSockets.has(socket)) {
+      connectionInfo.set(req, { newConnection: false, connectMs: 0 });
+      return;
+    }
+    warmSockets.add(socket);
+    const ms = connectCostOf(options.connectLatencyMs);
+    connectionInfo.set(req, { newConnection: true, connectMs: ms });
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  };
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
-    Promise.resolve(options.onRequest(req, res, url))
+    payConnectCost(req.socket, req)
+      .then(() => options.onRequest(req, res, url))
       .then((handled) => {
         if (!handled && !res.headersSent)
           sendJson(res, 404, { detail: `No route for ${req.method} ${url.pathname}` });
@@ -238,6 +297,7 @@ export async function startServer(options: {
       });
   });
   server.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -249,7 +309,8 @@ export async function startServer(options: {
         wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
       });
     const handler = options.onUpgrade;
-    Promise.resolve(handler ? handler(req, socket, url, accept) : false)
+    payConnectCost(socket, req)
+      .then(() => (handler ? handler(req, socket, url, accept) : false))
       .then((handled) => {
         if (!handled && socket.writable)
           rejectUpgrade(socket, 404, { detail: `No WebSocket route ${url.pathname}` });
@@ -269,6 +330,9 @@ export async function startServer(options: {
     server,
     port,
     url: `http://${host}:${port}`,
+    get connections() {
+      return connections;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();

@@ -220,6 +220,7 @@ describe('hostile WebSocket frames', () => {
         baseUrl: `http://127.0.0.1:${port}`,
         timeoutMs: 700,
         monitor: false,
+        webSocketRoute: 'stream-input',
       });
       const pieces = async function* () {
         yield 'Load 2314 is in transit.';
@@ -241,25 +242,79 @@ describe('hostile WebSocket frames', () => {
     }
   });
 
-  it('ElevenLabs stream-input: audio chunks or a typed error', { timeout: timeoutFor(20_000) }, async () => {
+  for (const route of ['stream-input', 'multi-stream-input'] as const) {
+    it(`ElevenLabs ${route}: audio chunks or a typed error`, { timeout: timeoutFor(20_000) }, async () => {
+      const tts = new ElevenLabsTextToSpeech({
+        apiKey: fakes.options.elevenlabs.apiKey,
+        baseUrl: elevenlabs.url,
+        timeoutMs: 700,
+        monitor: false,
+        webSocketRoute: route,
+      });
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
+            elevenlabs.plan = plan;
+            const text = (async function* () {
+              yield 'Load 2314 left Denver this morning. ';
+              yield 'It should arrive tomorrow.';
+            })();
+            const r = await typedOutcome(() => drain(tts.synthesizeStream(text)), 8000, 'synthesizeStream');
+            if (r.ok) checkAudio(r.value);
+            assertNoPollution();
+          }),
+          runs(60),
+        );
+      } finally {
+        await tts.close();
+      }
+    });
+  }
+
+  it('ElevenLabs multi-stream-input: barge-ins and dropped sockets leak no socket on either side', {
+    timeout: timeoutFor(30_000),
+  }, async () => {
+    const fake = fakes.elevenlabs;
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const openBefore = fake.stats.open;
+    const before = sockets();
     const tts = new ElevenLabsTextToSpeech({
       apiKey: fakes.options.elevenlabs.apiKey,
-      baseUrl: elevenlabs.url,
-      timeoutMs: 700,
+      baseUrl: fake.url,
+      timeoutMs: 2000,
       monitor: false,
     });
-    await fc.assert(
-      fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
-        elevenlabs.plan = plan;
+    fake.audioRate = 4;
+    try {
+      for (let i = 0; i < 6; i++) {
+        if (i % 3 === 2) fake.faults.enqueue({ kind: 'reset', route: 'multi-stream-input' });
+        const ac = new AbortController();
         const text = (async function* () {
           yield 'Load 2314 left Denver this morning. ';
+          await new Promise((r) => setTimeout(r, 200));
           yield 'It should arrive tomorrow.';
         })();
-        const r = await typedOutcome(() => drain(tts.synthesizeStream(text)), 8000, 'synthesizeStream');
-        if (r.ok) checkAudio(r.value);
-        assertNoPollution();
-      }),
-      runs(60),
-    );
+        let after = 0;
+        const r = await typedOutcome(
+          async () => {
+            for await (const _ of tts.synthesizeStream(text, { signal: ac.signal })) {
+              if (ac.signal.aborted) after++;
+              if (i % 2 === 0) ac.abort(); // barge-in on every other turn
+            }
+          },
+          8000,
+          'synthesizeStream',
+        );
+        expect(after).toBe(0);
+        if (!r.ok) expect(r.error.code).toMatch(/^EARSHOT_/);
+      }
+      expect(fake.stats.open - openBefore).toBeLessThanOrEqual(1); // one pooled connection at most
+    } finally {
+      fake.audioRate = Number.POSITIVE_INFINITY;
+      fake.faults.clearQueue();
+      await tts.close();
+    }
+    await expect.poll(() => fake.stats.open, { timeout: 5000 }).toBeLessThanOrEqual(openBefore);
+    await expect.poll(sockets, { timeout: 5000 }).toBeLessThanOrEqual(before);
   });
 });

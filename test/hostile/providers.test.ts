@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import type {
   AudioChunk,
   LanguageModelEvent,
@@ -343,5 +344,40 @@ describe('hostile provider responses', () => {
       runs(100),
     );
     expectBothOutcomes('synthesize');
+  });
+});
+
+describe('missing API key messages (issue 17.10)', () => {
+  const cases = [
+    ['Deepgram', 'DEEPGRAM_API_KEY', () => new DeepgramSpeechToText({ monitor: false })],
+    ['ElevenLabs', 'ELEVENLABS_API_KEY', () => new ElevenLabsTextToSpeech({ monitor: false })],
+    ['OpenAI', 'OPENAI_API_KEY', () => new OpenAILanguageModel({ monitor: false })],
+    ['OpenAI', 'OPENAI_API_KEY', () => new OpenAIEmbedder({ monitor: false })],
+    [
+      'Pinecone',
+      'PINECONE_API_KEY',
+      () => new PineconeVectorIndex({ host: 'http://127.0.0.1:1', monitor: false }),
+    ],
+  ] as const;
+
+  it.each(cases)('name %s and %s, never [REDACTED] in place of the provider', (provider, envName, build) => {
+    const saved = process.env[envName];
+    delete process.env[envName];
+    try {
+      let err: unknown;
+      try {
+        build();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as ConfigError).message;
+      expect(message).toContain(`${provider} API key`);
+      expect(message).toContain(envName);
+      expect(message).not.toContain('[REDACTED]');
+      expect((err as ConfigError).issues[0]!.message).not.toContain('[REDACTED]');
+    } finally {
+      if (saved !== undefined) process.env[envName] = saved;
+    }
   });
 });

@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { SpeechToTextEvent, SpeechToTextSession } from '../../src/pipeline/contracts.js';
 import {
   DEEPGRAM_DEFAULTS,
@@ -326,6 +326,25 @@ describe('DeepgramSpeechToText configuration', () => {
     }
   });
 
+  it('records nothing into the shared performanceMonitor when no monitor is given (issue 13)', async () => {
+    const before = performanceMonitor.stats(OP.stt)?.count ?? 0;
+    const stt = new DeepgramSpeechToText({ apiKey: KEY, baseUrl: fake.url });
+    await stt.transcribe(synthesizeFakeSpeech('Hi.'), { format: 'pcm_16000' });
+    const session = await stt.stream();
+    for (const c of chunked(synthesizeFakeSpeech('Hello there.'))) session.send(c);
+    session.finalize();
+    await readUntil(session, (e) => e.type === 'end-of-speech');
+    await session.close();
+    expect(performanceMonitor.stats(OP.stt)?.count ?? 0).toBe(before);
+    // An explicit monitor still gets one stt sample per call.
+    const own = new PerformanceMonitor();
+    await new DeepgramSpeechToText({ apiKey: KEY, baseUrl: fake.url, monitor: own }).transcribe(
+      synthesizeFakeSpeech('Hi.'),
+      { format: 'pcm_16000' },
+    );
+    expect(own.stats(OP.stt)?.count).toBe(1);
+  });
+
   it('loads the SDK eagerly with create()', async () => {
     const stt = await DeepgramSpeechToText.create({ apiKey: KEY, baseUrl: fake.url });
     expect(stt).toMatchObject({ provider: 'deepgram', model: 'nova-2' });
@@ -346,7 +365,7 @@ describe('DeepgramSpeechToText live', () => {
     expect(events.at(-1)).toMatchObject({ type: 'end-of-speech', transcript: QUESTION });
   });
 
-  it('opens the socket with the latency settings of the source design', async () => {
+  it('opens the socket with the low-latency live defaults (interim results, no_delay, short endpointing)', async () => {
     const session = await make().stream();
     await session.close();
     expect(fake.requests.entries[0]).toMatchObject({
@@ -355,7 +374,8 @@ describe('DeepgramSpeechToText live', () => {
         model: 'nova-2',
         smart_format: 'true',
         interim_results: 'true',
-        endpointing: '300',
+        no_delay: 'true',
+        endpointing: '100',
         utterance_end_ms: '1000',
         vad_events: 'true',
         encoding: 'linear16',
@@ -476,17 +496,141 @@ describe('DeepgramSpeechToText live', () => {
     expect((err as Error).message).toMatch(/code 1006/);
   });
 
-  it('fails with TimeoutError when no final transcript follows finalize()', async () => {
+  it('keeps the session alive when Deepgram never answers finalize() (nothing buffered)', async () => {
     fake.faults.enqueue({ kind: 'timeout', route: 'live' });
     fake.faultAfterMessages = 0;
-    const session = await make({ timeoutMs: 300 }).stream();
-    for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+    const session = await make({ timeoutMs: 300, finalizeGraceMs: 100 }).stream();
+    const events: SpeechToTextEvent[] = [];
+    const failure = drain(session).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     session.finalize();
-    const err = await caught(drain(session));
-    expect(err).toBeInstanceOf(TimeoutError);
-    expect((err as Error).message).toContain('finalize()');
-    expect(monitor.stats('stt', { labels: { trigger: 'finalize', outcome: 'timeout' } })?.count).toBe(1);
-    expect(monitor.stats('stt', { labels: { trigger: 'finalize' } })?.errors).toBe(1);
+    // Well past both the grace and the old timeoutMs deadline: still open, no failure.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(() => session.send(new Uint8Array(320))).not.toThrow();
+    expect(events).toEqual([]);
+    expect(monitor.stats('stt', { labels: { outcome: 'timeout' } })).toBeUndefined();
+    await session.close();
+    expect(await failure).toBeUndefined();
+  });
+
+  it('ends the utterance with the finals so far when finalize() gets no reply, and takes the next one', async () => {
+    fake.endOfTurnDelayMs = 60_000; // endpointing flushed the audio; the end of turn is far away
+    try {
+      const session = await make({ finalizeGraceMs: 100 }).stream();
+      const events: SpeechToTextEvent[] = [];
+      const reading = (async () => {
+        for await (const e of session) events.push(e);
+      })();
+      for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+      for (const c of chunked(new Uint8Array(16_000 * 2 * 0.2))) session.send(c); // endpointing silence
+      await vi.waitFor(() =>
+        expect(events.some((e) => e.type === 'transcript' && e.transcript.isFinal)).toBe(true),
+      );
+      const finalizes = fake.live.finalizes;
+      session.finalize(); // nothing buffered: the fake, like Deepgram, does not answer
+      await vi.waitFor(() => expect(events.some((e) => e.type === 'end-of-speech')).toBe(true));
+      expect(fake.live.finalizes).toBe(finalizes + 1);
+      expect(events.filter((e) => e.type === 'end-of-speech')).toEqual([
+        expect.objectContaining({ transcript: QUESTION, lastWordEndSeconds: expect.any(Number) }),
+      ]);
+      expect(monitor.stats('stt', { labels: { trigger: 'finalize', outcome: 'ok' } })?.count).toBe(1);
+      // The session lives on: a second utterance, answered this time.
+      for (const c of chunked(synthesizeFakeSpeech('And load 99?'))) session.send(c);
+      session.finalize();
+      await vi.waitFor(() => expect(events.filter((e) => e.type === 'end-of-speech')).toHaveLength(2));
+      expect(events.filter((e) => e.type === 'end-of-speech').at(-1)).toMatchObject({
+        transcript: 'And load 99?',
+      });
+      await session.close();
+      await reading;
+    } finally {
+      fake.endOfTurnDelayMs = 0;
+    }
+  });
+
+  it('marks the final that ends the utterance speechFinal and reports the last word end', async () => {
+    const session = await make().stream();
+    const events: SpeechToTextEvent[] = [];
+    const reading = (async () => {
+      for await (const e of session) events.push(e);
+    })();
+    const speech = synthesizeFakeSpeech(QUESTION);
+    for (const c of chunked(speech)) session.send(c);
+    for (const c of chunked(new Uint8Array(16_000 * 2 * 0.3))) session.send(c);
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'end-of-speech')).toBe(true));
+    await session.close();
+    await reading;
+    const finals = events.flatMap((e) =>
+      e.type === 'transcript' && e.transcript.isFinal ? [e.transcript] : [],
+    );
+    expect(finals[0]).toMatchObject({ text: QUESTION, speechFinal: true });
+    const interims = events.flatMap((e) =>
+      e.type === 'transcript' && !e.transcript.isFinal ? [e.transcript] : [],
+    );
+    expect(interims.every((t) => t.speechFinal === undefined)).toBe(true);
+    const end = events.find((e) => e.type === 'end-of-speech');
+    const speechSeconds = speech.length / 32_000;
+    expect(end?.type === 'end-of-speech' && end.lastWordEndSeconds).toBeGreaterThan(speechSeconds * 0.5);
+    expect(end?.type === 'end-of-speech' && end.lastWordEndSeconds).toBeLessThanOrEqual(speechSeconds + 0.01);
+  });
+
+  it('ends the utterance on UtteranceEnd when endpointing is off, with last_word_end', async () => {
+    const session = await make({ endpointingMs: false, utteranceEndMs: 1000 }).stream();
+    const events: SpeechToTextEvent[] = [];
+    const reading = (async () => {
+      for await (const e of session) events.push(e);
+    })();
+    for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+    for (const c of chunked(new Uint8Array(16_000 * 2 * 1.3))) session.send(c);
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'end-of-speech')).toBe(true));
+    await session.close();
+    await reading;
+    const finals = events.flatMap((e) =>
+      e.type === 'transcript' && e.transcript.isFinal ? [e.transcript] : [],
+    );
+    expect(finals.every((t) => t.speechFinal === false)).toBe(true);
+    expect(events.filter((e) => e.type === 'end-of-speech')).toEqual([
+      expect.objectContaining({ transcript: QUESTION, lastWordEndSeconds: expect.any(Number) }),
+    ]);
+    expect(fake.requests.entries[0]?.query).toMatchObject({ endpointing: 'false', utterance_end_ms: '1000' });
+  });
+
+  it('holds the end of turn back by the fake endOfTurnDelayMs, and new speech cancels it', async () => {
+    fake.endOfTurnDelayMs = 250;
+    try {
+      const session = await make().stream();
+      const events: { e: SpeechToTextEvent; at: number }[] = [];
+      const reading = (async () => {
+        for await (const e of session) events.push({ e, at: performance.now() });
+      })();
+      for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+      for (const c of chunked(new Uint8Array(16_000 * 2 * 0.2))) session.send(c);
+      await vi.waitFor(() => expect(events.some(({ e }) => e.type === 'end-of-speech')).toBe(true));
+      const final = events.find(
+        ({ e }) => e.type === 'transcript' && e.transcript.isFinal && e.transcript.text,
+      );
+      const end = events.find(({ e }) => e.type === 'end-of-speech');
+      expect(final?.e.type === 'transcript' && final.e.transcript.speechFinal).toBe(false);
+      expect((end?.at ?? 0) - (final?.at ?? 0)).toBeGreaterThanOrEqual(200);
+      // A pause shorter than the delay, then more speech: no end of turn for the first part alone.
+      const count = events.filter(({ e }) => e.type === 'end-of-speech').length;
+      for (const c of chunked(synthesizeFakeSpeech('Load 7.'))) session.send(c);
+      for (const c of chunked(new Uint8Array(16_000 * 2 * 0.2))) session.send(c);
+      for (const c of chunked(synthesizeFakeSpeech('And 8.'))) session.send(c);
+      for (const c of chunked(new Uint8Array(16_000 * 2 * 0.2))) session.send(c);
+      await vi.waitFor(() =>
+        expect(events.filter(({ e }) => e.type === 'end-of-speech')).toHaveLength(count + 1),
+      );
+      expect(events.filter(({ e }) => e.type === 'end-of-speech').at(-1)?.e).toMatchObject({
+        transcript: 'Load 7. And 8.',
+      });
+      await session.close();
+      await reading;
+    } finally {
+      fake.endOfTurnDelayMs = 0;
+    }
   });
 
   it('records a finalize() cut short by an abort as aborted, not as an error', async () => {
@@ -582,5 +726,76 @@ describe.skipIf(!LIVE_KEY)('DeepgramSpeechToText against the real API (EARSHOT_L
     await session.close();
     await reading;
     expect((session as unknown as { requestId?: string }).requestId).toBeTruthy();
+  });
+});
+
+describe('DeepgramSpeechToText prewarm and close', () => {
+  it('opens the live socket ahead of time and hands it to the next stream()', async () => {
+    fake.connectLatencyMs = 150;
+    try {
+      const stt = make();
+      const sessions = fake.live.sessions;
+      await stt.prewarm();
+      expect(fake.live.sessions).toBe(sessions + 1);
+      await stt.prewarm(); // idempotent
+      expect(fake.live.sessions).toBe(sessions + 1);
+      const session = await stt.stream();
+      expect(fake.live.sessions).toBe(sessions + 1); // no second handshake
+      for (const c of chunked(synthesizeFakeSpeech(QUESTION))) session.send(c);
+      session.finalize();
+      const events = await readUntil(session, (e) => e.type === 'end-of-speech');
+      expect(events.at(-1)).toMatchObject({ type: 'end-of-speech', transcript: QUESTION });
+      await stt.close();
+      await vi.waitFor(() => expect(fake.live.open).toBe(0));
+    } finally {
+      fake.connectLatencyMs = 0;
+    }
+  });
+
+  it('does not hand a warm socket to a stream() with other settings', async () => {
+    const stt = make();
+    await stt.prewarm();
+    const sessions = fake.live.sessions;
+    const session = await stt.stream({ format: 'pcm_8000' });
+    expect(fake.live.sessions).toBe(sessions + 1);
+    expect(fake.requests.entries.at(-1)?.query).toMatchObject({ sample_rate: '8000' });
+    await session.close();
+    await stt.close();
+    await vi.waitFor(() => expect(fake.live.open).toBe(0));
+  });
+
+  it('closes a warm socket nobody used after warmIdleMs, and keeps it alive with KeepAlive until then', async () => {
+    const stt = make({ warmIdleMs: 400, keepAliveMs: 60 });
+    const keepAlives = fake.live.keepAlives;
+    await stt.prewarm();
+    expect(fake.live.open).toBe(1);
+    await vi.waitFor(() => expect(fake.live.keepAlives).toBeGreaterThan(keepAlives), { timeout: 5000 });
+    await vi.waitFor(() => expect(fake.live.open).toBe(0), { timeout: 5000 });
+    const sessions = fake.live.sessions;
+    const session = await stt.stream(); // cold again: a new handshake
+    expect(fake.live.sessions).toBe(sessions + 1);
+    await session.close();
+  });
+
+  it('never rejects for a provider fault: a refused prewarm leaves the next stream() to connect', async () => {
+    fake.faults.enqueue({ kind: 'error', route: 'live', status: 503 });
+    const stt = make();
+    await expect(stt.prewarm()).resolves.toBeUndefined();
+    expect(fake.live.open).toBe(0);
+    const session = await stt.stream();
+    expect(fake.live.open).toBe(1);
+    await session.close();
+    await stt.close();
+  });
+
+  it('lets a stream() signal abort a session that came from prewarm()', async () => {
+    const stt = make();
+    await stt.prewarm();
+    const ac = new AbortController();
+    const session = await stt.stream({ signal: ac.signal });
+    const failure = caught(drain(session));
+    ac.abort();
+    expect(await failure).toBeInstanceOf(AbortedError);
+    await vi.waitFor(() => expect(fake.live.open).toBe(0));
   });
 });

@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { AudioChunk } from '../../src/pipeline/contracts.js';
 import {
   ELEVENLABS_DEFAULTS,
@@ -97,19 +97,56 @@ describe('ElevenLabsTextToSpeech HTTP streaming', () => {
     expect(transcribeFakeSpeech(joined(chunks))).toBe(ANSWER);
   });
 
-  it('sends the source design settings: turbo v2.5, latency optimization 3, stability and similarity', async () => {
+  it('sends the source design settings: turbo v2.5, stability and similarity', async () => {
     await collect(make().synthesize('Hello.'));
     const r = fake.requests.entries[0];
     expect(r).toMatchObject({
       route: 'stream',
       path: `/v1/text-to-speech/${ELEVENLABS_DEFAULTS.voiceId}/stream`,
-      query: { optimize_streaming_latency: '3', output_format: 'pcm_16000' },
+      query: { output_format: 'pcm_16000' },
       body: {
         text: 'Hello.',
         model_id: 'eleven_turbo_v2_5',
         voice_settings: { stability: 0.5, similarity_boost: 0.75 },
       },
     });
+  });
+
+  it('does not send the deprecated optimize_streaming_latency unless asked (HTTP and WebSocket)', async () => {
+    const tts = make();
+    await collect(tts.synthesize('Hello.'));
+    await collect(tts.synthesizeStream(pieces(['Hello. '])));
+    await tts.close();
+    const [http, ws] = fake.requests.entries;
+    expect(http?.route).toBe('stream');
+    expect(ws?.transport).toBe('ws');
+    expect(http?.query).not.toHaveProperty('optimize_streaming_latency');
+    expect(ws?.query).not.toHaveProperty('optimize_streaming_latency');
+    fake.requests.clear();
+    const tuned = make({ optimizeStreamingLatency: 2 });
+    await collect(tuned.synthesize('Hello.'));
+    await collect(tuned.synthesizeStream(pieces(['Hello. '])));
+    await tuned.close();
+    expect(fake.requests.entries.map((e) => e.query.optimize_streaming_latency)).toEqual(['2', '2']);
+  });
+
+  it('records nothing into the shared performanceMonitor when no monitor is given (issue 13)', async () => {
+    const before = performanceMonitor.stats(OP.tts)?.count ?? 0;
+    const beforeTtfb = performanceMonitor.stats(OP.ttsTtfb)?.count ?? 0;
+    const tts = new ElevenLabsTextToSpeech({ apiKey: KEY, baseUrl: fake.url });
+    await collect(tts.synthesize('Hello.'));
+    await collect(tts.synthesizeStream(pieces(['Hello. '])));
+    await tts.close();
+    expect(performanceMonitor.stats(OP.tts)?.count ?? 0).toBe(before);
+    expect(performanceMonitor.stats(OP.ttsTtfb)?.count ?? 0).toBe(beforeTtfb);
+    // ...while an explicit monitor still gets one tts and one tts_ttfb per call.
+    const own = new PerformanceMonitor();
+    const mine = new ElevenLabsTextToSpeech({ apiKey: KEY, baseUrl: fake.url, monitor: own });
+    await collect(mine.synthesize('Hello.'));
+    await collect(mine.synthesizeStream(pieces(['Hello. '])));
+    await mine.close();
+    expect(own.stats(OP.tts)?.count).toBe(2);
+    expect(own.stats(OP.ttsTtfb)?.count).toBe(2);
   });
 
   it('delivers the first chunk while the server is still streaming', async () => {
@@ -338,16 +375,19 @@ describe('ElevenLabsTextToSpeech configuration', () => {
   });
 });
 
-describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
+describe('ElevenLabsTextToSpeech WebSocket stream-input (webSocketRoute: stream-input)', () => {
+  const makeSingle = (options: ElevenLabsTextToSpeechOptions = {}) =>
+    make({ webSocketRoute: 'stream-input', ...options });
+
   it('turns streamed text into audio that carries it', async () => {
     const parts = ['Load 2314 ', 'is in transit. ', 'It arrives ', 'at noon.'];
-    const chunks = await collect(make().synthesizeStream(pieces(parts)));
+    const chunks = await collect(makeSingle().synthesizeStream(pieces(parts)));
     expect(chunks.length).toBeGreaterThan(1);
     expect(transcribeFakeSpeech(joined(chunks))).toBe('Load 2314 is in transit. It arrives at noon.');
   });
 
   it('opens with the init message, voice settings and chunk schedule, and ends with empty text', async () => {
-    await collect(make({ chunkLengthSchedule: [50, 120] }).synthesizeStream(pieces(['Hello there.'])));
+    await collect(makeSingle({ chunkLengthSchedule: [50, 120] }).synthesizeStream(pieces(['Hello there.'])));
     const r = fake.requests.entries[0];
     expect(r).toMatchObject({
       transport: 'ws',
@@ -375,7 +415,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
       yield 'The second one follows.';
     }
     const chunks: AudioChunk[] = [];
-    for await (const c of make().synthesizeStream(llm())) {
+    for await (const c of makeSingle().synthesizeStream(llm())) {
       chunks.push(c);
       firstAudio();
     }
@@ -384,7 +424,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
 
   it('records tts_ttfb and tts with mode websocket', async () => {
     fake.latency.set(40);
-    await collect(make().synthesizeStream(pieces(['Hi there.'])));
+    await collect(makeSingle().synthesizeStream(pieces(['Hi there.'])));
     const labels = { mode: 'websocket', outcome: 'ok' };
     expect(monitor.stats('tts_ttfb', { labels })?.minMs).toBeGreaterThanOrEqual(35);
     expect(monitor.stats('tts', { labels })?.count).toBe(1);
@@ -392,7 +432,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
 
   it('maps a refused handshake (wrong key) to ProviderError 401', async () => {
     const err = await caught(
-      collect(make({ apiKey: 'el-wrong-key-ab12cd34' }).synthesizeStream(pieces(['Hi.']))),
+      collect(makeSingle({ apiKey: 'el-wrong-key-ab12cd34' }).synthesizeStream(pieces(['Hi.']))),
     );
     expect(err).toMatchObject({ name: 'ProviderError', status: 401, retryable: false });
     expect((err as Error).message).not.toContain('el-wrong-key-ab12cd34');
@@ -400,7 +440,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
 
   it('maps a rate-limited handshake to a retryable ProviderError 429', async () => {
     fake.faults.enqueue({ kind: 'rateLimit', route: 'stream-input' });
-    const err = (await caught(collect(make().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
+    const err = (await caught(collect(makeSingle().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
     expect(err).toMatchObject({ status: 429, retryable: true });
     expect(err.message).toMatch(/retry after 1 s/);
   });
@@ -408,7 +448,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
   it('maps an in-band error message to a ProviderError', async () => {
     fake.wsErrorsInBand = true;
     fake.faults.enqueue({ kind: 'rateLimit', route: 'stream-input' });
-    const err = (await caught(collect(make().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
+    const err = (await caught(collect(makeSingle().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ retryable: true });
     expect(err.message).toContain('too_many_concurrent_requests');
@@ -421,7 +461,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
       yield 'again.';
     }
     const err = (await caught(
-      collect(make({ inactivityTimeoutSeconds: 1 }).synthesizeStream(slow())),
+      collect(makeSingle({ inactivityTimeoutSeconds: 1, idleConnectionMs: 500 }).synthesizeStream(slow())),
     )) as ProviderError;
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ retryable: false });
@@ -430,13 +470,13 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
 
   it('maps a frame that is not JSON to ResponseValidationError', async () => {
     fake.faults.enqueue({ kind: 'malformed', route: 'stream-input' });
-    const err = await caught(collect(make().synthesizeStream(pieces([ANSWER]))));
+    const err = await caught(collect(makeSingle().synthesizeStream(pieces([ANSWER]))));
     expect(err).toBeInstanceOf(ResponseValidationError);
   });
 
   it('maps a socket dropped mid-stream to a retryable ProviderError', async () => {
     fake.faults.enqueue({ kind: 'reset', route: 'stream-input' });
-    const err = await caught(collect(make().synthesizeStream(pieces([ANSWER]))));
+    const err = await caught(collect(makeSingle().synthesizeStream(pieces([ANSWER]))));
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ retryable: true });
     expect((err as Error).message).toMatch(/code 1006/);
@@ -444,7 +484,7 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
 
   it('fails with TimeoutError when audio stalls after the text ended', async () => {
     fake.faults.enqueue({ kind: 'timeout', route: 'stream-input' });
-    const err = await caught(collect(make({ timeoutMs: 300 }).synthesizeStream(pieces([ANSWER]))));
+    const err = await caught(collect(makeSingle({ timeoutMs: 300 }).synthesizeStream(pieces([ANSWER]))));
     expect(err).toBeInstanceOf(TimeoutError);
     expect(monitor.stats('tts', { labels: { mode: 'websocket', outcome: 'timeout' } })?.count).toBe(1);
   });
@@ -455,7 +495,8 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
     const openBefore = fake.stats.open;
     const err = await caught(
       (async () => {
-        for await (const _ of make().synthesizeStream(pieces([ANSWER]), { signal: ac.signal })) ac.abort();
+        for await (const _ of makeSingle().synthesizeStream(pieces([ANSWER]), { signal: ac.signal }))
+          ac.abort();
       })(),
     );
     expect(err).toBeInstanceOf(AbortedError);
@@ -471,10 +512,248 @@ describe('ElevenLabsTextToSpeech WebSocket stream-input', () => {
       yield 'Partial ';
       throw boom;
     }
-    const err = (await caught(collect(make().synthesizeStream(failing())))) as Error;
+    const err = (await caught(collect(makeSingle().synthesizeStream(failing())))) as Error;
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toContain('the model failed');
     await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore));
+  });
+});
+
+describe('ElevenLabsTextToSpeech WebSocket multi-stream-input (default)', () => {
+  function messagesOf(i = 0): Record<string, unknown>[] {
+    const r = fake.requests.entries.filter((e) => e.transport === 'ws')[i];
+    return (r?.body as { messages?: Record<string, unknown>[] } | undefined)?.messages ?? [];
+  }
+
+  it('turns streamed text into audio over multi-stream-input, one context per call', async () => {
+    const tts = make({ chunkLengthSchedule: [50, 120] });
+    try {
+      const chunks = await collect(
+        tts.synthesizeStream(pieces(['Load 2314 ', 'is in transit. ', 'It arrives.'])),
+      );
+      expect(transcribeFakeSpeech(joined(chunks))).toBe('Load 2314 is in transit. It arrives.');
+      const r = fake.requests.entries[0];
+      expect(r).toMatchObject({
+        transport: 'ws',
+        route: 'multi-stream-input',
+        path: `/v1/text-to-speech/${ELEVENLABS_DEFAULTS.voiceId}/multi-stream-input`,
+        query: { model_id: 'eleven_turbo_v2_5', output_format: 'pcm_16000', inactivity_timeout: '20' },
+      });
+      const messages = messagesOf();
+      const id = messages[0]?.context_id;
+      expect(id).toEqual(expect.any(String));
+      expect(messages[0]).toEqual({
+        text: ' ',
+        context_id: id,
+        voice_settings: { stability: 0.5, similarity_boost: 0.75 },
+        generation_config: { chunk_length_schedule: [50, 120] },
+      });
+      expect(messages[1]).toEqual({ text: 'Load 2314 ', context_id: id });
+      expect(messages[2]).toEqual({ text: 'is in transit. ', context_id: id, flush: true });
+      expect(messages.slice(-2)).toEqual([
+        { text: '', context_id: id, flush: true },
+        { context_id: id, close_context: true },
+      ]);
+    } finally {
+      await tts.close();
+    }
+  });
+
+  it('reuses one connection across calls and labels the reused one warm', async () => {
+    const tts = make();
+    const sessions = fake.stats.sessions;
+    const openBefore = fake.stats.open;
+    try {
+      for (const text of ['First turn.', 'Second turn.', 'Third turn.']) {
+        const chunks = await collect(tts.synthesizeStream(pieces([text])));
+        expect(transcribeFakeSpeech(joined(chunks))).toBe(text);
+      }
+      expect(fake.stats.sessions).toBe(sessions + 1);
+      expect(new Set(messagesOf().map((m) => m.context_id)).size).toBe(3);
+      expect(monitor.stats(OP.tts, { labels: { connection: 'new', outcome: 'ok' } })?.count).toBe(1);
+      expect(monitor.stats(OP.tts, { labels: { connection: 'warm', outcome: 'ok' } })?.count).toBe(2);
+      expect(fake.stats.open).toBe(openBefore + 1);
+    } finally {
+      await tts.close();
+    }
+    await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore));
+  });
+
+  it('prewarm() opens the connection before the first sentence, so the call pays no handshake', async () => {
+    fake.connectLatencyMs = 200;
+    const tts = make();
+    const openBefore = fake.stats.open;
+    try {
+      await tts.prewarm();
+      await tts.prewarm(); // idempotent
+      expect(fake.stats.open).toBe(openBefore + 1);
+      const sessions = fake.stats.sessions;
+      await collect(tts.synthesizeStream(pieces(['Hello there.'])));
+      expect(fake.stats.sessions).toBe(sessions);
+      expect(monitor.stats(OP.ttsTtfb, { labels: { connection: 'warm' } })?.count).toBe(1);
+    } finally {
+      fake.connectLatencyMs = 0;
+      await tts.close();
+    }
+    await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore));
+  });
+
+  it('prewarm() never rejects for a provider fault', async () => {
+    fake.faults.enqueue({ kind: 'error', route: 'multi-stream-input', status: 503 });
+    const tts = make();
+    await expect(tts.prewarm()).resolves.toBeUndefined();
+    const chunks = await collect(tts.synthesizeStream(pieces(['Still works.'])));
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Still works.');
+    await tts.close();
+  });
+
+  it('closes an idle connection after idleConnectionMs; the next call opens a new one', async () => {
+    const tts = make({ idleConnectionMs: 150 });
+    const openBefore = fake.stats.open;
+    await collect(tts.synthesizeStream(pieces(['One.'])));
+    expect(fake.stats.open).toBe(openBefore + 1);
+    await vi.waitFor(() => expect(fake.stats.open).toBe(openBefore), { timeout: 5000 });
+    const sessions = fake.stats.sessions;
+    const chunks = await collect(tts.synthesizeStream(pieces(['Two.'])));
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Two.');
+    expect(fake.stats.sessions).toBe(sessions + 1);
+    await tts.close();
+  });
+
+  it('rejects an idle time the server would cut short', () => {
+    expect(() => make({ idleConnectionMs: 20_000 })).toThrow(ConfigError);
+  });
+
+  it('barge-in: an abort closes the context, no audio after it, and the connection serves the next turn', async () => {
+    fake.audioRate = 2;
+    const tts = make();
+    const openBefore = fake.stats.open;
+    const ac = new AbortController();
+    let afterAbort = 0;
+    async function* llm(): AsyncGenerator<string> {
+      yield ANSWER; // a sentence end: flushed at once
+      await new Promise((r) => setTimeout(r, 3000)); // the model is still writing at barge-in
+      yield 'More.';
+    }
+    const err = await caught(
+      (async () => {
+        for await (const _ of tts.synthesizeStream(llm(), { signal: ac.signal })) {
+          if (ac.signal.aborted) afterAbort++;
+          ac.abort();
+        }
+      })(),
+    );
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(afterAbort).toBe(0);
+    const id = messagesOf()[0]?.context_id;
+    await vi.waitFor(() => expect(messagesOf()).toContainEqual({ context_id: id, close_context: true }));
+    expect(messagesOf()).not.toContainEqual({ text: '', context_id: id, flush: true });
+    expect(fake.stats.open).toBe(openBefore + 1); // kept for the next turn
+    fake.audioRate = Number.POSITIVE_INFINITY;
+    const sessions = fake.stats.sessions;
+    const chunks = await collect(tts.synthesizeStream(pieces(['Next turn.'])));
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Next turn.'); // none of the old context's audio
+    expect(fake.stats.sessions).toBe(sessions);
+    expect(monitor.stats(OP.tts, { labels: { mode: 'websocket', outcome: 'aborted' } })?.count).toBe(1);
+    await tts.close();
+  });
+
+  it('a consumer that stops early closes the context like an abort', async () => {
+    fake.audioRate = 2;
+    const tts = make();
+    for await (const _ of tts.synthesizeStream(pieces([ANSWER]))) break;
+    const id = messagesOf()[0]?.context_id;
+    await vi.waitFor(() => expect(messagesOf()).toContainEqual({ context_id: id, close_context: true }));
+    expect(monitor.stats(OP.tts)?.errors).toBe(0);
+    await tts.close();
+  });
+
+  it('a connection that dies before any audio is replaced once and the text replayed', async () => {
+    fake.faults.enqueue({ kind: 'reset', route: 'multi-stream-input' });
+    fake.faultAfterChunks = 0;
+    const tts = make();
+    const sessions = fake.stats.sessions;
+    const chunks = await collect(tts.synthesizeStream(pieces(['Load 2314 ', 'is in transit.'])));
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Load 2314 is in transit.');
+    expect(fake.stats.sessions).toBe(sessions + 2);
+    await tts.close();
+  });
+
+  it('a connection that dies after audio fails the call with a retryable ProviderError', async () => {
+    fake.faults.enqueue({ kind: 'reset', route: 'multi-stream-input' });
+    fake.audioRate = 20;
+    const tts = make();
+    const err = await caught(collect(tts.synthesizeStream(pieces([ANSWER]))));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ retryable: true });
+    expect((err as Error).message).toMatch(/code 1006/);
+    // The next call gets a fresh connection.
+    const chunks = await collect(tts.synthesizeStream(pieces(['Again.'])));
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Again.');
+    await tts.close();
+  });
+
+  it('maps a refused handshake (wrong key) to ProviderError 401, key redacted', async () => {
+    const err = await caught(
+      collect(make({ apiKey: 'el-wrong-key-ab12cd34' }).synthesizeStream(pieces(['Hi.']))),
+    );
+    expect(err).toMatchObject({ name: 'ProviderError', status: 401, retryable: false });
+    expect((err as Error).message).not.toContain('el-wrong-key-ab12cd34');
+  });
+
+  it('maps a rate-limited handshake to a retryable ProviderError 429', async () => {
+    fake.faults.enqueue({ kind: 'rateLimit', route: 'multi-stream-input' });
+    const err = (await caught(collect(make().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
+    expect(err).toMatchObject({ status: 429, retryable: true });
+  });
+
+  it('maps an in-band error message to a ProviderError', async () => {
+    fake.wsErrorsInBand = true;
+    fake.faults.enqueue({ kind: 'rateLimit', route: 'multi-stream-input' });
+    fake.faults.enqueue({ kind: 'rateLimit', route: 'multi-stream-input' });
+    const err = (await caught(collect(make().synthesizeStream(pieces(['Hi.']))))) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toContain('too_many_concurrent_requests');
+  });
+
+  it('maps a frame that is not JSON to ResponseValidationError', async () => {
+    fake.faults.enqueue({ kind: 'malformed', route: 'multi-stream-input' });
+    const err = await caught(collect(make().synthesizeStream(pieces([ANSWER]))));
+    expect(err).toBeInstanceOf(ResponseValidationError);
+  });
+
+  it('fails with TimeoutError when audio stalls', async () => {
+    fake.faults.enqueue({ kind: 'timeout', route: 'multi-stream-input' });
+    const tts = make({ timeoutMs: 300 });
+    const err = await caught(collect(tts.synthesizeStream(pieces([ANSWER]))));
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(monitor.stats(OP.tts, { labels: { mode: 'websocket', outcome: 'timeout' } })?.count).toBe(1);
+    await tts.close();
+  });
+
+  it('sends no null alignment and spells charsDurationsMs (fake fidelity)', async () => {
+    const tts = make();
+    const seen: Record<string, unknown>[] = [];
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(
+      `${fake.url.replace('http', 'ws')}/v1/text-to-speech/${ELEVENLABS_DEFAULTS.voiceId}/multi-stream-input?output_format=pcm_16000`,
+      { headers: { 'xi-api-key': KEY } },
+    );
+    ws.on('message', (d) => seen.push(JSON.parse(String(d)) as Record<string, unknown>));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ text: ' ', context_id: 'c1' }));
+    ws.send(JSON.stringify({ text: `${ANSWER} `, context_id: 'c1', flush: true }));
+    ws.send(JSON.stringify({ context_id: 'c1', close_context: true }));
+    await vi.waitFor(() => expect(seen.some((m) => m.isFinal === true)).toBe(true));
+    ws.close();
+    const audio = seen.filter((m) => typeof m.audio === 'string');
+    expect(audio.length).toBeGreaterThan(1);
+    expect(audio.every((m) => m.contextId === 'c1')).toBe(true);
+    expect(seen.some((m) => m.alignment === null || m.normalizedAlignment === null)).toBe(false);
+    expect(audio[0]?.alignment).toHaveProperty('charsDurationsMs');
+    expect(audio[0]?.alignment).not.toHaveProperty('charDurationsMs');
+    expect(seen.at(-1)).toEqual({ isFinal: true, contextId: 'c1' });
+    await tts.close();
   });
 });
 

@@ -2,9 +2,12 @@
  * The fake OpenAI server itself: its rules, its wire format (checked with raw fetch and with the
  * SDK's strict stream helper) and its runtime controls.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startServer } from '../../src/testing/fake-provider-kit.js';
 import {
   type FakeOpenAI,
   type FakeOpenAIOptions,
@@ -256,5 +259,161 @@ describe('fake OpenAI wire format', () => {
     const bytes = new Uint8Array(Buffer.from(asBase64.data[0].embedding, 'base64'));
     const decoded = Array.from(new Float32Array(bytes.buffer));
     expect(decoded).toEqual(Array.from(new Float32Array(fakeEmbed('pallet count', 8))));
+  });
+});
+
+describe('spec fidelity of chat answers', () => {
+  it('adds service_tier to answers and chunks, and obfuscation to chunks unless include_obfuscation is false', async () => {
+    const f = await fake();
+    const client = new OpenAI({ apiKey: f.apiKey, baseURL: f.baseURL, maxRetries: 0 });
+    const res = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(res.service_tier).toBe('default');
+    const chunks: Record<string, unknown>[] = [];
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    for await (const c of stream) chunks.push(c as unknown as Record<string, unknown>);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const c of chunks) {
+      expect(c.service_tier).toBe('default');
+      expect(typeof c.obfuscation).toBe('string');
+    }
+    expect(new Set(chunks.map((c) => c.obfuscation)).size).toBeGreaterThan(1);
+    const plain = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_obfuscation: false },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    for await (const c of plain) expect(c).not.toHaveProperty('obfuscation');
+  });
+
+  it('refuses max_tokens for reasoning models with the service error body, and bills reasoning tokens', async () => {
+    const f = await fake();
+    const client = new OpenAI({ apiKey: f.apiKey, baseURL: f.baseURL, maxRetries: 0 });
+    const err = await client.chat.completions
+      .create({ model: 'o3-mini', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'max_tokens',
+      code: 'unsupported_parameter',
+    });
+    const ok = await client.chat.completions.create({
+      model: 'o3-mini',
+      max_completion_tokens: 500,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const reasoning = ok.usage!.completion_tokens_details!.reasoning_tokens!;
+    expect(reasoning).toBeGreaterThan(0);
+    expect(ok.usage!.completion_tokens).toBe(fakeTokens(ok.choices[0]!.message.content!).length + reasoning);
+    const classic = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      max_tokens: 500,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(classic.usage!.completion_tokens_details!.reasoning_tokens).toBe(0);
+  });
+});
+
+describe('connection cost (connectLatencyMs)', () => {
+  async function post(agent: Agent, f: FakeOpenAI): Promise<number> {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        `${f.baseURL}/embeddings`,
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization: `Bearer ${f.apiKey}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'text-embedding-3-small', input: 'hello', dimensions: 4 }));
+    });
+    return performance.now() - started;
+  }
+
+  it('charges the first request of a new connection and not the next one on a kept-alive socket', async () => {
+    const f = await fake({ connectLatencyMs: 300 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await post(agent, f);
+      await post(agent, f);
+      expect(first).toBeGreaterThanOrEqual(290);
+      expect(f.connections).toBe(1);
+      const [a, b] = f.requests.entries;
+      expect(a).toMatchObject({ newConnection: true, connectMs: 300 });
+      expect(b).toMatchObject({ newConnection: false, connectMs: 0 });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('charges every request again when the client opens a connection each time', async () => {
+    const f = await fake({ connectLatencyMs: 50 });
+    const agent = new Agent({ keepAlive: false });
+    try {
+      await post(agent, f);
+      await post(agent, f);
+      expect(f.connections).toBe(2);
+      expect(f.requests.entries.map((e) => e.connectMs)).toEqual([50, 50]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('is a live setting: changed at runtime, the next new connection pays the new cost', async () => {
+    const f = await fake();
+    expect(f.connectLatencyMs).toBe(0);
+    f.connectLatencyMs = 40;
+    const agent = new Agent({ keepAlive: false });
+    try {
+      await post(agent, f);
+      expect(f.requests.entries[0]).toMatchObject({ newConnection: true, connectMs: 40 });
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('connection cost on WebSocket upgrades (fake-provider-kit)', () => {
+  it('delays each upgrade on a new connection by connectLatencyMs', async () => {
+    const state = { connectLatencyMs: 250 };
+    const started = await startServer({
+      connectLatencyMs: () => state.connectLatencyMs,
+      onRequest: () => false,
+      onUpgrade: async (_req, _socket, _url, accept) => {
+        const ws = await accept();
+        ws.close();
+        return true;
+      },
+    });
+    cleanups.push(() => started.close());
+    const open = async (): Promise<number> => {
+      const t0 = performance.now();
+      const ws = new WebSocket(started.url.replace('http', 'ws'));
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      ws.terminate();
+      return performance.now() - t0;
+    };
+    expect(await open()).toBeGreaterThanOrEqual(240);
+    state.connectLatencyMs = 0;
+    await open();
+    expect(started.connections).toBe(2);
   });
 });

@@ -163,3 +163,40 @@ describe('fake Pinecone control plane', () => {
     expect((await fetch(`${bare.url}/indexes/other`, { headers: { 'api-key': 'k' } })).status).toBe(404);
   });
 });
+
+describe('fake Pinecone: headers and control-plane bodies as the 2026-04 API sends them', () => {
+  it('sends x-pinecone-request-id and x-pinecone-request-latency-ms, never the generic x-request-id', async () => {
+    const f = await startFakePinecone({ dimension: 4 });
+    try {
+      const res = await fetch(`${f.indexHost}/describe_index_stats`, {
+        method: 'POST',
+        headers: { 'api-key': f.apiKey, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      await res.text();
+      expect(res.headers.get('x-pinecone-request-id')).toMatch(/^\d+$/);
+      expect(Number(res.headers.get('x-pinecone-request-latency-ms'))).toBeGreaterThanOrEqual(0);
+      expect(res.headers.get('x-request-id')).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('describes the index with read_capacity and without tags: null', async () => {
+    const f = await startFakePinecone({ dimension: 4 });
+    try {
+      const res = await fetch(`${f.url}/indexes/${f.indexName}`, { headers: { 'api-key': f.apiKey } });
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body.tags).not.toBeNull();
+      expect(body.spec).toMatchObject({
+        serverless: { read_capacity: { mode: 'OnDemand', status: { state: 'Ready' } } },
+      });
+      const missing = await fetch(`${f.url}/indexes/nope`, { headers: { 'api-key': f.apiKey } });
+      expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' }, status: 404 });
+      const unauthorized = await fetch(`${f.url}/indexes/${f.indexName}`, { headers: { 'api-key': '' } });
+      expect(await unauthorized.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' }, status: 401 });
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -6,13 +6,15 @@ import {
   createCompanyApiTools,
   createEmbeddingSearch,
   createVoicePipeline,
+  OP,
   PerformanceMonitor,
+  performanceMonitor,
   type TurnEvent,
 } from '../../src/index.js';
 import { DeepgramSpeechToText } from '../../src/providers/deepgram/index.js';
 import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js';
-import { createOpenAIEmbedder, createOpenAILanguageModel } from '../../src/providers/openai/index.js';
-import { createPineconeVectorIndex } from '../../src/providers/pinecone/index.js';
+import { OpenAIEmbedder, OpenAILanguageModel } from '../../src/providers/openai/index.js';
+import { PineconeVectorIndex } from '../../src/providers/pinecone/index.js';
 import {
   type FakeProviders,
   startFakeProviders,
@@ -33,15 +35,15 @@ describe('a full turn over every adapter', () => {
     loadId = fakes.companyApi.data.loads[0]!.id;
     const adapterMonitor = new PerformanceMonitor();
     const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram, monitor: adapterMonitor });
-    const llm = await createOpenAILanguageModel({ ...fakes.options.openai, monitor: adapterMonitor });
+    const llm = await OpenAILanguageModel.create({ ...fakes.options.openai, monitor: adapterMonitor });
     const tts = await ElevenLabsTextToSpeech.create({
       ...fakes.options.elevenlabs,
       outputFormat: 'pcm_16000',
       monitor: adapterMonitor,
     });
     const search = createEmbeddingSearch(
-      await createOpenAIEmbedder({ ...fakes.options.embedder, monitor: adapterMonitor }),
-      await createPineconeVectorIndex({ ...fakes.options.pinecone, monitor: adapterMonitor }),
+      await OpenAIEmbedder.create({ ...fakes.options.embedder, monitor: adapterMonitor }),
+      await PineconeVectorIndex.create({ ...fakes.options.pinecone, monitor: adapterMonitor }),
     );
     const cache = createCacheManager({ monitor });
     const api = createCachedCompanyApi(
@@ -127,5 +129,76 @@ describe('a full turn over every adapter', () => {
     expect(result.timeline.spans.map((s) => s.name)).toContain('tool:search_documents');
     expect(fakes.pinecone.requests.countFor('query')).toBeGreaterThan(0);
     expect(result.reply.toLowerCase()).toContain('detention');
+  });
+});
+
+// Issue 13: a README-quickstart user passes no `monitor` anywhere. The pipeline is then the one
+// recorder of stage names in the shared monitor, and each provider call is counted once.
+describe('a full turn with no monitor options: each call counted once in the shared monitor', () => {
+  let fakes: FakeProviders;
+
+  beforeAll(async () => {
+    fakes = await startFakeProviders({ latency: 'instant', seed: 5 });
+  });
+
+  afterAll(async () => {
+    await fakes?.close();
+  });
+
+  it('records stt, llm, tts and company_api once per call, whatever adapter or layer made it', async () => {
+    performanceMonitor.reset();
+    const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram });
+    const llm = await OpenAILanguageModel.create({ ...fakes.options.openai });
+    const tts = await ElevenLabsTextToSpeech.create({
+      ...fakes.options.elevenlabs,
+      outputFormat: 'pcm_16000',
+    });
+    const search = createEmbeddingSearch(
+      await OpenAIEmbedder.create({ ...fakes.options.embedder }),
+      await PineconeVectorIndex.create({ ...fakes.options.pinecone }),
+    );
+    const api = createCachedCompanyApi(
+      createCompanyApiClient({ ...fakes.options.companyApi }),
+      createCacheManager(),
+    );
+    const pipeline = createVoicePipeline({
+      stt,
+      llm,
+      tts,
+      search,
+      tools: createCompanyApiTools(api),
+      systemPrompt: 'You are the dispatcher of a logistics company. Answer briefly.',
+    });
+    const loadId = fakes.companyApi.data.loads[0]!.id;
+    const turns = [`What is the status of load ${loadId}?`, 'What can you do for me?'];
+    for (const question of turns) {
+      const turn = pipeline.respond({ audio: synthesizeFakeSpeech(question), format: 'pcm_16000' });
+      for await (const _ of turn) {
+        // drain
+      }
+      await turn.done;
+    }
+
+    const count = (op: string) => performanceMonitor.stats(op)?.count ?? 0;
+    const sttCalls =
+      fakes.deepgram.requests.countFor('transcribe') + fakes.deepgram.requests.countFor('live');
+    const llmCalls = fakes.openai.requests.countFor('chat');
+    const ttsCalls = fakes.elevenlabs.requests.entries.filter(
+      (r) => r.status === 200 || r.status === 101,
+    ).length;
+    expect(sttCalls).toBe(turns.length);
+    expect(llmCalls).toBeGreaterThan(turns.length); // the tool turn takes two rounds
+    expect(ttsCalls).toBeGreaterThan(0);
+    expect(count(OP.stt)).toBe(sttCalls);
+    expect(count(OP.llm)).toBe(llmCalls);
+    expect(count(OP.llmTtft)).toBe(llmCalls);
+    expect(count(OP.tts)).toBe(ttsCalls);
+    expect(count(OP.ttsTtfb)).toBe(ttsCalls);
+    expect(count(OP.companyApi)).toBe(fakes.companyApi.requests.total);
+    expect(count(OP.e2e)).toBe(turns.length);
+    expect(count(OP.timeToFirstAudio)).toBe(turns.length);
+    // Adapter-only figures are not recorded without a monitor given to the adapter.
+    expect(count(OP.embed)).toBe(0);
+    expect(performanceMonitor.operations().filter((op) => op.startsWith('vector_'))).toEqual([]);
   });
 });

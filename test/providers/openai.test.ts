@@ -13,7 +13,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from '../../src/errors.js';
-import { PerformanceMonitor } from '../../src/perf/index.js';
+import { OP, PerformanceMonitor, performanceMonitor } from '../../src/perf/index.js';
 import type { ChatMessage, LanguageModelEvent, ToolDefinition } from '../../src/pipeline/contracts.js';
 import {
   decodeFloat32Base64,
@@ -133,7 +133,7 @@ describe('OpenAILanguageModel: streaming', () => {
     expect(finish.requestId).toMatch(/^req_/);
   });
 
-  it('sends the model, max_tokens 1024 by default, streaming with include_usage, and the messages', async () => {
+  it('sends the model, max_completion_tokens 1024 by default, streaming with include_usage, and the messages', async () => {
     const f = await fake();
     await collect(
       llm(f, { model: 'gpt-3.5-turbo' }).stream([
@@ -144,7 +144,7 @@ describe('OpenAILanguageModel: streaming', () => {
     const body = lastBody(f) as Record<string, unknown>;
     expect(body).toMatchObject({
       model: 'gpt-3.5-turbo',
-      max_tokens: 1024,
+      max_completion_tokens: 1024,
       stream: true,
       stream_options: { include_usage: true },
       messages: [
@@ -153,20 +153,77 @@ describe('OpenAILanguageModel: streaming', () => {
       ],
     });
     expect(body).not.toHaveProperty('tools');
+    expect(body).not.toHaveProperty('max_tokens');
   });
 
-  it('uses max_completion_tokens instead when maxTokensParam says so, and the per-call maxTokens', async () => {
+  it('sends the deprecated max_tokens only when maxTokensParam asks for it, with the per-call maxTokens', async () => {
     const f = await fake();
     await collect(
-      llm(f, { maxTokensParam: 'max_completion_tokens' }).stream(user('Hi'), {
+      llm(f, { maxTokensParam: 'max_tokens' }).stream(user('Hi'), {
         maxTokens: 77,
         temperature: 0.2,
       }),
     );
     const body = lastBody(f) as Record<string, unknown>;
-    expect(body.max_completion_tokens).toBe(77);
-    expect(body).not.toHaveProperty('max_tokens');
+    expect(body.max_tokens).toBe(77);
+    expect(body).not.toHaveProperty('max_completion_tokens');
     expect(body.temperature).toBe(0.2);
+  });
+
+  it.each(['o3-mini', 'o1', 'o4-mini', 'gpt-5', 'gpt-5-mini'])(
+    'works by default with the reasoning model %s, which refuses max_tokens',
+    async (model) => {
+      const f = await fake();
+      const events = await collect(llm(f, { model }).stream(user('Hello there')));
+      expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
+      const { error: err } = await failure(
+        llm(f, { model, maxTokensParam: 'max_tokens' }).stream(user('Hello there')),
+      );
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).status).toBe(400);
+      expect((err as Error).message).toContain('max_completion_tokens');
+    },
+  );
+
+  it('records nothing in the shared performanceMonitor without a monitor option, and into one given', async () => {
+    const f = await fake();
+    performanceMonitor.reset();
+    const seen: OpenAICallMetrics[] = [];
+    const base = { apiKey: f.apiKey, baseURL: f.baseURL, logLevel: 'off' } as const;
+    await collect(
+      new OpenAILanguageModel({ ...base, onCallMetrics: (m) => seen.push(m) }).stream(user('Hello there')),
+    );
+    await new OpenAIEmbedder(base).embed(['hello']);
+    expect(performanceMonitor.operations()).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.tokensPerSecond).toBeGreaterThan(0);
+    const monitor = new PerformanceMonitor();
+    await collect(llm(f, { monitor }).stream(user('Hello there')));
+    await embedder(f, { monitor }).embed(['hello']);
+    expect(monitor.stats(OP.llm)!.count).toBe(1);
+    expect(monitor.stats(OP.llmTtft)!.count).toBe(1);
+    expect(monitor.stats(OP.embed)!.count).toBe(1);
+    expect(performanceMonitor.operations()).toEqual([]);
+  });
+
+  it('counts only visible tokens in tokens/s and llm_tpot for a reasoning model', async () => {
+    // 50 tokens/s of visible tokens; the fake also bills hidden reasoning tokens.
+    const f = await fake({ tokensPerSecond: 50 });
+    const monitor = new PerformanceMonitor();
+    const seen: OpenAICallMetrics[] = [];
+    const events = await collect(
+      llm(f, { model: 'o4-mini', monitor, onCallMetrics: (m) => seen.push(m) }).stream(
+        user('What can you do for me today?'),
+      ),
+    );
+    const visible = events.filter((e) => e.type === 'text-delta').length;
+    const m = seen[0]!;
+    expect(m.reasoningTokens).toBeGreaterThan(0);
+    expect(m.outputTokens).toBe(visible + m.reasoningTokens!);
+    // Counting reasoning tokens would claim several times the real rate; pacing is 20 ms per
+    // token, so the visible-token rate is at most 50/s whatever the machine's load.
+    expect(m.tokensPerSecond).toBeLessThanOrEqual(55);
+    expect(monitor.stats(OP.llmTpot)!.p50).toBeGreaterThanOrEqual(18);
   });
 
   it('reports finish reason length when the answer hits maxTokens', async () => {
@@ -680,5 +737,68 @@ describe.runIf(live)('OpenAI live (real API)', () => {
   it('embeds a text into 1536 numbers', async () => {
     const [v] = await new OpenAIEmbedder({ monitor: false }).embed(['hello']);
     expect(v).toHaveLength(1536);
+  });
+});
+
+describe('OpenAI adapters: prewarm, close and create (warm connections)', () => {
+  it('a prewarmed model call does not pay the connection cost; a cold one does', async () => {
+    const f = await fake({ connectLatencyMs: 150 });
+    const warm = llm(f);
+    await warm.prewarm();
+    await collect(warm.stream(user('Hello there')));
+    const [models, chat] = f.requests.entries;
+    expect(models).toMatchObject({ route: 'models', newConnection: true, connectMs: 150 });
+    expect(chat).toMatchObject({ route: 'chat', newConnection: false, connectMs: 0 });
+    expect(f.connections).toBe(1);
+
+    const g = await fake({ connectLatencyMs: 150 });
+    await collect(llm(g).stream(user('Hello there')));
+    expect(g.requests.entries[0]).toMatchObject({ route: 'chat', newConnection: true, connectMs: 150 });
+  });
+
+  it('a prewarmed embedder call does not pay the connection cost', async () => {
+    const f = await fake({ connectLatencyMs: 150 });
+    const e = embedder(f);
+    await e.prewarm();
+    await e.embed(['hello']);
+    expect(f.requests.entries.map((r) => [r.route, r.connectMs])).toEqual([
+      ['models', 150],
+      ['embeddings', 0],
+    ]);
+  });
+
+  it('prewarm sends nothing when a call just used the connection, and again after close()', async () => {
+    const f = await fake();
+    const model = llm(f);
+    await collect(model.stream(user('Hello there')));
+    await model.prewarm();
+    expect(f.requests.countFor('models')).toBe(0);
+    await model.close();
+    await model.close(); // idempotent
+    await model.prewarm();
+    expect(f.requests.countFor('models')).toBe(1);
+  });
+
+  it('prewarm never rejects for a provider fault, and rejects with AbortedError on abort', async () => {
+    const f = await fake();
+    f.faults.enqueue({ kind: 'error', status: 500, route: 'models' });
+    await expect(llm(f).prewarm()).resolves.toBeUndefined();
+    f.faults.enqueue({ kind: 'rateLimit', route: 'models' });
+    await expect(embedder(f).prewarm()).resolves.toBeUndefined();
+    await expect(llm(f).prewarm({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+    const slow = await fake({ latency: { kind: 'fixed', ms: 5_000 } });
+    const controller = new AbortController();
+    const pending = llm(slow).prewarm({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('OpenAILanguageModel.create and OpenAIEmbedder.create load the SDK and return ready adapters', async () => {
+    const f = await fake();
+    const model = await OpenAILanguageModel.create({ apiKey: f.apiKey, baseURL: f.baseURL, monitor: false });
+    expect(model).toBeInstanceOf(OpenAILanguageModel);
+    expect(textOf(await collect(model.stream(user('Hello there'))))).not.toBe('');
+    const e = await OpenAIEmbedder.create({ apiKey: f.apiKey, baseURL: f.baseURL, dimensions: 8 });
+    expect((await e.embed(['hi']))[0]).toHaveLength(8);
   });
 });

@@ -282,7 +282,7 @@ describe('PineconeVectorIndex: error mapping', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ provider: 'pinecone', status: 401, retryable: false });
-    expect((error as ProviderError).requestId).toMatch(/^pc-fake-/);
+    expect((error as ProviderError).requestId).toMatch(/^\d+$/);
     expect((error as Error).message).toContain('PINECONE_API_KEY');
     expect(String(error)).not.toContain(wrong);
     expect(JSON.stringify((error as ProviderError).toJSON())).not.toContain(wrong);
@@ -315,7 +315,7 @@ describe('PineconeVectorIndex: error mapping', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ status, retryable: true });
-      expect((error as ProviderError).requestId).toMatch(/^pc-fake-/);
+      expect((error as ProviderError).requestId).toMatch(/^\d+$/);
     },
   );
 
@@ -490,5 +490,41 @@ describe.runIf(live)('Pinecone live (real index)', () => {
       { topK: 1 },
     );
     expect(Array.isArray(hits)).toBe(true);
+  });
+});
+
+describe('PineconeVectorIndex: prewarm, close and create (warm connections)', () => {
+  it('a prewarmed query does not pay the connection cost, and the prewarm is not recorded', async () => {
+    const f = await fake({ connectLatencyMs: 150, records: RECORDS });
+    const monitor = new PerformanceMonitor();
+    const ix = index(f, { monitor });
+    await ix.prewarm();
+    await ix.query([1, 0, 0, 0], { topK: 1 });
+    expect(f.requests.entries.map((r) => [r.route, r.newConnection, r.connectMs])).toEqual([
+      ['describeIndexStats', true, 150],
+      ['query', false, 0],
+    ]);
+    expect(f.connections).toBe(1);
+    expect(monitor.operations()).toEqual(['vector_query']);
+  });
+
+  it('prewarm is skipped right after a call, sent again after close(), and never rejects for a fault', async () => {
+    const f = await fake({ records: RECORDS });
+    const ix = index(f);
+    await ix.query([1, 0, 0, 0], { topK: 1 });
+    await ix.prewarm();
+    expect(f.requests.countFor('describeIndexStats')).toBe(0);
+    await ix.close();
+    await ix.close();
+    f.faults.enqueue({ kind: 'error', status: 503, route: 'describeIndexStats' });
+    await expect(ix.prewarm()).resolves.toBeUndefined();
+    expect(f.requests.countFor('describeIndexStats')).toBe(1);
+    await expect(ix.prewarm({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('PineconeVectorIndex.create loads the SDK and returns a ready index', async () => {
+    const f = await fake({ records: RECORDS });
+    const ix = await PineconeVectorIndex.create({ apiKey: f.apiKey, host: f.indexHost });
+    expect((await ix.query([1, 0, 0, 0], { topK: 1 }))[0]!.id).toBe('trailer');
   });
 });

@@ -5,14 +5,19 @@
  * STT latency is measured the honest way: from the end of speech to the final transcript
  * that answers it, not from socket events the provider controls.
  * - After `finalize()` (the app's own VAD decided the user stopped): from the `finalize()` call
- *   to the final result flushed by it (`from_finalize`). Label `trigger: 'finalize'`.
+ *   to the final result flushed by it (`from_finalize`). Label `trigger: 'finalize'`. Deepgram
+ *   does not answer a Finalize when nothing is buffered (its own endpointing already flushed the
+ *   audio), so after `finalizeGraceMs` without a reply the finals received so far end the
+ *   utterance and the session lives on (issue 16, item 1).
  * - On Deepgram's own endpointing (`speech_final`): from the moment the audio holding the end
  *   of the last word was handed to the socket to the arrival of the final result, so the
  *   endpointing silence the user waits through is included. Label `trigger: 'endpoint'`.
  * @module
  */
+
 import { AbortedError, type EarshotError, InvalidArgumentError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
 import type { SpeechToTextEvent, SpeechToTextSession } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -50,6 +55,8 @@ export interface LiveSessionParams {
   bytesPerSecond: number | undefined;
   timeoutMs: number;
   keepAliveMs: number | false;
+  /** How long a `finalize()` waits for its reply before the finals received so far end the utterance. */
+  finalizeGraceMs: number;
   /** Reconnects allowed after a drop (the SDK reconnects; audio in flight is lost). */
   reconnectAttempts: number;
   signal: AbortSignal | undefined;
@@ -62,7 +69,7 @@ interface ResultsMessage {
   is_final?: unknown;
   speech_final?: unknown;
   from_finalize?: unknown;
-  channel?: { alternatives?: { transcript?: unknown; confidence?: unknown; words?: { end?: unknown }[] }[] };
+  channel?: { alternatives?: { transcript?: unknown; confidence?: unknown; words?: unknown }[] };
   metadata?: { request_id?: unknown };
 }
 
@@ -83,6 +90,11 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   readonly #bps: number | undefined;
   readonly #timeoutMs: number;
   readonly #keepAliveMs: number | false;
+  readonly #finalizeGraceMs: number;
+  #finalizeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** End of the last word of the pending utterance, seconds from the start of the stream. */
+  #lastWordEnd: number | undefined;
+  #detachSignal: (() => void) | undefined;
   readonly #reconnectAttempts: number;
   #reconnects = 0;
   readonly #control: CallControl;
@@ -115,6 +127,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     this.#bps = params.bytesPerSecond;
     this.#timeoutMs = params.timeoutMs;
     this.#keepAliveMs = params.keepAliveMs;
+    this.#finalizeGraceMs = params.finalizeGraceMs;
     this.#reconnectAttempts = params.reconnectAttempts;
     this.#control = new CallControl(params.signal);
     this.#queue = new AsyncQueue<SpeechToTextEvent>(() => this.#teardown());
@@ -128,6 +141,26 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   /** Deepgram's request id of this session, once a result or the Metadata carried it. */
   get requestId(): string | undefined {
     return this.#requestId;
+  }
+
+  /** True while the socket is open and the session can take audio. */
+  get isOpen(): boolean {
+    return this.#state === 'open' && this.#failure === undefined;
+  }
+
+  /**
+   * Makes `signal` abort this session too: for a socket opened ahead of time by `prewarm()` and
+   * handed to a later `stream()` call.
+   */
+  attachSignal(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    if (signal.aborted) {
+      this.#control.abort('aborted');
+      return;
+    }
+    const onAbort = () => this.#control.abort('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** Opens the socket; rejects with a mapped error (and leaves nothing open) on failure. */
@@ -181,8 +214,10 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       throw mapDeepgramError(err, { what: 'Sending Finalize to Deepgram', timeoutMs: this.#timeoutMs });
     }
     this.#lastSendAt = now;
-    this.#deadline = `Deepgram sent no final transcript within ${this.#timeoutMs} ms of finalize()`;
-    this.#control.arm(this.#timeoutMs);
+    // Not a deadline: Deepgram sends no reply when nothing is buffered, and that is no fault.
+    if (this.#finalizeTimer) clearTimeout(this.#finalizeTimer);
+    this.#finalizeTimer = setTimeout(() => this.#finalizeUnanswered(), this.#finalizeGraceMs);
+    this.#finalizeTimer.unref?.();
   }
 
   close(): Promise<void> {
@@ -278,8 +313,8 @@ export class DeepgramLiveSession implements SpeechToTextSession {
         this.#onResults(msg as ResultsMessage, now);
         return;
       case 'UtteranceEnd': {
-        const end = finiteNumber(msg.last_word_end);
-        this.#endOfSpeech(this.#wallTimeOf(end) ?? now);
+        const end = finiteNumber(msg.last_word_end) ?? this.#lastWordEnd;
+        this.#endOfSpeech(this.#wallTimeOf(end) ?? now, end);
         return;
       }
       case 'SpeechStarted': {
@@ -315,6 +350,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
     const confidence = finiteNumber(alt.confidence);
     const isFinal = m.is_final === true;
     const text = alt.transcript;
+    const speechFinal = typeof m.speech_final === 'boolean' ? m.speech_final : undefined;
     this.#queue.push({
       type: 'transcript',
       transcript: {
@@ -324,46 +360,84 @@ export class DeepgramLiveSession implements SpeechToTextSession {
         ...(start === undefined ? {} : { startSeconds: start }),
         ...(duration === undefined ? {} : { durationSeconds: duration }),
         ...(this.#requestId ? { requestId: this.#requestId } : {}),
+        ...(isFinal && speechFinal !== undefined ? { speechFinal } : {}),
       },
     });
     if (!isFinal) return;
-    if (text.trim()) this.#utterance.push(text.trim());
+    if (text.trim()) {
+      this.#utterance.push(text.trim());
+      const words = Array.isArray(alt.words) ? (alt.words as { end?: unknown }[]) : [];
+      this.#lastWordEnd =
+        finiteNumber(words[words.length - 1]?.end) ??
+        (start !== undefined && duration !== undefined ? start + duration : this.#lastWordEnd);
+    }
     // A server that does not tag flushed results (from_finalize absent) answers with its next final.
     const answersFinalize =
       this.#finalizeAt !== undefined && (m.from_finalize === true || m.from_finalize === undefined);
     if (answersFinalize) {
       const at = this.#finalizeAt as number;
       this.#finalizeAt = undefined;
-      this.#control.disarm();
-      this.#monitor.record('stt', now - at, {
+      this.#clearFinalizeTimer();
+      this.#monitor.record(OP.stt, now - at, {
         ...this.#labels,
         mode: 'stream',
         trigger: 'finalize',
         outcome: 'ok',
       });
-      this.#endOfSpeech(at);
+      this.#endOfSpeech(at, this.#lastWordEnd);
     } else if (m.speech_final === true) {
-      const words = alt.words ?? [];
-      const lastWordEnd = finiteNumber(Array.isArray(words) ? words[words.length - 1]?.end : undefined);
-      const speechEnd =
-        lastWordEnd ?? (start !== undefined && duration !== undefined ? start + duration : undefined);
+      // Measured from the end of the utterance's last word (an earlier final may have carried it):
+      // the endpointing silence the user waits through is part of the figure.
+      const speechEnd = this.#lastWordEnd;
       const at = this.#wallTimeOf(speechEnd);
-      if (at !== undefined && text.trim()) {
-        this.#monitor.record('stt', Math.max(0, now - at), {
+      if (at !== undefined && this.#utterance.length > 0) {
+        this.#monitor.record(OP.stt, Math.max(0, now - at), {
           ...this.#labels,
           mode: 'stream',
           trigger: 'endpoint',
           outcome: 'ok',
         });
       }
-      this.#endOfSpeech(at ?? now);
+      this.#endOfSpeech(at ?? now, speechEnd);
+    } else if (m.from_finalize === true) {
+      // The late reply of a finalize() whose grace ran out: it still closes what it flushed.
+      this.#endOfSpeech(now, this.#lastWordEnd);
     }
   }
 
-  #endOfSpeech(atMs: number): void {
+  /** A finalize() Deepgram did not answer within the grace: the finals so far end the utterance. */
+  #finalizeUnanswered(): void {
+    this.#finalizeTimer = undefined;
+    const at = this.#finalizeAt;
+    if (at === undefined || this.#state !== 'open') return;
+    this.#finalizeAt = undefined;
+    if (this.#utterance.length === 0) return; // already ended (endpointing), or nothing was said
+    this.#monitor.record(OP.stt, performance.now() - at, {
+      ...this.#labels,
+      mode: 'stream',
+      trigger: 'finalize',
+      outcome: 'ok',
+    });
+    this.#endOfSpeech(at, this.#lastWordEnd);
+  }
+
+  #clearFinalizeTimer(): void {
+    if (this.#finalizeTimer) clearTimeout(this.#finalizeTimer);
+    this.#finalizeTimer = undefined;
+  }
+
+  #endOfSpeech(atMs: number, lastWordEndSeconds: number | undefined): void {
     const transcript = this.#utterance.join(' ').trim();
     this.#utterance = [];
-    if (transcript) this.#queue.push({ type: 'end-of-speech', atMs, transcript });
+    this.#lastWordEnd = undefined;
+    if (transcript) {
+      this.#queue.push({
+        type: 'end-of-speech',
+        atMs,
+        transcript,
+        ...(lastWordEndSeconds === undefined ? {} : { lastWordEndSeconds }),
+      });
+    }
   }
 
   #onClose(e: CloseEventLike | undefined): void {
@@ -382,6 +456,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       this.#state = 'reconnecting';
       this.#abandonFinalize('error');
       this.#utterance = [];
+      this.#lastWordEnd = undefined;
       this.#deadline = `The Deepgram live socket did not reconnect within ${this.#timeoutMs} ms`;
       this.#control.arm(this.#timeoutMs);
       return;
@@ -409,8 +484,9 @@ export class DeepgramLiveSession implements SpeechToTextSession {
 
   /** Records a `finalize()` that will never be answered, with why (see CallOutcome). */
   #abandonFinalize(outcome: Exclude<CallOutcome, 'ok'>): void {
+    this.#clearFinalizeTimer();
     if (this.#finalizeAt === undefined) return;
-    this.#monitor.record('stt', performance.now() - this.#finalizeAt, {
+    this.#monitor.record(OP.stt, performance.now() - this.#finalizeAt, {
       ...this.#labels,
       mode: 'stream',
       trigger: 'finalize',
@@ -450,7 +526,7 @@ export class DeepgramLiveSession implements SpeechToTextSession {
       // No finalize() waiting for an answer: without this sample, a refused handshake or a
       // session that died before the user stopped talking would be a provider failure the
       // monitor never counts.
-      this.#monitor.record('stt', performance.now() - this.#startedAt, {
+      this.#monitor.record(OP.stt, performance.now() - this.#startedAt, {
         ...this.#labels,
         mode: 'stream',
         trigger: this.#state === 'connecting' ? 'connect' : 'session',
@@ -479,6 +555,9 @@ export class DeepgramLiveSession implements SpeechToTextSession {
   }
 
   #cleanup(): void {
+    this.#clearFinalizeTimer();
+    this.#detachSignal?.();
+    this.#detachSignal = undefined;
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
     this.#control.abort('closed');

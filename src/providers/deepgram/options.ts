@@ -1,7 +1,8 @@
 /**
  * Options of the Deepgram adapter: a zod schema, the type inferred from it, and the defaults
  * (from the source design: `nova-2`, `smart_format`, interim results; retries off in favour of
- * the pipeline's deadlines).
+ * the pipeline's deadlines; live settings tuned for latency, each explained in
+ * docs/providers.md).
  * @module
  */
 import { z } from 'zod';
@@ -18,13 +19,16 @@ export const DEEPGRAM_DEFAULTS = {
   model: 'nova-2',
   smartFormat: true,
   interimResults: true,
-  endpointingMs: 300,
+  noDelay: true,
+  endpointingMs: 100,
   utteranceEndMs: 1000,
   vadEvents: true,
   encoding: 'linear16',
   sampleRate: 16_000,
   channels: 1,
   keepAliveMs: 5_000,
+  finalizeGraceMs: 500,
+  warmIdleMs: 30_000,
   timeoutMs: 10_000,
   maxRetries: 0,
   reconnectAttempts: 0,
@@ -45,7 +49,17 @@ export const deepgramOptionsSchema = z
     smartFormat: z.boolean().default(DEEPGRAM_DEFAULTS.smartFormat),
     /** Live: interim (not final) transcripts while the user speaks. Default true. */
     interimResults: z.boolean().default(DEEPGRAM_DEFAULTS.interimResults),
-    /** Live: ms of silence that ends an utterance (`speech_final`), or false to disable. Default 300. */
+    /**
+     * Live: Deepgram's `no_delay`: with `smartFormat` on, send finals at once instead of holding
+     * them up to ~3 s to format a number that may continue. Default true.
+     */
+    noDelay: z.boolean().default(DEEPGRAM_DEFAULTS.noDelay),
+    /**
+     * Live: ms of silence that ends an utterance (`speech_final`), or false to disable. Default
+     * 100: a final (and the end of turn, when the app has no turn detector of its own) comes
+     * 100 ms after the last word. Deepgram's own default is 10; raise it (300–500) if speakers
+     * who pause mid-sentence get cut off.
+     */
     endpointingMs: z
       .union([z.number().int().min(10), z.literal(false)])
       .default(DEEPGRAM_DEFAULTS.endpointingMs),
@@ -69,15 +83,28 @@ export const deepgramOptionsSchema = z
       .union([z.number().int().positive(), z.literal(false)])
       .default(DEEPGRAM_DEFAULTS.keepAliveMs),
     /**
-     * Deadline in ms: a whole prerecorded request; opening a live socket; and, live, the wait
-     * from `finalize()` to its final transcript. Default 10 000.
+     * Live: how long `finalize()` waits for Deepgram's reply before the finals received so far end
+     * the utterance (Deepgram does not answer a Finalize when nothing is buffered). Default 500.
+     */
+    finalizeGraceMs: z.number().int().positive().default(DEEPGRAM_DEFAULTS.finalizeGraceMs),
+    /**
+     * Live: how long a socket opened by `prewarm()` waits (with KeepAlive messages) for the next
+     * `stream()` before it is closed. Default 30 000.
+     */
+    warmIdleMs: z.number().int().positive().default(DEEPGRAM_DEFAULTS.warmIdleMs),
+    /**
+     * Deadline in ms: a whole prerecorded request; and opening a live socket. Default 10 000.
      */
     timeoutMs: z.number().int().positive().default(DEEPGRAM_DEFAULTS.timeoutMs),
     /** SDK retries of REST calls (on 408/429/5xx, backoff from 1 s). Default 0: the pipeline owns deadlines. */
     maxRetries: z.number().int().min(0).max(10).default(DEEPGRAM_DEFAULTS.maxRetries),
     /** SDK reconnects of a dropped live socket. Default 0 (a reconnect loses the utterance anyway). */
     reconnectAttempts: z.number().int().min(0).max(30).default(DEEPGRAM_DEFAULTS.reconnectAttempts),
-    /** Where latencies are recorded. Default: the shared `performanceMonitor`; `false` records nothing. */
+    /**
+     * Where this adapter records its own latencies (`stt` / `tts`, `tts_ttfb`, with provider
+     * labels). Default: nowhere (`false` says the same): the pipeline records every stage call
+     * once; give a monitor here only when you use the adapter on its own (issue 13).
+     */
     monitor: z.union([monitorSchema, z.literal(false)]).optional(),
   })
   .strict();

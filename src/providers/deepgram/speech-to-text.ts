@@ -3,13 +3,16 @@
  * (`POST /v1/listen`) and live (WebSocket `/v1/listen`).
  * @module
  */
+
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, ProviderError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type {
   AudioFormat,
   AudioInput,
   SpeechToText,
   SpeechToTextSession,
+  StageCallOptions,
   TranscribeOptions,
   Transcript,
 } from '../../pipeline/contracts.js';
@@ -18,9 +21,10 @@ import {
   finiteNumber,
   type LatencyRecorder,
   lazyAsync,
+  NO_RECORDING,
   outcomeOf,
+  raceAbort,
   raceControl,
-  recorderOf,
   resolveApiKey,
   throwIfAborted,
 } from '../shared/index.js';
@@ -62,6 +66,25 @@ function bytesPerSecond(encoding: string | undefined, sampleRate: number | undef
   if (!encoding || !sampleRate) return undefined;
   const width = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 }[encoding];
   return width === undefined ? undefined : width * sampleRate * channels;
+}
+
+/** The connect parameters of one live socket, and the key that tells two of them apart. */
+interface LiveSettings {
+  query: {
+    model: string;
+    smart_format: string;
+    interim_results: string;
+    vad_events: string;
+    endpointing: number | 'false';
+    utterance_end_ms?: number;
+    language?: string;
+    encoding?: string;
+    sample_rate?: number | undefined;
+    channels?: number;
+  };
+  extra: Record<string, string>;
+  bytesPerSecond: number | undefined;
+  key: string;
 }
 
 interface PrerecordedBody {
@@ -140,6 +163,9 @@ export class DeepgramSpeechToText implements SpeechToText {
   readonly #options: Omit<ResolvedDeepgramOptions, 'apiKey'>;
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
+  /** A live socket opened by prewarm(), waiting for the next stream() with the same settings. */
+  #warm: { key: string; session: DeepgramLiveSession; timer: ReturnType<typeof setTimeout> } | undefined;
+  #warming: Promise<void> | undefined;
   readonly #getClient = lazyAsync(() =>
     loadDeepgramSdk().then(
       (sdk) =>
@@ -161,7 +187,8 @@ export class DeepgramSpeechToText implements SpeechToText {
     this.#apiKey = resolveApiKey(apiKey, 'DEEPGRAM_API_KEY', 'Deepgram');
     this.#options = rest;
     this.model = rest.model;
-    this.#monitor = recorderOf(rest.monitor);
+    // Only a monitor given explicitly: the pipeline is the default recorder of stage calls.
+    this.#monitor = rest.monitor === undefined || rest.monitor === false ? NO_RECORDING : rest.monitor;
   }
 
   /**
@@ -211,11 +238,11 @@ export class DeepgramSpeechToText implements SpeechToText {
         .withRawResponse();
       const { data, rawResponse } = await raceControl(call, control, () => undefined);
       const transcript = parsePrerecorded(data, rawResponse.headers.get('dg-request-id'));
-      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: 'ok' });
+      this.#monitor.record(OP.stt, performance.now() - started, { ...labels, outcome: 'ok' });
       return transcript;
     } catch (err) {
       const mapped = mapDeepgramError(err, { what, timeoutMs: o.timeoutMs, control });
-      this.#monitor.record('stt', performance.now() - started, { ...labels, outcome: outcomeOf(mapped) });
+      this.#monitor.record(OP.stt, performance.now() - started, { ...labels, outcome: outcomeOf(mapped) });
       throw mapped;
     } finally {
       control.dispose();
@@ -226,28 +253,111 @@ export class DeepgramSpeechToText implements SpeechToText {
    * Opens a live session (resolves once the WebSocket is open). Send raw audio in `format`
    * (default `pcm_16000`, from the `encoding`/`sampleRate` options) or a container format.
    * Call `finalize()` when your VAD says the user stopped, to get the final transcript fast.
+   * A socket opened by {@link DeepgramSpeechToText.prewarm} with the same settings is used at once.
    */
   async stream(options: TranscribeOptions & { interimResults?: boolean } = {}): Promise<SpeechToTextSession> {
     throwIfAborted(options.signal, 'Opening a Deepgram live session');
+    const settings = this.#liveSettings(options);
+    const warm = this.#takeWarm(settings.key);
+    if (warm) {
+      warm.attachSignal(options.signal);
+      return warm;
+    }
+    return this.#open(settings, options.signal);
+  }
+
+  /**
+   * Opens a live socket now and keeps it ready (with KeepAlive messages, for at most
+   * `warmIdleMs`) for the next {@link DeepgramSpeechToText.stream} call with the default format,
+   * language and interim setting, so that call skips the WebSocket handshake. Idempotent; never
+   * rejects for a provider fault (the next `stream()` then connects as usual).
+   *
+   * @example
+   * ```ts
+   * await stt.prewarm(); // at the start of a conversation, or right after an utterance ends
+   * const session = await stt.stream(); // no handshake here
+   * ```
+   */
+  async prewarm(options: StageCallOptions = {}): Promise<void> {
+    throwIfAborted(options.signal, 'Prewarming the Deepgram live socket');
+    const settings = this.#liveSettings({});
+    if (this.#warm?.session.isOpen && this.#warm.key === settings.key) return;
+    this.#warming ??= (async () => {
+      try {
+        const session = await this.#open(settings, undefined);
+        this.#dropWarm();
+        const timer = setTimeout(() => {
+          if (this.#warm?.session === session) this.#dropWarm();
+        }, this.#options.warmIdleMs);
+        timer.unref?.();
+        this.#warm = { key: settings.key, session, timer };
+      } catch {
+        // A failed prewarm leaves the connection cold; stream() reports the problem.
+      } finally {
+        this.#warming = undefined;
+      }
+    })();
+    await raceAbort(this.#warming, options.signal, 'Prewarming the Deepgram live socket');
+  }
+
+  /** Closes the socket kept by {@link DeepgramSpeechToText.prewarm}, if any. Idempotent. */
+  async close(): Promise<void> {
+    const warming = this.#warming;
+    if (warming) await warming;
+    const warm = this.#warm;
+    this.#dropWarm();
+    if (warm) await warm.session.close();
+  }
+
+  #dropWarm(): void {
+    const warm = this.#warm;
+    this.#warm = undefined;
+    if (!warm) return;
+    clearTimeout(warm.timer);
+    void warm.session.close();
+  }
+
+  #takeWarm(key: string): DeepgramLiveSession | undefined {
+    const warm = this.#warm;
+    if (!warm || warm.key !== key || !warm.session.isOpen) return undefined;
+    this.#warm = undefined;
+    clearTimeout(warm.timer);
+    return warm.session;
+  }
+
+  #liveSettings(options: TranscribeOptions & { interimResults?: boolean }): LiveSettings {
     const o = this.#options;
     const fmt = deepgramFormat(options.format) ?? { encoding: o.encoding, sampleRate: o.sampleRate };
     const interim = options.interimResults ?? o.interimResults;
     const language = options.language ?? o.language;
+    const query = {
+      model: o.model,
+      smart_format: String(o.smartFormat),
+      interim_results: String(interim),
+      vad_events: String(o.vadEvents),
+      endpointing: o.endpointingMs === false ? ('false' as const) : o.endpointingMs,
+      // Deepgram only sends UtteranceEnd with interim results on.
+      ...(o.utteranceEndMs !== false && interim ? { utterance_end_ms: o.utteranceEndMs } : {}),
+      ...(language ? { language } : {}),
+      ...(fmt.encoding ? { encoding: fmt.encoding, sample_rate: fmt.sampleRate, channels: o.channels } : {}),
+    };
+    return {
+      query,
+      // no_delay is documented by Deepgram but missing from the SDK's typed arguments.
+      extra: o.noDelay ? { no_delay: 'true' } : {},
+      bytesPerSecond: bytesPerSecond(fmt.encoding, fmt.sampleRate, o.channels),
+      key: JSON.stringify([query, o.noDelay]),
+    };
+  }
+
+  async #open(settings: LiveSettings, signal: AbortSignal | undefined): Promise<DeepgramLiveSession> {
+    const o = this.#options;
     const client = await this.#getClient();
     let socket: Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
     try {
       socket = await client.listen.v1.connect({
-        model: o.model,
-        smart_format: String(o.smartFormat),
-        interim_results: String(interim),
-        vad_events: String(o.vadEvents),
-        endpointing: o.endpointingMs === false ? 'false' : o.endpointingMs,
-        // Deepgram only sends UtteranceEnd with interim results on.
-        ...(o.utteranceEndMs !== false && interim ? { utterance_end_ms: o.utteranceEndMs } : {}),
-        ...(language ? { language } : {}),
-        ...(fmt.encoding
-          ? { encoding: fmt.encoding, sample_rate: fmt.sampleRate, channels: o.channels }
-          : {}),
+        ...settings.query,
+        ...(Object.keys(settings.extra).length > 0 ? { queryParams: settings.extra } : {}),
         reconnectAttempts: o.reconnectAttempts,
         connectionTimeoutInSeconds: o.timeoutMs / 1000,
       });
@@ -258,11 +368,12 @@ export class DeepgramSpeechToText implements SpeechToText {
       socket,
       monitor: this.#monitor,
       labels: { provider: PROVIDER, model: o.model },
-      bytesPerSecond: bytesPerSecond(fmt.encoding, fmt.sampleRate, o.channels),
+      bytesPerSecond: settings.bytesPerSecond,
       timeoutMs: o.timeoutMs,
       keepAliveMs: o.keepAliveMs,
+      finalizeGraceMs: o.finalizeGraceMs,
       reconnectAttempts: o.reconnectAttempts,
-      signal: options.signal,
+      signal,
     });
     await session.open();
     return session;

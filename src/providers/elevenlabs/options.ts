@@ -1,7 +1,8 @@
 /**
  * Options of the ElevenLabs adapter: a zod schema, the type inferred from it, and the
- * defaults (from the source design: `eleven_turbo_v2_5`, `optimize_streaming_latency: 3`,
- * stability/similarity settings; retries off in favour of the pipeline's deadlines).
+ * defaults (from the source design: `eleven_turbo_v2_5`, stability/similarity settings; retries
+ * off in favour of the pipeline's deadlines). The source design's `optimize_streaming_latency: 3`
+ * is no longer sent by default: ElevenLabs deprecated it (issue 16).
  * @module
  */
 import { z } from 'zod';
@@ -57,7 +58,6 @@ export const ELEVENLABS_DEFAULTS = {
   voiceId: '21m00Tcm4TlvDq8ikWAM',
   modelId: 'eleven_turbo_v2_5',
   outputFormat: 'pcm_16000',
-  optimizeStreamingLatency: 3,
   stability: 0.5,
   similarityBoost: 0.75,
   timeoutMs: 10_000,
@@ -66,6 +66,8 @@ export const ELEVENLABS_DEFAULTS = {
   flush: 'sentence',
   autoMode: false,
   inactivityTimeoutSeconds: 20,
+  webSocketRoute: 'multi-stream-input',
+  idleConnectionMs: 15_000,
 } as const;
 
 const unit = z.number().min(0).max(1);
@@ -83,13 +85,13 @@ export const elevenLabsOptionsSchema = z
     modelId: z.string().min(1).default(ELEVENLABS_DEFAULTS.modelId),
     /** Audio format when a call asks for none. Default `pcm_16000` (what Deepgram and telephony stacks take raw). */
     outputFormat: z.enum(ELEVENLABS_OUTPUT_FORMATS).default(ELEVENLABS_DEFAULTS.outputFormat),
-    /** 0 (off) to 4 (max, may mispronounce numbers). Default 3, the source design's setting. */
-    optimizeStreamingLatency: z
-      .number()
-      .int()
-      .min(0)
-      .max(4)
-      .default(ELEVENLABS_DEFAULTS.optimizeStreamingLatency),
+    /**
+     * ElevenLabs' deprecated `optimize_streaming_latency` (0 off … 4 max, which may mispronounce
+     * numbers). Not sent unless set: the service marks it deprecated, and what cuts latency now
+     * is a flash/turbo model, a raw `pcm_*` output format, streamed text input and a warm
+     * connection (docs/providers.md).
+     */
+    optimizeStreamingLatency: z.number().int().min(0).max(4).optional(),
     /** Voice settings sent with every request. Defaults: stability 0.5, similarityBoost 0.75. */
     voiceSettings: z
       .object({
@@ -136,7 +138,25 @@ export const elevenLabsOptionsSchema = z
       .min(1)
       .max(180)
       .default(ELEVENLABS_DEFAULTS.inactivityTimeoutSeconds),
-    /** Where latencies are recorded. Default: the shared `performanceMonitor`; `false` records nothing. */
+    /**
+     * Which WebSocket `synthesizeStream` speaks. `multi-stream-input` (default): one connection
+     * kept open and reused across calls, one context per call, closed on barge-in, opened ahead
+     * of time by `prewarm()`. `stream-input`: a new connection per call (the older protocol).
+     */
+    webSocketRoute: z
+      .enum(['multi-stream-input', 'stream-input'])
+      .default(ELEVENLABS_DEFAULTS.webSocketRoute),
+    /**
+     * multi-stream-input: how long an idle connection is kept for the next call before it is
+     * closed. Must stay below `inactivityTimeoutSeconds` (the server closes idle sockets then),
+     * so no keep-alive traffic is needed. Default 15 000.
+     */
+    idleConnectionMs: z.number().int().positive().default(ELEVENLABS_DEFAULTS.idleConnectionMs),
+    /**
+     * Where this adapter records its own latencies (`stt` / `tts`, `tts_ttfb`, with provider
+     * labels). Default: nowhere (`false` says the same): the pipeline records every stage call
+     * once; give a monitor here only when you use the adapter on its own (issue 13).
+     */
     monitor: z.union([monitorSchema, z.literal(false)]).optional(),
     /** Called after each synthesis with the characters sent (and billed, when known). */
     onUsage: z.custom<(usage: ElevenLabsUsage) => void>((v) => typeof v === 'function').optional(),

@@ -11,10 +11,11 @@
  * - `tts`: first text piece sent → the final message.
  * @module
  */
-import type { IncomingMessage } from 'node:http';
+
 import type { EarshotError } from '../../errors.js';
 import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -25,6 +26,7 @@ import {
   providerError,
 } from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
 
@@ -42,35 +44,6 @@ export interface StreamInputParams {
   labels: Labels;
   signal: AbortSignal | undefined;
   onUsage: ((usage: ElevenLabsUsage) => void) | undefined;
-}
-
-/** `http(s)://host` → `ws(s)://host/v1/text-to-speech/<voice>/stream-input?...` */
-export function streamInputUrl(baseUrl: string, o: StreamInputParams['options'], format: string): string {
-  const url = new URL(baseUrl);
-  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/text-to-speech/${encodeURIComponent(o.voiceId)}/stream-input`;
-  url.searchParams.set('model_id', o.modelId);
-  url.searchParams.set('output_format', format);
-  url.searchParams.set('inactivity_timeout', String(o.inactivityTimeoutSeconds));
-  url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
-  if (o.autoMode) url.searchParams.set('auto_mode', 'true');
-  if (o.languageCode) url.searchParams.set('language_code', o.languageCode);
-  return url.toString();
-}
-
-function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = () => resolve(text);
-    res.setEncoding('utf8');
-    res.on('data', (d: string) => {
-      if (text.length < limit) text += d;
-    });
-    res.once('end', done);
-    res.once('error', done);
-    res.once('close', done);
-    setTimeout(done, 1000).unref();
-  });
 }
 
 /**
@@ -93,7 +66,7 @@ export async function* streamInput(
   let characters = 0;
   let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
 
-  const ws = new p.WebSocket(streamInputUrl(p.baseUrl, o, p.format), {
+  const ws = new p.WebSocket(webSocketUrl(p.baseUrl, o, p.format, 'stream-input'), {
     headers: { 'xi-api-key': p.apiKey },
     handshakeTimeout: o.timeoutMs,
     perMessageDeflate: false,
@@ -180,7 +153,7 @@ export async function* streamInput(
         if (firstAudioAt === undefined) {
           firstAudioAt = now;
           if (firstTextAt !== undefined) {
-            p.monitor.record('tts_ttfb', now - firstTextAt, { ...p.labels, outcome: 'ok' });
+            p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...p.labels, outcome: 'ok' });
           }
         }
         if (inputEnded) expectAudio();
@@ -224,20 +197,7 @@ export async function* streamInput(
   let pumping = true;
   let textIterator: AsyncIterator<string> | undefined;
   const pump = async () => {
-    const settings = o.voiceSettings;
-    ws.send(
-      JSON.stringify({
-        text: ' ',
-        voice_settings: {
-          stability: settings.stability,
-          similarity_boost: settings.similarityBoost,
-          ...(settings.style === undefined ? {} : { style: settings.style }),
-          ...(settings.useSpeakerBoost === undefined ? {} : { use_speaker_boost: settings.useSpeakerBoost }),
-          ...(settings.speed === undefined ? {} : { speed: settings.speed }),
-        },
-        generation_config: { chunk_length_schedule: o.chunkLengthSchedule },
-      }),
-    );
+    ws.send(JSON.stringify({ text: ' ', ...initSettings(o) }));
     textIterator = text[Symbol.asyncIterator]();
     for (;;) {
       const next = await textIterator.next();
@@ -266,8 +226,8 @@ export async function* streamInput(
     const at = firstTextAt ?? started;
     if (at <= 0) return;
     const now = performance.now();
-    if (firstAudioAt === undefined) p.monitor.record('tts_ttfb', now - at, { ...p.labels, outcome });
-    p.monitor.record('tts', now - at, { ...p.labels, outcome });
+    if (firstAudioAt === undefined) p.monitor.record(OP.ttsTtfb, now - at, { ...p.labels, outcome });
+    p.monitor.record(OP.tts, now - at, { ...p.labels, outcome });
   };
   try {
     control.arm(o.timeoutMs);
@@ -298,7 +258,7 @@ export async function* streamInput(
     for await (const chunk of queue) yield chunk;
     completed = true;
     if (firstTextAt !== undefined) {
-      p.monitor.record('tts', performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
+      p.monitor.record(OP.tts, performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
     }
     p.onUsage?.({ mode: 'websocket', characters, ...(requestId ? { requestId } : {}) });
   } catch (err) {

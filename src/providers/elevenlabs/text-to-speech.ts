@@ -4,20 +4,29 @@
  * (`textToSpeech.stream`) and the WebSocket stream-input mode (`synthesizeStream`, over `ws`).
  * @module
  */
-import { InvalidArgumentError } from '../../errors.js';
-import type { AudioChunk, AudioFormat, SynthesizeOptions, TextToSpeech } from '../../pipeline/contracts.js';
+
+import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
+import type {
+  AudioChunk,
+  AudioFormat,
+  StageCallOptions,
+  SynthesizeOptions,
+  TextToSpeech,
+} from '../../pipeline/contracts.js';
 import {
   CallControl,
   type CallOutcome,
   type LatencyRecorder,
   lazyAsync,
+  NO_RECORDING,
   outcomeOf,
   raceControl,
-  recorderOf,
   resolveApiKey,
   throwIfAborted,
 } from '../shared/index.js';
 import { malformed, mapElevenLabsError, PROVIDER, requestIdOf } from './errors.js';
+import { MultiStreamConnection, multiStreamSynthesis, webSocketUrl } from './multi-stream.js';
 import {
   ELEVENLABS_OUTPUT_FORMATS,
   type ElevenLabsOutputFormat,
@@ -26,7 +35,7 @@ import {
   parseElevenLabsOptions,
   type ResolvedElevenLabsOptions,
 } from './options.js';
-import { type ElevenLabsSdk, loadElevenLabsSdk, loadWs } from './sdk.js';
+import { type ElevenLabsSdk, loadElevenLabsSdk, loadWs, type WsClass } from './sdk.js';
 import { streamInput } from './stream-input.js';
 
 type ElevenLabsClient = InstanceType<ElevenLabsSdk['ElevenLabsClient']>;
@@ -66,8 +75,10 @@ export interface ElevenLabsUsageTotals {
  *
  * - `synthesize(text)`: one streaming HTTP request (`POST /v1/text-to-speech/{voice}/stream`);
  *   audio chunks are yielded as they arrive.
- * - `synthesizeStream(textPieces)`: the WebSocket stream-input mode; text goes in while the
- *   language model writes, audio comes out as soon as ElevenLabs has enough.
+ * - `synthesizeStream(textPieces)`: the WebSocket `multi-stream-input` mode (default); text goes
+ *   in while the language model writes, audio comes out as soon as ElevenLabs has enough. One
+ *   connection is kept and reused across calls (a context per call); `prewarm()` opens it before
+ *   the first sentence is ready, `close()` closes it.
  *
  * Recorded in the monitor (labels `provider`, `model`, `mode: 'http' | 'websocket'`, `outcome`
  * `ok` | `error` | `timeout` | `aborted`):
@@ -89,6 +100,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
   readonly #usage: ElevenLabsUsageTotals = { requests: 0, characters: 0, characterCost: 0 };
+  /** multi-stream-input connections kept for reuse, one per output format. */
+  readonly #connections = new Map<string, MultiStreamConnection>();
   readonly #getClient = lazyAsync(() =>
     loadElevenLabsSdk().then(
       (sdk): ElevenLabsClient =>
@@ -108,10 +121,22 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   constructor(options: ElevenLabsTextToSpeechOptions = {}) {
     const { apiKey, ...rest } = parseElevenLabsOptions(options);
     this.#apiKey = resolveApiKey(apiKey, 'ELEVENLABS_API_KEY', 'ElevenLabs');
+    if (rest.idleConnectionMs >= rest.inactivityTimeoutSeconds * 1000) {
+      throw new ConfigError(
+        [
+          {
+            path: 'idleConnectionMs',
+            message: `must stay below inactivityTimeoutSeconds × 1000 (${rest.inactivityTimeoutSeconds * 1000}): ElevenLabs closes an idle connection then`,
+          },
+        ],
+        { source: 'ElevenLabsTextToSpeech options' },
+      );
+    }
     this.#options = rest;
     this.model = rest.modelId;
     this.defaultFormat = rest.outputFormat;
-    this.#monitor = recorderOf(rest.monitor);
+    // Only a monitor given explicitly: the pipeline is the default recorder of stage calls.
+    this.#monitor = rest.monitor === undefined || rest.monitor === false ? NO_RECORDING : rest.monitor;
   }
 
   /**
@@ -174,8 +199,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     const started = performance.now();
     const recordEnd = (outcome: CallOutcome) => {
       const now = performance.now();
-      if (firstByteAt === undefined) this.#monitor.record('tts_ttfb', now - started, { ...labels, outcome });
-      this.#monitor.record('tts', now - started, { ...labels, outcome });
+      if (firstByteAt === undefined) this.#monitor.record(OP.ttsTtfb, now - started, { ...labels, outcome });
+      this.#monitor.record(OP.tts, now - started, { ...labels, outcome });
     };
     // One deadline, re-armed before every read: time to first byte, then each gap between chunks.
     control.arm(o.timeoutMs);
@@ -187,7 +212,9 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
             text,
             modelId: o.modelId,
             outputFormat: format,
-            optimizeStreamingLatency: o.optimizeStreamingLatency,
+            ...(o.optimizeStreamingLatency === undefined
+              ? {}
+              : { optimizeStreamingLatency: o.optimizeStreamingLatency }),
             voiceSettings: voiceSettingsOf(o.voiceSettings),
             ...(o.languageCode ? { languageCode: o.languageCode } : {}),
           },
@@ -211,7 +238,7 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
         if (!value || value.byteLength === 0) continue;
         if (firstByteAt === undefined) {
           firstByteAt = performance.now();
-          this.#monitor.record('tts_ttfb', firstByteAt - started, { ...labels, outcome: 'ok' });
+          this.#monitor.record(OP.ttsTtfb, firstByteAt - started, { ...labels, outcome: 'ok' });
         }
         yield { data: value, format };
       }
@@ -263,16 +290,88 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     const format = this.#format(options.format);
     const WebSocket = await loadWs();
     this.#usage.requests++;
-    yield* streamInput(text, {
-      WebSocket,
-      apiKey: this.#apiKey,
-      baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
+    const labels = { provider: PROVIDER, model: this.#options.modelId, mode: 'websocket' };
+    if (this.#options.webSocketRoute === 'stream-input') {
+      yield* streamInput(text, {
+        WebSocket,
+        apiKey: this.#apiKey,
+        baseUrl: this.#options.baseUrl ?? DEFAULT_BASE_URL,
+        options: this.#options,
+        format,
+        monitor: this.#monitor,
+        labels,
+        signal: options.signal,
+        onUsage: (u) => this.#report(u),
+      });
+      return;
+    }
+    yield* multiStreamSynthesis(text, {
+      connect: (fresh) => this.#connection(WebSocket, format, fresh),
       options: this.#options,
       format,
       monitor: this.#monitor,
-      labels: { provider: PROVIDER, model: this.#options.modelId, mode: 'websocket' },
+      labels,
       signal: options.signal,
       onUsage: (u) => this.#report(u),
     });
+  }
+
+  /**
+   * Opens the multi-stream-input WebSocket now (in the default output format), so the first
+   * sentence of the next {@link ElevenLabsTextToSpeech.synthesizeStream} pays no TCP/TLS/WebSocket
+   * handshake. Idempotent; never rejects for a provider fault (the next call then connects as
+   * usual). Does nothing with `webSocketRoute: 'stream-input'`.
+   *
+   * @example
+   * ```ts
+   * void tts.prewarm(); // at the start of a turn, while speech-to-text runs
+   * for await (const chunk of tts.synthesizeStream(llmText)) speaker.write(chunk.data);
+   * ```
+   */
+  async prewarm(options: StageCallOptions = {}): Promise<void> {
+    throwIfAborted(options.signal, 'Prewarming the ElevenLabs WebSocket');
+    if (this.#options.webSocketRoute !== 'multi-stream-input') return;
+    let WebSocket: WsClass;
+    try {
+      WebSocket = await loadWs();
+    } catch {
+      return; // synthesizeStream reports the missing package
+    }
+    const { connection } = this.#connection(WebSocket, this.#options.outputFormat, false);
+    try {
+      await connection.ready(options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      // A failed prewarm leaves the connection cold.
+    }
+  }
+
+  /** Closes the kept WebSocket connections (gracefully, with `close_socket`). Idempotent. */
+  async close(): Promise<void> {
+    const all = [...this.#connections.values()];
+    this.#connections.clear();
+    await Promise.all(all.map((c) => c.close()));
+  }
+
+  /** The pooled connection for `format`: reused while usable, else (or when `fresh`) a new one. */
+  #connection(
+    WebSocket: WsClass,
+    format: string,
+    fresh: boolean,
+  ): { connection: MultiStreamConnection; warm: boolean } {
+    const pooled = this.#connections.get(format);
+    if (pooled && !fresh && pooled.usable) return { connection: pooled, warm: pooled.isOpen };
+    if (pooled) void pooled.close();
+    const o = this.#options;
+    const connection = new MultiStreamConnection({
+      WebSocket,
+      url: webSocketUrl(o.baseUrl ?? DEFAULT_BASE_URL, o, format, 'multi-stream-input'),
+      apiKey: this.#apiKey,
+      timeoutMs: o.timeoutMs,
+      idleMs: o.idleConnectionMs,
+    });
+    this.#connections.set(format, connection);
+    // A connection that closed (idle timeout, server close) stays here until a call replaces it.
+    return { connection, warm: false };
   }
 }

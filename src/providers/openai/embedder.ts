@@ -4,6 +4,7 @@
  */
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type { Embedder, StageCallOptions } from '../../pipeline/contracts.js';
 import {
   CallControl,
@@ -20,7 +21,7 @@ import {
   parseOptions,
   type ResolvedOpenAIEmbedderOptions,
 } from './options.js';
-import { type OpenAIClient, openAIClientSource } from './sdk.js';
+import { type OpenAIClient, OpenAIWarmth, openAIClientSource } from './sdk.js';
 
 /** Decodes base64 of little-endian float32 values (what the API sends for `encoding_format: base64`). */
 export function decodeFloat32Base64(data: string): number[] {
@@ -39,7 +40,7 @@ export function decodeFloat32Base64(data: string): number[] {
  * format), as the pipeline's `Embedder`: pair it with a `VectorIndex` (e.g.
  * `PineconeVectorIndex`) for document search.
  *
- * Each request is recorded in the monitor as `embed` (labels `provider: 'openai'`, `model`,
+ * With a `monitor` option, each request is recorded there as `embed` (labels `provider: 'openai'`, `model`,
  * `outcome`). Texts are sent in batches of `batchSize`; the result keeps the input order.
  *
  * **The base64 trap**: the `openai` SDK asks for base64 embeddings when no `encoding_format` is
@@ -62,6 +63,7 @@ export class OpenAIEmbedder implements Embedder {
   readonly #options: ResolvedOpenAIEmbedderOptions;
   readonly #getClient: () => Promise<OpenAIClient>;
   readonly #monitor: LatencyRecorder;
+  readonly #warmth = new OpenAIWarmth();
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: OpenAIEmbedderOptions = {}) {
@@ -72,9 +74,43 @@ export class OpenAIEmbedder implements Embedder {
     this.#monitor = recorderOf(this.#options.monitor);
   }
 
+  /**
+   * Creates the embedder and loads the `openai` SDK now, so a missing package
+   * (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+   *
+   * @example
+   * ```ts
+   * const embedder = await OpenAIEmbedder.create({ dimensions: 512 });
+   * ```
+   */
+  static async create(options: OpenAIEmbedderOptions = {}): Promise<OpenAIEmbedder> {
+    const embedder = new OpenAIEmbedder(options);
+    await embedder.ready();
+    return embedder;
+  }
+
   /** Loads the SDK and builds the client now instead of on the first call. */
   async ready(): Promise<void> {
     await this.#getClient();
+  }
+
+  /**
+   * Opens the connection to OpenAI now (DNS, TCP, TLS) with a `GET /models`, kept alive for
+   * the next `embed`. Skipped when a call used the connection in the last 2 s. Never rejects
+   * for a provider fault; rejects with AbortedError when `options.signal` aborts.
+   *
+   * @example
+   * ```ts
+   * await embedder.prewarm();
+   * ```
+   */
+  prewarm(options: StageCallOptions = {}): Promise<void> {
+    return this.#warmth.prewarm(this.#getClient, this.#options.timeoutMs, options);
+  }
+
+  /** Forgets the warm connection state (idle pooled sockets close on their own). Idempotent. */
+  close(): Promise<void> {
+    return this.#warmth.close();
   }
 
   /**
@@ -133,6 +169,7 @@ export class OpenAIEmbedder implements Embedder {
       ctx.requestId = res.request_id ?? undefined;
       const vectors = this.#validate(res.data, batch.length, what, ctx.requestId);
       outcome = 'ok';
+      this.#warmth.used();
       return vectors;
     } catch (err) {
       const mapped = mapOpenAIError(err, ctx);
@@ -140,7 +177,7 @@ export class OpenAIEmbedder implements Embedder {
       throw mapped;
     } finally {
       control.dispose();
-      this.#monitor.record('embed', performance.now() - started, {
+      this.#monitor.record(OP.embed, performance.now() - started, {
         provider: PROVIDER,
         model: this.model,
         outcome,
@@ -202,6 +239,8 @@ export class OpenAIEmbedder implements Embedder {
 /**
  * Creates an {@link OpenAIEmbedder} and loads the `openai` SDK right away, so a missing
  * package (MissingDependencyError: `npm install openai`) shows at startup.
+ *
+ * @deprecated Use {@link OpenAIEmbedder.create}; this alias stays for compatibility.
  */
 export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions = {}): Promise<OpenAIEmbedder> {
   const embedder = new OpenAIEmbedder(options);

@@ -8,11 +8,13 @@ import type {
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
 import { InvalidArgumentError } from '../../errors.js';
+import { OP } from '../../perf/operations.js';
 import type {
   ChatMessage,
   GenerateOptions,
   LanguageModel,
   LanguageModelEvent,
+  StageCallOptions,
   TokenUsage,
   ToolCall,
 } from '../../pipeline/contracts.js';
@@ -33,7 +35,7 @@ import {
   parseOptions,
   type ResolvedOpenAILanguageModelOptions,
 } from './options.js';
-import { type OpenAIClient, openAIClientSource } from './sdk.js';
+import { type OpenAIClient, OpenAIWarmth, openAIClientSource } from './sdk.js';
 
 type Outcome = OpenAICallMetrics['outcome'];
 
@@ -48,19 +50,19 @@ interface PartialToolCall {
  * pipeline's `LanguageModel`: text deltas as they arrive, tool calls once complete (fragments
  * accumulated by index), then `usage` and `finish` with the request id.
  *
- * Every call is recorded in the monitor (labels `provider: 'openai'`, `model`, `outcome`):
+ * With a `monitor` option, every call is recorded there (labels `provider: 'openai'`, `model`, `outcome`):
  * `llm` (call start → last chunk), `llm_ttft` (call start → first text or tool-call token) and
  * `llm_tpot` (ms per output token after the first: tokens/s = 1000 / tpot). `onCallMetrics`
  * receives the same figures plus tokens/s and the request id.
  *
- * The `openai` package is an optional peer: it is loaded on the first call (or by
- * {@link OpenAILanguageModel.ready} / {@link createOpenAILanguageModel}), and a missing package
- * gives a MissingDependencyError that says `npm install openai`.
+ * The `openai` package is an optional peer: `new OpenAILanguageModel(options)` loads it on the
+ * first call, `await OpenAILanguageModel.create(options)` loads it now; a missing package gives
+ * a MissingDependencyError that says `npm install openai`.
  *
  * @example
  * ```ts
- * import { createOpenAILanguageModel } from 'earshot/openai';
- * const llm = await createOpenAILanguageModel({ model: 'gpt-4o-mini' }); // key from OPENAI_API_KEY
+ * import { OpenAILanguageModel } from 'earshot/openai';
+ * const llm = await OpenAILanguageModel.create({ model: 'gpt-4o-mini' }); // key from OPENAI_API_KEY
  * for await (const ev of llm.stream([{ role: 'user', content: 'Where is load 2314?' }], { tools })) {
  *   if (ev.type === 'text-delta') process.stdout.write(ev.text);
  *   if (ev.type === 'tool-call') console.log(ev.call.name, JSON.parse(ev.call.arguments));
@@ -73,6 +75,7 @@ export class OpenAILanguageModel implements LanguageModel {
   readonly #options: ResolvedOpenAILanguageModelOptions;
   readonly #getClient: () => Promise<OpenAIClient>;
   readonly #monitor: LatencyRecorder;
+  readonly #warmth = new OpenAIWarmth();
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: OpenAILanguageModelOptions = {}) {
@@ -82,9 +85,44 @@ export class OpenAILanguageModel implements LanguageModel {
     this.#monitor = recorderOf(this.#options.monitor);
   }
 
+  /**
+   * Creates the model and loads the `openai` SDK now, so a missing package
+   * (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+   *
+   * @example
+   * ```ts
+   * const llm = await OpenAILanguageModel.create({ model: 'gpt-4o-mini' });
+   * ```
+   */
+  static async create(options: OpenAILanguageModelOptions = {}): Promise<OpenAILanguageModel> {
+    const model = new OpenAILanguageModel(options);
+    await model.ready();
+    return model;
+  }
+
   /** Loads the SDK and builds the client now instead of on the first call. */
   async ready(): Promise<void> {
     await this.#getClient();
+  }
+
+  /**
+   * Opens the connection to OpenAI now (DNS, TCP, TLS) with a `GET /models`, kept alive by
+   * the SDK's fetch pool for the next call: call it when a turn starts, while speech-to-text
+   * runs. Skipped when a call used the connection in the last 2 s. Never rejects for a
+   * provider fault; rejects with AbortedError when `options.signal` aborts.
+   *
+   * @example
+   * ```ts
+   * await llm.prewarm(); // the first token of the next call arrives one connection sooner
+   * ```
+   */
+  prewarm(options: StageCallOptions = {}): Promise<void> {
+    return this.#warmth.prewarm(this.#getClient, Math.min(this.#options.timeoutMs, 5_000), options);
+  }
+
+  /** Forgets the warm connection state (idle pooled sockets close on their own). Idempotent. */
+  close(): Promise<void> {
+    return this.#warmth.close();
   }
 
   #body(messages: readonly ChatMessage[], options: GenerateOptions): ChatCompletionCreateParamsStreaming {
@@ -150,6 +188,7 @@ export class OpenAILanguageModel implements LanguageModel {
     let lastAt = started;
     let chunksWithTokens = 0;
     let usage: TokenUsage | undefined;
+    let reasoningTokens: number | undefined;
     let finish: string | undefined;
     let outcome: Outcome | undefined;
     let iterator: AsyncIterator<ChatCompletionChunk> | undefined;
@@ -193,6 +232,10 @@ export class OpenAILanguageModel implements LanguageModel {
               outputTokens: u.completion_tokens,
               ...(isCount(u.total_tokens) ? { totalTokens: u.total_tokens } : {}),
             };
+            // Reasoning models count hidden reasoning tokens in completion_tokens; they are
+            // never streamed, so they must not enter the time per visible token.
+            const hidden = u.completion_tokens_details?.reasoning_tokens;
+            reasoningTokens = isCount(hidden) && hidden <= u.completion_tokens ? hidden : undefined;
           }
         }
         const choice = chunk.choices?.[0];
@@ -247,6 +290,7 @@ export class OpenAILanguageModel implements LanguageModel {
       }
       if (usage) yield { type: 'usage', usage };
       outcome = 'ok';
+      this.#warmth.used();
       yield {
         type: 'finish',
         reason: toFinishReason(finish),
@@ -270,6 +314,7 @@ export class OpenAILanguageModel implements LanguageModel {
         firstAt,
         lastAt,
         usage,
+        reasoningTokens,
         chunksWithTokens,
         finish,
         requestId: ctx.requestId,
@@ -283,6 +328,7 @@ export class OpenAILanguageModel implements LanguageModel {
     firstAt: number | undefined;
     lastAt: number;
     usage: TokenUsage | undefined;
+    reasoningTokens: number | undefined;
     chunksWithTokens: number;
     finish: string | undefined;
     requestId: string | undefined;
@@ -297,16 +343,19 @@ export class OpenAILanguageModel implements LanguageModel {
       metrics.inputTokens = r.usage.inputTokens;
       metrics.outputTokens = r.usage.outputTokens;
     }
-    this.#monitor.record('llm', totalMs, labels);
+    if (r.reasoningTokens !== undefined) metrics.reasoningTokens = r.reasoningTokens;
+    this.#monitor.record(OP.llm, totalMs, labels);
     if (r.firstAt !== undefined) {
       metrics.ttftMs = r.firstAt - r.started;
-      this.#monitor.record('llm_ttft', metrics.ttftMs, labels);
-      // OpenAI sends about one token per chunk; the usage count is exact when it came.
-      const tokens = r.usage?.outputTokens ?? r.chunksWithTokens;
+      this.#monitor.record(OP.llmTtft, metrics.ttftMs, labels);
+      // OpenAI sends about one token per chunk; the usage count is exact when it came. Only
+      // visible tokens were streamed between first and last: reasoning tokens came before.
+      const tokens =
+        r.usage === undefined ? r.chunksWithTokens : r.usage.outputTokens - (r.reasoningTokens ?? 0);
       const generationMs = r.lastAt - r.firstAt;
       if (r.outcome === 'ok' && tokens >= 2 && generationMs > 0) {
         const tpot = generationMs / (tokens - 1);
-        this.#monitor.record('llm_tpot', tpot, labels);
+        this.#monitor.record(OP.llmTpot, tpot, labels);
         metrics.tokensPerSecond = 1000 / tpot;
       }
     }
@@ -324,6 +373,9 @@ export class OpenAILanguageModel implements LanguageModel {
 /**
  * Creates an {@link OpenAILanguageModel} and loads the `openai` SDK right away, so a missing
  * package (MissingDependencyError: `npm install openai`) or a bad option shows at startup.
+ *
+ * @deprecated Use {@link OpenAILanguageModel.create} (the one construction convention of every
+ * adapter); this alias stays for compatibility.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * Options of the OpenAI adapters: zod schemas, the types inferred from them, and the defaults
- * (from the source design: `max_tokens` 1024, streaming; retries off in favour of the
+ * (from the source design: at most 1024 output tokens, streaming; retries off in favour of the
  * pipeline's deadlines).
  * @module
  */
@@ -39,9 +39,11 @@ export interface OpenAICallMetrics {
   totalMs: number;
   /** Prompt tokens, when usage was reported. */
   inputTokens?: number;
-  /** Completion tokens, when usage was reported. */
+  /** Completion tokens, when usage was reported (reasoning tokens included, as billed). */
   outputTokens?: number;
-  /** Output tokens per second after the first token, when at least two tokens arrived. */
+  /** Hidden reasoning tokens of a reasoning model (part of `outputTokens`, never streamed). */
+  reasoningTokens?: number;
+  /** Visible output tokens per second after the first token, when at least two arrived. */
   tokensPerSecond?: number;
   /** How the model stopped, when it did. */
   finishReason?: string;
@@ -71,7 +73,11 @@ const connection = {
    * has its own), while `timeoutMs` and `maxRetries` still apply per request.
    */
   client: clientSchema.optional(),
-  /** Where latencies are recorded; `false` records nothing. Default: the shared `performanceMonitor`. */
+  /**
+   * Where this adapter records its latencies (`llm`, `llm_ttft`, `llm_tpot`, `embed`). Default:
+   * nowhere — the pipeline records each stage call once; pass a monitor to record the
+   * adapter's own figures too (`false` is the same as leaving it out).
+   */
   monitor: z.union([monitorSchema, z.literal(false)]).optional(),
 };
 
@@ -79,7 +85,7 @@ const connection = {
 export const OPENAI_LLM_DEFAULTS = {
   model: 'gpt-4o-mini',
   maxTokens: 1024,
-  maxTokensParam: 'max_tokens',
+  maxTokensParam: 'max_completion_tokens',
   timeoutMs: 10_000,
   idleTimeoutMs: 10_000,
   maxRetries: 0,
@@ -98,8 +104,9 @@ export const openAILanguageModelOptionsSchema = z
     /** Upper bound on output tokens when a call gives none. Default 1024 (source design). */
     maxTokens: z.number().int().positive().default(OPENAI_LLM_DEFAULTS.maxTokens),
     /**
-     * Which request field carries `maxTokens`: `max_tokens` (default; every chat model before
-     * the reasoning ones) or `max_completion_tokens` (required by o-series / gpt-5 models).
+     * Which request field carries `maxTokens`: `max_completion_tokens` (default; what the API
+     * documents for every chat model and the only one o-series / gpt-5 models accept) or the
+     * deprecated `max_tokens` (for older OpenAI-compatible servers that only know it).
      */
     maxTokensParam: z
       .enum(['max_tokens', 'max_completion_tokens'])

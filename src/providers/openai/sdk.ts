@@ -4,8 +4,9 @@
  * @module
  */
 import type { OpenAI } from 'openai';
-import { registerSecret } from '../../errors.js';
-import { lazyAsync, optionalPeerLoader, resolveApiKey } from '../shared/index.js';
+import { MissingDependencyError, registerSecret } from '../../errors.js';
+import type { StageCallOptions } from '../../pipeline/contracts.js';
+import { lazyAsync, optionalPeerLoader, raceAbort, resolveApiKey, throwIfAborted } from '../shared/index.js';
 
 /** The `openai` module. */
 export type OpenAISdk = typeof import('openai');
@@ -86,4 +87,75 @@ export function openAIClientSource(
       }),
     ),
   );
+}
+
+/** A connection used within this many ms is still warm: prewarm then sends nothing. */
+export const WARM_FOR_MS = 2_000;
+
+/**
+ * Keeps the connection to OpenAI warm for one adapter: {@link OpenAIWarmth.prewarm} sends the
+ * cheapest request there is (`GET /models`) unless a call used the connection in the last
+ * {@link WARM_FOR_MS}, so DNS, TCP and TLS are paid before the turn needs the model.
+ *
+ * The SDK sends its requests through Node's `fetch`, whose pool keeps connections alive per
+ * origin: the request's socket stays open for the next call.
+ */
+export class OpenAIWarmth {
+  #lastUsedAt = Number.NEGATIVE_INFINITY;
+  #inFlight: Promise<void> | undefined;
+  #closed = false;
+
+  /** Notes that a call just used the connection. */
+  used(): void {
+    this.#lastUsedAt = performance.now();
+    this.#closed = false;
+  }
+
+  /** Whether {@link close} was called and no call has run since. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Opens the connection now. Never rejects for a provider fault (the next call connects as
+   * usual); rejects with AbortedError when `options.signal` aborts.
+   */
+  async prewarm(
+    getClient: () => Promise<OpenAIClient>,
+    timeoutMs: number,
+    options: StageCallOptions = {},
+  ): Promise<void> {
+    const what = 'OpenAI prewarm';
+    throwIfAborted(options.signal, what);
+    if (performance.now() - this.#lastUsedAt < WARM_FOR_MS) return;
+    this.#inFlight ??= (async () => {
+      try {
+        const client = await getClient();
+        await client.models.list({ timeout: timeoutMs, maxRetries: 0 });
+        // The pool takes the socket back a tick after the body ends: a call made in the same
+        // tick would open a second connection.
+        await releaseTick();
+        this.used();
+      } catch (err) {
+        // A missing SDK is a setup error the caller must see; a provider fault only leaves
+        // the connection cold.
+        if (err instanceof MissingDependencyError) throw err;
+      } finally {
+        this.#inFlight = undefined;
+      }
+    })();
+    await raceAbort(this.#inFlight, options.signal, what);
+  }
+
+  /** Forgets the warm state; the SDK's pooled sockets close on their own once idle. */
+  close(): Promise<void> {
+    this.#lastUsedAt = Number.NEGATIVE_INFINITY;
+    this.#closed = true;
+    return Promise.resolve();
+  }
+}
+
+/** Resolves once the fetch pool has taken back the socket of a response just read. */
+export function releaseTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

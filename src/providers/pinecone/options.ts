@@ -68,7 +68,11 @@ export const pineconeVectorIndexOptionsSchema = z
       .optional(),
     /** Extra headers sent with every request. */
     additionalHeaders: z.record(z.string(), z.string()).optional(),
-    /** Where latencies are recorded; `false` records nothing. Default: the shared `performanceMonitor`. */
+    /**
+     * Where this adapter records its per-attempt latencies (`vector_query`, `vector_upsert`, …).
+     * Default: nowhere — the pipeline records the `search` stage once; pass a monitor to record
+     * these figures too (`false` is the same as leaving it out).
+     */
     monitor: z.union([monitorSchema, z.literal(false)]).optional(),
   })
   .strict()

@@ -36,6 +36,8 @@ export interface PineconeCallState {
   lastAttempt?: ((failure?: CallOutcome) => void) | undefined;
   /** The call has settled: later attempts (a call abandoned on abort) record at once. */
   settled?: boolean;
+  /** Not a user's call (a prewarm): its attempts are not recorded. */
+  unrecorded?: boolean;
 }
 
 const storage = new AsyncLocalStorage<PineconeCallState>();
@@ -113,7 +115,7 @@ export function createTimedFetch(options: {
       const body = await res.arrayBuffer();
       if (state) {
         state.status = res.status;
-        const requestId = res.headers.get('x-request-id') ?? res.headers.get('x-pinecone-request-id');
+        const requestId = res.headers.get('x-pinecone-request-id') ?? res.headers.get('x-request-id');
         if (requestId) state.requestId = requestId;
         else delete state.requestId;
         const retryAfter = res.headers.get('retry-after');
@@ -137,12 +139,14 @@ export function createTimedFetch(options: {
       sdkSignal?.removeEventListener('abort', onSdkAbort);
       control.dispose();
       const ms = performance.now() - started;
-      const record = (failure?: CallOutcome): void =>
+      const record = (failure?: CallOutcome): void => {
+        if (state?.unrecorded === true) return;
         monitor.record(`vector_${op}`, ms, {
           provider: 'pinecone',
           index,
           outcome: outcome === 'ok' && failure !== undefined ? failure : outcome,
         });
+      };
       if (state !== undefined && state.settled !== true) {
         // An earlier attempt (SDK retries) is final now: it failed, or there would be no retry.
         state.lastAttempt?.();

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Index, Pinecone, PineconeConfiguration, RecordMetadata } from '@pinecone-database/pinecone';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
 import type {
   SearchOptions,
   SearchResult,
@@ -45,6 +45,9 @@ export interface PineconeIndexStats {
   namespaces: Record<string, number>;
 }
 
+/** A connection used within this many ms is still warm: prewarm then sends nothing. */
+const WARM_FOR_MS = 2_000;
+
 function checkVector(vector: unknown, what: string): number[] {
   if (!Array.isArray(vector) || vector.length === 0) {
     throw new InvalidArgumentError(`${what}: the vector must be a non-empty array of numbers.`);
@@ -81,7 +84,7 @@ function checkMetadata(metadata: unknown, where: string): void {
  * and `upsert` (batched), over the official `@pinecone-database/pinecone` SDK (an optional
  * peer: `npm install @pinecone-database/pinecone`, loaded on first use).
  *
- * Every HTTP attempt is timed through a wrapped `fetchApi` and recorded as `vector_query`,
+ * With a `monitor` option, every HTTP attempt is timed through a wrapped `fetchApi` and recorded as `vector_query`,
  * `vector_upsert`, `vector_stats` or `vector_describe_index` (labels `provider: 'pinecone'`,
  * `index`, `outcome`), and cut after `timeoutMs`: the SDK has no timeout of its own. The
  * pipeline records the whole document search (embed + query) as `search`.
@@ -105,6 +108,8 @@ export class PineconeVectorIndex implements VectorIndex {
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
   readonly #getIndex = lazyAsync(() => this.#connect());
+  #lastUsedAt = Number.NEGATIVE_INFINITY;
+  #prewarming: Promise<void> | undefined;
 
   /** Validates options (ConfigError) and resolves the API key; the SDK loads on first use. */
   constructor(options: PineconeVectorIndexOptions) {
@@ -115,9 +120,68 @@ export class PineconeVectorIndex implements VectorIndex {
     this.#monitor = recorderOf(this.#options.monitor);
   }
 
+  /**
+   * Creates the index and loads the SDK now (and, without `host`, looks the host up), so a
+   * missing package or a wrong index shows at startup.
+   *
+   * @example
+   * ```ts
+   * const index = await PineconeVectorIndex.create({ host: process.env.PINECONE_HOST });
+   * ```
+   */
+  static async create(options: PineconeVectorIndexOptions): Promise<PineconeVectorIndex> {
+    const index = new PineconeVectorIndex(options);
+    await index.ready();
+    return index;
+  }
+
   /** Loads the SDK (and looks up the host when only `indexName` was given) now. */
   async ready(options: StageCallOptions = {}): Promise<void> {
     await raceAbort(this.#getIndex(), options.signal, 'Pinecone setup');
+  }
+
+  /**
+   * Opens the connection to the index host now (DNS, TCP, TLS) with a `describe_index_stats`
+   * request, kept alive by the fetch pool for the next query: call it when a turn starts.
+   * Not recorded in the monitor. Skipped when a call used the connection in the last 2 s.
+   * Never rejects for a provider fault; rejects with AbortedError when `options.signal` aborts.
+   *
+   * @example
+   * ```ts
+   * await index.prewarm();
+   * ```
+   */
+  async prewarm(options: StageCallOptions = {}): Promise<void> {
+    const what = 'Pinecone prewarm';
+    throwIfAborted(options.signal, what);
+    if (performance.now() - this.#lastUsedAt < WARM_FOR_MS) return;
+    this.#prewarming ??= (async () => {
+      try {
+        const index = await this.#getIndex();
+        const state: PineconeCallState = {
+          timeoutMs: this.#options.timeoutMs,
+          attempts: 0,
+          unrecorded: true,
+        };
+        await runPineconeCall(state, () => index.describeIndexStats());
+        // The pool takes the socket back a tick after the body ends: a query made in the same
+        // tick would open a second connection.
+        await new Promise((resolve) => setImmediate(resolve));
+        this.#lastUsedAt = performance.now();
+      } catch (err) {
+        // A missing SDK is a setup error to report; a provider fault leaves the connection cold.
+        if (err instanceof MissingDependencyError) throw err;
+      } finally {
+        this.#prewarming = undefined;
+      }
+    })();
+    await raceAbort(this.#prewarming, options.signal, what);
+  }
+
+  /** Forgets the warm connection state (idle pooled sockets close on their own). Idempotent. */
+  close(): Promise<void> {
+    this.#lastUsedAt = Number.NEGATIVE_INFINITY;
+    return Promise.resolve();
   }
 
   async #connect(): Promise<Index<RecordMetadata>> {
@@ -173,6 +237,7 @@ export class PineconeVectorIndex implements VectorIndex {
         what,
       );
       settlePineconeCall(state);
+      this.#lastUsedAt = performance.now();
       return result;
     } catch (err) {
       const mapped = mapPineconeError(err, state, what);
@@ -283,6 +348,8 @@ export class PineconeVectorIndex implements VectorIndex {
 /**
  * Creates a {@link PineconeVectorIndex} and loads the SDK (and, without `host`, looks the host
  * up) right away, so a missing package or a wrong index shows at startup.
+ *
+ * @deprecated Use {@link PineconeVectorIndex.create}; this alias stays for compatibility.
  */
 export async function createPineconeVectorIndex(
   options: PineconeVectorIndexOptions,

@@ -16,11 +16,13 @@ import { ConfigError, registerSecret } from '../../errors.js';
 export function resolveApiKey(explicit: string | undefined, envName: string, provider: string): string {
   const key = explicit ?? (typeof process !== 'undefined' ? process.env[envName] : undefined);
   if (key === undefined || key.trim() === '') {
+    // The message is printed as `apiKey: <message>`, and redaction treats a long word after
+    // `apiKey:` as a key value: start with a short word so the provider's name survives.
     throw new ConfigError(
       [
         {
           path: 'apiKey',
-          message: `${provider} API key missing: pass { apiKey } or set the ${envName} environment variable.`,
+          message: `no ${provider} API key: pass { apiKey } or set the ${envName} environment variable.`,
         },
       ],
       { source: `${provider} adapter` },

@@ -3,7 +3,7 @@
  * @module
  */
 import { AbortedError, TimeoutError } from '../../errors.js';
-import { type PerformanceMonitor, performanceMonitor } from '../../perf/index.js';
+import type { PerformanceMonitor } from '../../perf/index.js';
 
 /**
  * How a provider call ended, as the `outcome` label of its samples:
@@ -37,9 +37,16 @@ export type LatencyRecorder = Pick<PerformanceMonitor, 'record'>;
 export const NO_RECORDING: LatencyRecorder = { record() {} };
 
 /**
- * The recorder for an adapter's `monitor` option: the shared `performanceMonitor` when unset,
- * nothing with `false`.
+ * The recorder for an adapter's `monitor` option: that monitor when one is given, otherwise
+ * nothing. An adapter never falls back to the shared `performanceMonitor`: the pipeline is the
+ * one default recorder of stage names, so a call is counted once (recording here too counted
+ * every provider call twice).
+ *
+ * @example
+ * ```ts
+ * this.#monitor = recorderOf(options.monitor); // undefined or false: records nothing
+ * ```
  */
 export function recorderOf(monitor: LatencyRecorder | false | undefined): LatencyRecorder {
-  return monitor === false ? NO_RECORDING : (monitor ?? performanceMonitor);
+  return monitor === false || monitor === undefined ? NO_RECORDING : monitor;
 }

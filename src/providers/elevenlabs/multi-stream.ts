@@ -1,0 +1,488 @@
+/**
+ * ElevenLabs' `multi-stream-input` WebSocket (`/v1/text-to-speech/{voice}/multi-stream-input`):
+ * one connection kept open and reused across turns, one context (`context_id`) per synthesis.
+ * A turn then pays no TCP/TLS/WebSocket handshake, and text goes in while the model writes it.
+ *
+ * Per synthesis: an init message opens the context, text pieces follow (`flush` on sentence ends
+ * by default), then `flush` + `close_context` at the end of input; the context's final message
+ * (`isFinal`) ends it. A consumer that stops early (barge-in, abort) sends `close_context` and
+ * drops any audio that still arrives for that context; the connection stays for the next turn.
+ * An idle connection is closed after `idleConnectionMs` (below the server's inactivity timeout,
+ * so no keep-alive traffic is needed). A connection that dies before a synthesis yielded audio
+ * is replaced once, within the same deadline, and the text sent so far is replayed.
+ *
+ * Measured (labels `provider`, `model`, `mode: 'websocket'`, `connection: 'warm' | 'new'`):
+ * `tts_ttfb` first text piece → first audio, and `tts` first text piece → the final message.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import { AbortedError, type EarshotError, isEarshotError, TimeoutError } from '../../errors.js';
+import type { Labels } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
+import type { AudioChunk } from '../../pipeline/contracts.js';
+import {
+  AsyncQueue,
+  CallControl,
+  type CallOutcome,
+  type LatencyRecorder,
+  outcomeOf,
+  providerError,
+  raceAbort,
+} from '../shared/index.js';
+import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
+import type { WsClass } from './sdk.js';
+
+type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
+type Ws = InstanceType<WsClass>;
+
+const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
+const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+const WHAT = 'ElevenLabs multi-stream synthesis';
+
+/** `http(s)://host` → `ws(s)://host/v1/text-to-speech/<voice>/<route>?...` */
+export function webSocketUrl(
+  baseUrl: string,
+  o: Options,
+  format: string,
+  route: 'stream-input' | 'multi-stream-input',
+): string {
+  const url = new URL(baseUrl);
+  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/text-to-speech/${encodeURIComponent(o.voiceId)}/${route}`;
+  url.searchParams.set('model_id', o.modelId);
+  url.searchParams.set('output_format', format);
+  url.searchParams.set('inactivity_timeout', String(o.inactivityTimeoutSeconds));
+  if (o.optimizeStreamingLatency !== undefined) {
+    url.searchParams.set('optimize_streaming_latency', String(o.optimizeStreamingLatency));
+  }
+  if (o.autoMode) url.searchParams.set('auto_mode', 'true');
+  if (o.languageCode) url.searchParams.set('language_code', o.languageCode);
+  return url.toString();
+}
+
+/** The voice settings and chunk schedule, as ElevenLabs' first message of a context spells them. */
+export function initSettings(o: Options) {
+  const s = o.voiceSettings;
+  return {
+    voice_settings: {
+      stability: s.stability,
+      similarity_boost: s.similarityBoost,
+      ...(s.style === undefined ? {} : { style: s.style }),
+      ...(s.useSpeakerBoost === undefined ? {} : { use_speaker_boost: s.useSpeakerBoost }),
+      ...(s.speed === undefined ? {} : { speed: s.speed }),
+    },
+    generation_config: { chunk_length_schedule: o.chunkLengthSchedule },
+  };
+}
+
+/** Reads the start of a refused handshake's body (for the error detail). */
+export function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => resolve(text);
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      if (text.length < limit) text += d;
+    });
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+    setTimeout(done, 1000).unref();
+  });
+}
+
+/** Where a connection delivers what it receives for one context. */
+interface ContextSink {
+  audio(bytes: Uint8Array): void;
+  final(): void;
+  fail(err: EarshotError): void;
+}
+
+/** Everything a connection needs. */
+export interface ConnectionParams {
+  WebSocket: WsClass;
+  url: string;
+  apiKey: string;
+  timeoutMs: number;
+  idleMs: number;
+}
+
+/**
+ * One multi-stream-input WebSocket shared by every synthesis of an adapter (see the module doc).
+ * Internal: created and pooled by `ElevenLabsTextToSpeech`.
+ */
+export class MultiStreamConnection {
+  readonly #ws: Ws;
+  readonly #contexts = new Map<string, ContextSink>();
+  readonly #opened: Promise<void>;
+  readonly #idleMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #dead = false;
+  #closed: Promise<void>;
+  #seq = 0;
+  requestId: string | undefined;
+
+  constructor(p: ConnectionParams) {
+    this.#idleMs = p.idleMs;
+    this.#ws = new p.WebSocket(p.url, {
+      headers: { 'xi-api-key': p.apiKey },
+      handshakeTimeout: p.timeoutMs,
+      perMessageDeflate: false,
+    });
+    const ws = this.#ws;
+    this.#closed = new Promise((resolve) => ws.once('close', () => resolve()));
+    this.#opened = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (req, res) => {
+        const requestId =
+          typeof res.headers['request-id'] === 'string' ? res.headers['request-id'] : undefined;
+        this.requestId = requestId;
+        const retryAfter =
+          typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined;
+        void readSome(res).then((body) => {
+          let parsed: unknown = body;
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            // keep the text
+          }
+          reject(statusError(res.statusCode ?? 0, WHAT, { detail: detailOf(parsed), requestId, retryAfter }));
+          req.destroy();
+        });
+      });
+      ws.once('error', (err) => {
+        const timedOut = /handshake has timed out/i.test(err.message);
+        reject(
+          timedOut
+            ? new TimeoutError(`${WHAT}: the WebSocket did not open within ${p.timeoutMs} ms.`, p.timeoutMs)
+            : providerError(
+                PROVIDER,
+                `${WHAT}: the WebSocket could not be opened (${(err as { code?: string }).code ?? err.message}). Check baseUrl and the network.`,
+                { retryable: true, cause: err },
+              ),
+        );
+      });
+    });
+    // A failed open is reported to whoever awaits ready(); never an unhandled rejection.
+    this.#opened.catch(() => {
+      this.#dead = true;
+    });
+    ws.on('message', (data: unknown, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason));
+    ws.on('error', () => {}); // the close event that follows reports it
+  }
+
+  /** Resolves once the socket is open (rejects with a mapped error, or AbortedError on `signal`). */
+  ready(signal?: AbortSignal): Promise<void> {
+    return raceAbort(this.#opened, signal, WHAT);
+  }
+
+  /** True while the socket is open (or opening) and takes new contexts. */
+  get usable(): boolean {
+    return (
+      !this.#dead && (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
+    );
+  }
+
+  /** True once the socket is open. */
+  get isOpen(): boolean {
+    return !this.#dead && this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  /** Starts a context: returns its id; `sink` gets its audio, final message or failure. */
+  openContext(sink: ContextSink): string {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const id = `earshot-${++this.#seq}-${Math.random().toString(36).slice(2, 8)}`;
+    this.#contexts.set(id, sink);
+    return id;
+  }
+
+  /** Stops delivering a context's messages (audio still in flight for it is dropped). */
+  releaseContext(id: string): void {
+    this.#contexts.delete(id);
+    if (this.#contexts.size === 0 && !this.#dead) {
+      if (this.#idleTimer) clearTimeout(this.#idleTimer);
+      this.#idleTimer = setTimeout(() => void this.close(), this.#idleMs);
+      this.#idleTimer.unref?.();
+    }
+  }
+
+  /** Sends one protocol message; a socket that is not open drops it (its close event reports why). */
+  send(message: Record<string, unknown>): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    try {
+      this.#ws.send(JSON.stringify(message));
+    } catch {
+      // The close event reports the problem.
+    }
+  }
+
+  /** Closes the connection gracefully (`close_socket`, then a normal close). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#dead = true;
+    const ws = this.#ws;
+    if (ws.readyState === ws.CONNECTING) {
+      ws.terminate();
+    } else if (ws.readyState === ws.OPEN) {
+      this.send({ close_socket: true });
+      ws.close(1000);
+      const timer = setTimeout(() => ws.terminate(), 2000);
+      timer.unref?.();
+      await this.#closed;
+      clearTimeout(timer);
+      return;
+    }
+    if (ws.readyState !== ws.CLOSED) await this.#closed;
+  }
+
+  #failAll(err: EarshotError): void {
+    this.#dead = true;
+    const sinks = [...this.#contexts.values()];
+    this.#contexts.clear();
+    for (const s of sinks) s.fail(err);
+    if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
+      this.#ws.terminate();
+  }
+
+  #onMessage(data: unknown, isBinary: boolean): void {
+    let msg: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error('binary frame');
+      const parsed: unknown = JSON.parse(String(data));
+      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
+      msg = parsed as Record<string, unknown>;
+    } catch {
+      this.#failAll(malformed(WHAT, '(frame)', 'expected a JSON object', this.requestId));
+      return;
+    }
+    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
+      this.#failAll(inBandError(msg, WHAT));
+      return;
+    }
+    const rawId = msg.contextId ?? msg.context_id;
+    const sink = typeof rawId === 'string' ? this.#contexts.get(rawId) : undefined;
+    if (!sink) return; // a context we closed (barge-in) or never opened: its audio is dropped
+    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
+      const bytes = Buffer.from(msg.audio, 'base64');
+      if (bytes.length > 0) sink.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
+      this.#failAll(malformed(WHAT, 'audio', 'expected a base64 string or null', this.requestId));
+      return;
+    }
+    if (msg.isFinal === true || msg.is_final === true) sink.final();
+  }
+
+  #onClose(code: number, reason: Buffer): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const wasDead = this.#dead;
+    this.#dead = true;
+    if (this.#contexts.size === 0) return;
+    const why = reason.length > 0 ? `: ${reason.toString('utf8').slice(0, 120)}` : '';
+    this.#failAll(
+      providerError(
+        PROVIDER,
+        `${WHAT}: ElevenLabs closed the WebSocket before the final message (code ${code}${why}).`,
+        { retryable: !wasDead || RETRYABLE_CLOSE_CODES.has(code), requestId: this.requestId },
+      ),
+    );
+  }
+}
+
+/** What one synthesis needs from the adapter. */
+export interface MultiStreamSynthesisParams {
+  /** The pooled connection (`fresh`: never the current one, after it died). */
+  connect(fresh: boolean): { connection: MultiStreamConnection; warm: boolean };
+  options: Options;
+  format: string;
+  monitor: LatencyRecorder;
+  labels: Labels;
+  signal: AbortSignal | undefined;
+  onUsage: ((usage: ElevenLabsUsage) => void) | undefined;
+}
+
+interface Attempt {
+  connection: MultiStreamConnection;
+  contextId: string;
+  ended: boolean;
+}
+
+/**
+ * One synthesis over the pooled connection: yields audio while `text` is still being written.
+ * Ends after the context's final message; throws a mapped EarshotError otherwise.
+ */
+export async function* multiStreamSynthesis(
+  text: AsyncIterable<string>,
+  p: MultiStreamSynthesisParams,
+): AsyncGenerator<AudioChunk> {
+  const o = p.options;
+  const control = new CallControl(p.signal);
+  const queue = new AsyncQueue<AudioChunk>();
+  const sent: { text: string; flush: boolean }[] = [];
+  let failure: EarshotError | undefined;
+  let firstTextAt: number | undefined;
+  let firstAudioAt: number | undefined;
+  let inputEnded = false;
+  let characters = 0;
+  let retried = false;
+  let deadline = `${WHAT}: the WebSocket did not open within ${o.timeoutMs} ms`;
+  let labels: Labels = p.labels;
+
+  const fail = (err: EarshotError) => {
+    if (queue.settled) return;
+    failure = err;
+    queue.fail(err);
+  };
+  control.signal.addEventListener(
+    'abort',
+    () => {
+      if (control.reason === 'aborted') fail(new AbortedError(`${WHAT} was aborted.`));
+      else if (control.reason === 'timeout') fail(new TimeoutError(`${deadline}.`, o.timeoutMs));
+    },
+    { once: true },
+  );
+  const expectAudio = () => {
+    deadline = `${WHAT}: no audio from ElevenLabs within ${o.timeoutMs} ms`;
+    control.arm(o.timeoutMs);
+  };
+
+  const endInput = (a: Attempt) => {
+    if (a.ended) return;
+    a.ended = true;
+    // flush generates what is buffered; close_context then makes ElevenLabs send the final message.
+    a.connection.send({ text: '', context_id: a.contextId, flush: true });
+    a.connection.send({ context_id: a.contextId, close_context: true });
+  };
+
+  let current: Promise<Attempt>;
+  const start = async (fresh: boolean): Promise<Attempt> => {
+    const { connection, warm } = p.connect(fresh);
+    labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
+    const a: Attempt = { connection, contextId: '', ended: false };
+    a.contextId = connection.openContext({
+      audio: (data) => {
+        if (queue.settled) return;
+        const now = performance.now();
+        if (firstAudioAt === undefined) {
+          firstAudioAt = now;
+          if (firstTextAt !== undefined)
+            p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...labels, outcome: 'ok' });
+        }
+        if (inputEnded) expectAudio();
+        else control.disarm();
+        queue.push({ data, format: p.format });
+      },
+      final: () => {
+        if (!inputEnded || queue.settled) return;
+        control.disarm();
+        queue.end();
+      },
+      fail: (err) => {
+        // A connection that died before any audio of this synthesis: once, a fresh one.
+        const retryable = err instanceof Error && (err as { retryable?: boolean }).retryable === true;
+        if (firstAudioAt === undefined && retryable && !retried && !queue.settled) {
+          retried = true;
+          current = start(true);
+          current.catch((e: unknown) =>
+            fail(isEarshotError(e) ? e : malformed(WHAT, '(reconnect)', String(e))),
+          );
+          return;
+        }
+        fail(err);
+      },
+    });
+    control.arm(o.timeoutMs);
+    await connection.ready(control.signal);
+    control.disarm();
+    connection.send({ text: ' ', context_id: a.contextId, ...initSettings(o) });
+    for (const piece of sent) {
+      connection.send({ text: piece.text, context_id: a.contextId, ...(piece.flush ? { flush: true } : {}) });
+    }
+    if (inputEnded) {
+      endInput(a);
+      expectAudio();
+    } else if (sent.some((s) => s.flush)) expectAudio();
+    return a;
+  };
+
+  let pumping = true;
+  let textIterator: AsyncIterator<string> | undefined;
+  const pump = async () => {
+    textIterator = text[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await textIterator.next();
+      if (!pumping || queue.settled) return;
+      if (next.done) break;
+      const piece = next.value;
+      if (typeof piece !== 'string' || piece.length === 0) continue;
+      const flush = o.flush === 'always' || (o.flush === 'sentence' && SENTENCE_END.test(piece));
+      // ElevenLabs wants each piece to end with a space so words are not glued together.
+      const out = /\s$/.test(piece) ? piece : `${piece} `;
+      const a = await current;
+      if (!pumping || queue.settled) return;
+      sent.push({ text: out, flush });
+      a.connection.send({ text: out, context_id: a.contextId, ...(flush ? { flush: true } : {}) });
+      characters += piece.length;
+      firstTextAt ??= performance.now();
+      if (flush && firstAudioAt === undefined) expectAudio();
+    }
+    inputEnded = true;
+    endInput(await current);
+    expectAudio();
+  };
+
+  let completed = false;
+  let failed = false;
+  const recordEnd = (outcome: CallOutcome) => {
+    if (firstTextAt === undefined) return;
+    const now = performance.now();
+    if (firstAudioAt === undefined) p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...labels, outcome });
+    p.monitor.record(OP.tts, now - firstTextAt, { ...labels, outcome });
+  };
+  current = start(false);
+  current.catch((err: unknown) => fail(isEarshotError(err) ? err : malformed(WHAT, '(open)', String(err))));
+  try {
+    await current;
+    pump().catch((err: unknown) => {
+      fail(
+        isEarshotError(err)
+          ? err
+          : providerError(
+              PROVIDER,
+              `${WHAT}: the text stream failed (${String((err as Error)?.message ?? err)}).`,
+              {
+                retryable: false,
+              },
+            ),
+      );
+    });
+    for await (const chunk of queue) yield chunk;
+    completed = true;
+    if (firstTextAt !== undefined) {
+      p.monitor.record(OP.tts, performance.now() - firstTextAt, { ...labels, outcome: 'ok' });
+    }
+    p.onUsage?.({ mode: 'websocket', characters });
+  } catch (err) {
+    const mapped = failure ?? (isEarshotError(err) ? err : malformed(WHAT, '(stream)', String(err)));
+    failed = true;
+    recordEnd(outcomeOf(mapped));
+    throw mapped;
+  } finally {
+    // Neither completed nor failed: the consumer stopped early (barge-in), which cancels like an abort.
+    if (!completed && !failed) recordEnd('aborted');
+    pumping = false;
+    control.abort('closed');
+    control.dispose();
+    if (!completed) void textIterator?.return?.()?.catch?.(() => {});
+    // Stop this context (no more audio for it); the connection stays for the next turn.
+    const a = await current.catch(() => undefined);
+    if (a) {
+      if (!completed) a.connection.send({ context_id: a.contextId, close_context: true });
+      a.connection.releaseContext(a.contextId);
+    }
+  }
+}

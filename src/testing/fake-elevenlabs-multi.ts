@@ -1,0 +1,267 @@
+/**
+ * The `multi-stream-input` WebSocket of the fake ElevenLabs server
+ * (`/v1/text-to-speech/:voice_id/multi-stream-input`, ElevenLabs' asyncapi 1.1.0): many
+ * independent contexts over one connection, each with its own text buffer and chunk schedule.
+ *
+ * Client messages (`context_id`; absent means the default context `""`):
+ * - `{ text: " ", context_id, voice_settings?, generation_config? }` opens (or re-opens) a context;
+ *   any text for an unknown context opens it too.
+ * - `{ text, context_id, flush? }` appends text; `flush: true` generates the buffer at once.
+ * - `{ text: "", context_id }` without `flush` only keeps the context alive.
+ * - `{ context_id, close_context: true }` drops the unflushed text and closes the context:
+ *   generations already started finish (as the spec says), then `{ isFinal: true, contextId }`.
+ * - `{ close_socket: true }` flushes every context, sends their final messages, closes with 1000.
+ *
+ * Server messages: `{ audio, contextId, normalizedAlignment?, alignment? }` (alignment only on a
+ * generation's first chunk, never `null`), `{ isFinal: true, contextId }`, and in-band errors
+ * `{ message, error, code }` followed by a close. Socket-level inactivity (`inactivity_timeout`
+ * seconds without any message) ends the connection with `input_timeout_exceeded`.
+ * @module
+ */
+import type { RawData, WebSocket } from 'ws';
+import { synthesizeFakeSpeech } from './audio.js';
+import { chunkAudio, type FakeRequestRecord, pacingMs, sleepWhile } from './fake-provider-kit.js';
+import type { FaultDecision, LatencyModel } from './latency.js';
+
+/** The default chunk schedule of ElevenLabs' generation buffer. */
+export const DEFAULT_SCHEDULE = [120, 160, 250, 290];
+
+/** Alignment of one generation, spelled as the spec spells it (`charsDurationsMs`). */
+export function alignmentOf(text: string, msPerChar: number) {
+  const chars = [...text];
+  return {
+    chars,
+    charStartTimesMs: chars.map((_, i) => Math.round(i * msPerChar)),
+    charsDurationsMs: chars.map(() => Math.round(msPerChar)),
+  };
+}
+
+/** The key a first message carries: `xi-api-key` (the spec's and SDK's spelling), `xi_api_key` or a bearer token. */
+export function inMessageKey(msg: Record<string, unknown>): string | undefined {
+  for (const k of ['xi-api-key', 'xi_api_key'] as const) if (typeof msg[k] === 'string') return msg[k];
+  return typeof msg.authorization === 'string' ? msg.authorization.replace(/^Bearer\s+/i, '') : undefined;
+}
+
+/** A message as logged: without credentials. */
+export function visibleMessage(msg: Record<string, unknown>): Record<string, unknown> {
+  const { 'xi-api-key': _h, xi_api_key: _k, authorization: _a, ...visible } = msg;
+  return visible;
+}
+
+/** What a multi-stream session needs from the fake server. */
+export interface MultiStreamDeps {
+  latency: LatencyModel;
+  settings: { audioRate: number; chunkMs: number; faultAfterChunks: number };
+  stats: { characters: number; audioBytes: number; sessions: number; open: number; contexts: number };
+  msPerChar: number;
+  /** Why a key is refused, or undefined when it is accepted. */
+  keyProblem(key: string | undefined): string | undefined;
+  keyProblemMessage(problem: string): string;
+}
+
+interface Context {
+  buffer: string;
+  schedule: number[];
+  generation: number;
+  closed: boolean;
+}
+
+/** Runs one multi-stream-input connection (see the module doc). */
+export function runMultiStreamInput(
+  ws: WebSocket,
+  query: Record<string, string>,
+  headerAuthed: boolean,
+  decision: FaultDecision,
+  record: FakeRequestRecord,
+  format: string,
+  deps: MultiStreamDeps,
+): void {
+  const received: Record<string, unknown>[] = [];
+  record.body = { messages: received };
+  const { stats, settings } = deps;
+  stats.sessions++;
+  stats.open++;
+  const inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
+  const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
+  const alive = () => ws.readyState === ws.OPEN;
+  const contexts = new Map<string, Context>();
+  let authed = headerAuthed;
+  let chunksSent = 0;
+  let stalled = false;
+  let closing = false;
+  let chain: Promise<void> = Promise.resolve();
+
+  const fail = (message: string, error: string, code = 1008) => {
+    if (!alive()) return;
+    ws.send(JSON.stringify({ message, error, code }));
+    ws.close(code, error);
+  };
+
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(
+      () =>
+        fail(
+          `Have not received new text for ${inactivityMs / 1000} seconds. Closing the connection.`,
+          'input_timeout_exceeded',
+        ),
+      inactivityMs,
+    );
+    idle.unref();
+  };
+  touch();
+
+  const generate = (contextId: string, text: string) => {
+    const spoken = text.trim();
+    if (!spoken) return;
+    stats.characters += spoken.length;
+    const audio = synthesizeFakeSpeech(spoken, { format, msPerChar: deps.msPerChar });
+    const chunks = chunkAudio(audio, format, settings.chunkMs);
+    chain = chain.then(async () => {
+      if (!alive() || stalled) return;
+      if (!(await sleepWhile(deps.latency.sample() + extraMs, alive))) return;
+      const gap = pacingMs(settings.chunkMs, settings.audioRate);
+      for (let i = 0; i < chunks.length; i++) {
+        if (!alive() || stalled) return;
+        if (chunksSent === settings.faultAfterChunks) {
+          if (decision.kind === 'reset') {
+            ws.terminate();
+            return;
+          }
+          if (decision.kind === 'timeout') {
+            stalled = true;
+            setTimeout(() => ws.terminate(), decision.hangMs).unref();
+            return;
+          }
+          if (decision.kind === 'malformed') ws.send('{"audio": "AAAA", "contextId');
+        }
+        if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
+        const chunk = chunks[i] as Uint8Array;
+        chunksSent++;
+        stats.audioBytes += chunk.length;
+        const alignment = i === 0 ? alignmentOf(spoken, deps.msPerChar) : undefined;
+        ws.send(
+          JSON.stringify({
+            audio: Buffer.from(chunk).toString('base64'),
+            contextId,
+            ...(alignment ? { normalizedAlignment: alignment, alignment } : {}),
+          }),
+        );
+      }
+    });
+  };
+
+  const maybeGenerate = (contextId: string, ctx: Context, force: boolean) => {
+    const threshold = ctx.schedule[Math.min(ctx.generation, ctx.schedule.length - 1)] ?? 50;
+    if (!force && ctx.buffer.length < threshold) return;
+    let cut = ctx.buffer.length;
+    if (!force) {
+      const space = ctx.buffer.lastIndexOf(' ');
+      if (space > 0) cut = space + 1;
+    }
+    const text = ctx.buffer.slice(0, cut);
+    ctx.buffer = ctx.buffer.slice(cut);
+    ctx.generation++;
+    generate(contextId, text);
+  };
+
+  const finish = (contextId: string) => {
+    chain = chain.then(() => {
+      if (!alive() || stalled) return;
+      ws.send(JSON.stringify({ isFinal: true, contextId }));
+    });
+  };
+
+  const open = (contextId: string, msg: Record<string, unknown>): Context => {
+    const cfg = msg.generation_config as { chunk_length_schedule?: unknown } | undefined;
+    const s = cfg?.chunk_length_schedule;
+    const valid =
+      Array.isArray(s) && s.length > 0 && s.every((n) => typeof n === 'number' && n >= 50 && n <= 500);
+    const ctx: Context = {
+      buffer: '',
+      schedule: valid ? (s as number[]) : DEFAULT_SCHEDULE,
+      generation: 0,
+      closed: false,
+    };
+    contexts.set(contextId, ctx);
+    stats.contexts++;
+    return ctx;
+  };
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (closing) return;
+    touch();
+    let msg: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error('binary');
+      msg = JSON.parse(String(data)) as Record<string, unknown>;
+      if (msg === null || typeof msg !== 'object') throw new Error('not an object');
+    } catch {
+      fail('Invalid message: expected a JSON text frame.', 'invalid_message');
+      return;
+    }
+    if (received.length < 500) received.push(visibleMessage(msg));
+    if (!authed) {
+      const problem = deps.keyProblem(inMessageKey(msg));
+      if (problem) {
+        fail(deps.keyProblemMessage(problem), problem);
+        return;
+      }
+      authed = true;
+    }
+    if (msg.close_socket === true) {
+      closing = true;
+      for (const [id, ctx] of contexts) {
+        if (ctx.closed) continue;
+        ctx.closed = true;
+        if (ctx.buffer.trim()) maybeGenerate(id, ctx, true);
+        finish(id);
+      }
+      chain = chain.then(() => {
+        if (alive() && !stalled) ws.close(1000);
+      });
+      return;
+    }
+    const rawId = msg.context_id ?? msg.contextId;
+    const contextId = typeof rawId === 'string' ? rawId : '';
+    let ctx = contexts.get(contextId);
+    if (msg.close_context === true) {
+      if (ctx && !ctx.closed) {
+        ctx.closed = true;
+        ctx.buffer = '';
+        finish(contextId);
+      }
+      return;
+    }
+    if (msg.text !== undefined && msg.text !== null && typeof msg.text !== 'string') {
+      fail('Invalid message: "text" must be a string.', 'invalid_message');
+      return;
+    }
+    const text = typeof msg.text === 'string' ? msg.text : '';
+    if (!ctx || ctx.closed) {
+      ctx = open(contextId, msg);
+      if (text === ' ' || text === '') {
+        if (msg.flush !== true) return; // the init message carries no speech
+      }
+    }
+    if (text.trim() !== '') ctx.buffer += text;
+    const force = msg.flush === true || query.auto_mode === 'true';
+    if (force && !ctx.buffer.trim()) return; // a flush of nothing generates nothing
+    if (text === '' && !force) return; // keep-alive of the context
+    maybeGenerate(contextId, ctx, force);
+  });
+  ws.on('close', () => {
+    stats.open--;
+    if (idle) clearTimeout(idle);
+  });
+  ws.on('error', () => {});
+  if (decision.kind === 'error' || decision.kind === 'rateLimit') {
+    closing = true;
+    fail(
+      decision.kind === 'rateLimit' ? 'Too many concurrent requests.' : 'Injected fault: the server failed.',
+      decision.kind === 'rateLimit' ? 'too_many_concurrent_requests' : 'internal_server_error',
+      decision.kind === 'rateLimit' ? 1008 : 1011,
+    );
+  }
+}
