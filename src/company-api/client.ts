@@ -233,10 +233,39 @@ function zodIssuesToFields(error: z.ZodError, max = 10): ConfigIssue[] {
   return fields;
 }
 
+/** Header names that carry a credential: their values are registered as secrets. */
+const CREDENTIAL_HEADER = /auth|key|token|secret|password|passwd|cookie|credential|session|signature/i;
+
+/**
+ * Registers the values of credential-bearing `headers` (authorization, x-api-key, anything
+ * named like a key, token, secret or cookie) as secrets, with the token of `Bearer <token>`
+ * and each cookie value on their own, so an error body echoing one never prints it.
+ */
+function registerHeaderSecrets(headers: unknown): void {
+  if (!headers || typeof headers !== 'object') return;
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (typeof value !== 'string' || !CREDENTIAL_HEADER.test(name)) continue;
+    registerSecret(value);
+    const scheme = /^\s*[A-Za-z][\w-]*\s+(\S+)\s*$/.exec(value);
+    if (scheme?.[1]) registerSecret(scheme[1]);
+    // Cookie-style `name=value; name2=value2`: each value on its own.
+    for (const pair of value.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) registerSecret(pair.slice(eq + 1).trim());
+    }
+  }
+}
+
+/** Statuses of a redirect fetch would follow. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Same-origin redirects followed per attempt. */
+const MAX_REDIRECTS = 5;
+
 function resolveOptions(options: CompanyApiClientOptions): ResolvedOptions {
   // Register before validating, so that even a rejected key can never be printed.
   if (options && typeof options === 'object' && typeof options.apiKey === 'string')
     registerSecret(options.apiKey);
+  if (options && typeof options === 'object') registerHeaderSecrets(options.headers);
   const parsed = companyApiClientOptionsSchema.safeParse(options);
   if (!parsed.success) {
     throw new ConfigError(
@@ -478,15 +507,12 @@ export class CompanyApiClient implements CompanyApi {
     const onAbort = (): void => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await this.#fetch(url, {
-        method: 'GET',
-        headers: this.#headers,
-        signal: controller.signal,
-      });
+      const res = await this.#fetchFollowingSameOrigin(url, controller.signal, label);
       const body = await readCapped(res, this.#o.maxResponseBytes);
       return { kind: 'response', status: res.status, headers: res.headers, body };
     } catch (err) {
       if (signal?.aborted) throw new AbortedError(`${label} was aborted.`, { cause: signal.reason });
+      if (err instanceof RequestRejectedError) throw err;
       if (err instanceof BodyTooLarge) {
         throw new ResponseValidationError(
           `The company API answered ${label.replace('company API ', '')} with a body over ${this.#o.maxResponseBytes} bytes`,
@@ -507,6 +533,57 @@ export class CompanyApiClient implements CompanyApi {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * GET `url` with redirects handled here, not by fetch: a redirect within the base URL's origin
+   * is followed (at most {@link MAX_REDIRECTS}); one to another origin (scheme, host or port)
+   * is refused with RequestRejectedError, so the API key and custom headers never leave the
+   * configured service and another origin's body is never returned as the company's data.
+   */
+  async #fetchFollowingSameOrigin(url: string, signal: AbortSignal, label: string): Promise<Response> {
+    const origin = new URL(this.#base).origin;
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const res = await this.#fetch(current, {
+        method: 'GET',
+        headers: this.#headers,
+        signal,
+        redirect: 'manual',
+      });
+      // A custom fetch may follow redirects itself: judge where the answer really came from.
+      if (res.redirected && res.url && new URL(res.url).origin !== origin) {
+        await res.body?.cancel().catch(() => {});
+        throw this.#crossOrigin(label, res.status, new URL(res.url).origin);
+      }
+      if (!REDIRECT_STATUSES.has(res.status)) return res;
+      const location = res.headers.get('location');
+      await res.body?.cancel().catch(() => {});
+      if (!location) return new Response(null, { status: res.status, headers: res.headers });
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw this.#crossOrigin(label, res.status, 'an invalid URL');
+      }
+      if (next.origin !== origin) throw this.#crossOrigin(label, res.status, next.origin);
+      if (hop >= MAX_REDIRECTS) {
+        throw new RequestRejectedError(
+          `${label}: more than ${MAX_REDIRECTS} redirects. Point baseUrl at the final address.`,
+          { provider: COMPANY_API_PROVIDER, status: res.status, retryable: false },
+        );
+      }
+      current = next.href;
+    }
+  }
+
+  #crossOrigin(label: string, status: number, target: string): RequestRejectedError {
+    return new RequestRejectedError(
+      `${label}: the company API redirected (HTTP ${status}) to another origin (${target}). ` +
+        'earshot does not follow cross-origin redirects, so the API key and headers are not sent ' +
+        'there; point baseUrl at the service that should answer.',
+      { provider: COMPANY_API_PROVIDER, status, retryable: false },
+    );
   }
 
   #parse<T>(

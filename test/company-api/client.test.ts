@@ -487,3 +487,122 @@ describe('company API client: hostile bodies', () => {
     );
   });
 });
+
+describe('company API client: redirects (issue 15.14)', () => {
+  async function recorder() {
+    const seen: Record<string, string | undefined>[] = [];
+    const target = await startRawServer((req, res) => {
+      seen.push({
+        'x-api-key': req.headers['x-api-key'] as string | undefined,
+        auth: req.headers.authorization,
+      });
+      sendJson(res, 200, { id: 'L-evil', status: 'delivered' });
+    });
+    cleanups.push(target.close);
+    return { target, seen };
+  }
+
+  it.each([301, 302, 303, 307, 308])(
+    'refuses an HTTP %i redirect to another port, sending nothing there',
+    async (status) => {
+      const { target, seen } = await recorder();
+      const origin = await startRawServer((req, res) => {
+        res.writeHead(status, { location: `${target.url}${req.url}` });
+        res.end();
+      });
+      cleanups.push(origin.close);
+      const err = await client(origin, {
+        apiKey: 'company-key-redirect-1',
+        headers: { 'x-api-key': 'custom-key-redirect-1' },
+        retries: 2,
+      })
+        .getLoadStatus('L-1')
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RequestRejectedError);
+      expect((err as RequestRejectedError).retryable).toBe(false);
+      expect((err as Error).message).toContain('another origin');
+      expect(target.hits()).toBe(0);
+      expect(seen).toEqual([]);
+      expect(origin.hits()).toBe(1); // not retried
+    },
+  );
+
+  it.each([
+    ['host', (port: number) => `http://localhost:${port}/v1/loads/L-1`],
+    ['scheme', (port: number) => `https://127.0.0.1:${port}/v1/loads/L-1`],
+    ['host with credentials', (port: number) => `http://user:pw@127.0.0.2:${port}/v1/loads/L-1`],
+  ])('refuses a redirect that changes the %s', async (_what, location) => {
+    let port = 0;
+    const origin = await startRawServer((_req, res) => {
+      res.writeHead(307, { location: location(port) });
+      res.end();
+    });
+    cleanups.push(origin.close);
+    port = Number(new URL(origin.url).port);
+    const err = await client(origin, { headers: { 'x-api-key': 'custom-key-redirect-2' } })
+      .getLoadStatus('L-1')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestRejectedError);
+    expect(origin.hits()).toBe(1);
+  });
+
+  it('refuses the answer of a custom fetch that followed a cross-origin redirect itself', async () => {
+    const { target } = await recorder();
+    const origin = await startRawServer((req, res) => {
+      res.writeHead(302, { location: `${target.url}${req.url}` });
+      res.end();
+    });
+    cleanups.push(origin.close);
+    const following: typeof fetch = (input, init) => fetch(input, { ...init, redirect: 'follow' });
+    const err = await client(origin, { fetch: following })
+      .getLoadStatus('L-1')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestRejectedError);
+  });
+
+  it('follows a redirect within the same origin, with its headers', async () => {
+    const f = await fake();
+    const load = f.data.loads[3]!;
+    const auth: (string | undefined)[] = [];
+    const origin = await startRawServer((req, res) => {
+      auth.push(req.headers['x-api-key'] as string | undefined);
+      if (!req.url?.includes('moved=1')) {
+        res.writeHead(308, { location: `/v1/loads/${encodeURIComponent(load.id)}?moved=1` });
+        res.end();
+        return;
+      }
+      sendJson(res, 200, load);
+    });
+    cleanups.push(origin.close);
+    const got = await client(origin, { headers: { 'x-api-key': 'custom-key-redirect-3' } }).getLoadStatus(
+      load.id,
+    );
+    expect(got.id).toBe(load.id);
+    expect(auth).toEqual(['custom-key-redirect-3', 'custom-key-redirect-3']);
+  });
+});
+
+describe('company API client: credentials in custom headers are secrets (issue 15.15)', () => {
+  it.each([
+    ['x-api-key', 'hdr-secret-value-0001'],
+    ['Authorization', 'Bearer hdr-secret-value-0002'],
+    ['X-Auth-Token', 'hdr-secret-value-0003'],
+    ['x-client-secret', 'hdr-secret-value-0004'],
+    ['Ocp-Apim-Subscription-Key', 'hdr-secret-value-0005'],
+    ['cookie', 'session=hdr-secret-value-0006'],
+  ])('a 401 body echoing the %s header value never appears in the error', async (name, value) => {
+    const bare = value.replace(/^Bearer /, '').replace(/^session=/, '');
+    const server = await startRawServer((req, res) => {
+      const echoed = String(req.headers[name.toLowerCase()] ?? '');
+      sendJson(res, 401, { error: { code: 'unauthorized', message: `bad credentials ${echoed} / ${bare}` } });
+    });
+    cleanups.push(server.close);
+    const err = await client(server, { headers: { [name]: value } })
+      .getLoadStatus('L-1')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestRejectedError);
+    const text = `${(err as Error).message} ${JSON.stringify(err)} ${String((err as Error).stack)}`;
+    expect(text).toContain('bad credentials');
+    expect(text).not.toContain(bare);
+  });
+});
