@@ -74,6 +74,13 @@ export const demoSpec: CommandSpec = {
   ],
 };
 
+/**
+ * Run (c): earshot's latency techniques, stated explicitly (they are also the defaults):
+ * preemptive generation, prewarmed connections, prefetched tool data, streamed TTS input
+ * when the TTS stage supports it (see docs/latency.md).
+ */
+const FULL_PIPELINE = { preemptive: true, prewarm: true, prefetch: 'tool', ttsInput: 'auto' } as const;
+
 /** One measured pass of the question mix. */
 async function measure(
   ctx: CliContext,
@@ -124,6 +131,8 @@ async function designRuns(
         profile: r.profile,
         cache: false,
         sequential: true,
+        // the design's "before" had none of earshot's latency techniques
+        pipelineOptions: { preemptive: false, prewarm: false, prefetch: 'off', ttsInput: 'sentence' },
       });
       try {
         await measure(ctx, target, { ...o, monitor, phase: `run ${i + 1}/3 ${r.label}` });
@@ -168,6 +177,7 @@ export async function demoCommand(ctx: CliContext, values: ParsedValues): Promis
     seed,
     profile,
     log: (l) => progress.log(l),
+    pipelineOptions: FULL_PIPELINE,
   });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;
