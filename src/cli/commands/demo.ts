@@ -67,7 +67,8 @@ export const demoSpec: CommandSpec = {
     },
   },
   examples: [
-    'earshot demo',
+    'earshot demo                      # in-process fake stages (the default for demo)',
+    'earshot demo --providers servers  # the real SDKs against fake servers',
     'earshot demo --turns 100 --html out/report.html',
     'REDIS_URL=redis://127.0.0.1:6379 earshot demo',
     'earshot demo --live',
@@ -80,6 +81,14 @@ export const demoSpec: CommandSpec = {
  * when the TTS stage supports it (see docs/latency.md).
  */
 const FULL_PIPELINE = { preemptive: true, prewarm: true, prefetch: 'tool', ttsInput: 'auto' } as const;
+
+/**
+ * The demo compares pipeline designs on the source design's latency profiles, so by default it
+ * runs earshot's in-process fake stages: through the SDKs and fake servers (`--providers
+ * servers`) three runs cost seconds of CPU each, which on a shared machine inflates every
+ * column (a load average of 40 tripled the "before" P90s).
+ */
+const DEMO_DEFAULT_MODE = 'fake' as const;
 
 /** One measured pass of the question mix. */
 async function measure(
@@ -133,6 +142,7 @@ async function designRuns(
         sequential: true,
         // the design's "before" had none of earshot's latency techniques
         pipelineOptions: { preemptive: false, prewarm: false, prefetch: 'off', ttsInput: 'sentence' },
+        defaultMode: DEMO_DEFAULT_MODE,
       });
       try {
         await measure(ctx, target, { ...o, monitor, phase: `run ${i + 1}/3 ${r.label}` });
@@ -178,6 +188,7 @@ export async function demoCommand(ctx: CliContext, values: ParsedValues): Promis
     profile,
     log: (l) => progress.log(l),
     pipelineOptions: FULL_PIPELINE,
+    defaultMode: DEMO_DEFAULT_MODE,
   });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;

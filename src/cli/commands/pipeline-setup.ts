@@ -48,10 +48,13 @@ export function pipelineTargetFor(
     cache?: boolean;
     sequential?: boolean;
     pipelineOptions?: PipelineTargetOptions['pipelineOptions'];
+    /** The mode when `--providers` is not given (default `auto`). */
+    defaultMode?: PipelineTargetOptions['mode'];
   },
 ): Promise<PipelineTarget> {
+  const mode = providerModeOf(values);
   return createPipelineTarget({
-    mode: providerModeOf(values),
+    mode: mode === 'auto' && str(values, 'providers') === undefined && o.defaultMode ? o.defaultMode : mode,
     monitor: o.monitor,
     // Resolved after the mode, so a bad --providers is reported before a bad --profile.
     profile: o.profile ?? profileOf(values),
