@@ -47,7 +47,7 @@ describe.sequential('earshot runs', () => {
       expect(run.turns.typical?.spans.length).toBeGreaterThan(0);
       expect(existsSync(join(dir, 'earshot-run.json'))).toBe(true);
       expect(await readFile(join(dir, 'earshot-report.html'), 'utf8')).toContain('<svg');
-      expect(r.stderr).toContain('earshot demo: 8 voice turns from 4 callers');
+      expect(r.stderr).toContain('earshot demo: 8 voice turns from 8 callers');
     },
     T,
   );
