@@ -53,20 +53,10 @@ describe.sequential('earshot runs', () => {
   );
 
   it(
-    'demo runs on the real adapters against the fake servers by default, or on the in-process fakes',
+    'demo runs on the in-process fakes by default, or on the real adapters against the fake servers',
     async () => {
       const dir = await tempDir();
       const servers = parseSavedRun(
-        JSON.parse(
-          (
-            await cli(['demo', '--turns', '3', '--no-compare', '--profile', 'instant', '--json'], {
-              cwd: dir,
-            })
-          ).stdout,
-        ),
-      );
-      expect(servers.config.providers).toContain("adapters on their SDKs, against earshot's fake servers");
-      const fake = parseSavedRun(
         JSON.parse(
           (
             await cli(
@@ -76,7 +66,7 @@ describe.sequential('earshot runs', () => {
                 '3',
                 '--no-compare',
                 '--providers',
-                'fake',
+                'servers',
                 '--profile',
                 'instant',
                 '--json',
@@ -85,6 +75,16 @@ describe.sequential('earshot runs', () => {
                 cwd: dir,
               },
             )
+          ).stdout,
+        ),
+      );
+      expect(servers.config.providers).toContain("adapters on their SDKs, against earshot's fake servers");
+      const fake = parseSavedRun(
+        JSON.parse(
+          (
+            await cli(['demo', '--turns', '3', '--no-compare', '--profile', 'instant', '--json'], {
+              cwd: dir,
+            })
           ).stdout,
         ),
       );
