@@ -241,7 +241,18 @@ describe.sequential('earshot runs', () => {
     async () => {
       const dir = await tempDir();
       const r = await cli(
-        ['load', '--url', `${base}/broken`, '--users', '2', '--iterations', '6', '--quiet'],
+        [
+          'load',
+          '--url',
+          `${base}/broken`,
+          '--users',
+          '2',
+          '--iterations',
+          '6',
+          '--quiet',
+          '--target',
+          'http=100000',
+        ],
         {
           cwd: dir,
         },
