@@ -13,6 +13,8 @@ const candidates: Record<string, string> = {
   pinecone: 'src/providers/pinecone/index.ts',
   exporters: 'src/exporters/index.ts',
   testing: 'src/testing/index.ts',
+  loadtest: 'src/loadtest/index.ts',
+  report: 'src/report/index.ts',
   cli: 'src/cli/main.ts',
 };
 const entry = Object.fromEntries(Object.entries(candidates).filter(([, file]) => existsSync(file)));

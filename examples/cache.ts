@@ -2,7 +2,7 @@
  * The namespaced TTL cache: single-flight loading, stale-while-revalidate with fail-safe,
  * negative caching, `wrap`, stats and metrics. Runs in memory; with Redis reachable on
  * REDIS_URL (default redis://127.0.0.1:6379) it also shows two instances sharing a Redis tier.
- * Run: npx tsx examples/cache.ts
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/cache.ts
  */
 import { createCacheManager, NotFoundError, PerformanceMonitor } from 'earshot';
 import { createRedisTier } from 'earshot/redis';

@@ -2,7 +2,7 @@
  * The company API end to end, with no network: a fake company API on 127.0.0.1 with the source
  * design's latency (P90 100 ms), the typed client, the cached wrapper over an in-memory cache,
  * a degraded API mid-run, and P90 with and without the cache from the monitor.
- * Run: npx tsx examples/company-api.ts
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/company-api.ts
  */
 import {
   createCachedCompanyApi,

@@ -1,6 +1,6 @@
 /**
  * Configuration: defaults, overrides, environment variables and redaction.
- * Run: npx tsx examples/config.ts
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/config.ts
  */
 import { ConfigError, defineConfig, loadConfigFromEnv } from 'earshot';
 
@@ -24,4 +24,12 @@ try {
   defineConfig({ targets: { percentile: 101 }, cache: { namespaces: { faq: { ttlSeconds: 0 } } } });
 } catch (err) {
   if (err instanceof ConfigError) console.log(err.message); // lists every bad path
+}
+
+// Unknown keys are errors too, with a suggestion (a JSON config file is not type-checked).
+const fromFile: unknown = JSON.parse('{"cache":{"namespace":{"faq":{"ttlSeconds":60}}}}');
+try {
+  defineConfig(fromFile as Parameters<typeof defineConfig>[0]);
+} catch (err) {
+  if (err instanceof ConfigError) console.log(err.message); // cache.namespace: unknown key; did you mean "namespaces"?
 }

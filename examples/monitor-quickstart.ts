@@ -1,7 +1,7 @@
 /**
  * The performance monitor in 40 lines: time some fake voice-pipeline stages three ways, then
  * check them against the source design's latency targets.
- * Run: npx tsx examples/monitor-quickstart.ts
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/monitor-quickstart.ts
  */
 import { defaultTargets, PerformanceMonitor } from 'earshot';
 

@@ -3,7 +3,7 @@
  * design's "after" latency profile, the company-API tools over the real client and its cached
  * wrapper (talking to the fake company API on 127.0.0.1), the LLM and TTS caches, a barge-in,
  * and the waterfall that explains what the first audio waited on.
- * Run: npx tsx examples/pipeline.ts
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/pipeline.ts
  */
 import {
   createCachedCompanyApi,

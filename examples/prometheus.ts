@@ -1,8 +1,8 @@
 /**
  * Expose earshot's latency histograms (and cache counters) to Prometheus, then scrape yourself
  * once and print what Prometheus would see.
- * Run: npx tsx examples/prometheus.ts           (serves on a free port, scrapes once, exits)
- *      npx tsx examples/prometheus.ts --serve   (keeps serving on :9464 until Ctrl-C)
+ * Run: npx tsx --tsconfig examples/tsconfig.json examples/prometheus.ts   (serves on a free port, scrapes once, exits)
+ *      npx tsx --tsconfig examples/tsconfig.json examples/prometheus.ts --serve (keeps serving on :9464 until Ctrl-C)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

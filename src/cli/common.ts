@@ -15,6 +15,7 @@ import { renderHtmlReport } from '../report/html-report.js';
 import { formatTextReport } from '../report/text-report.js';
 import { bool, type FlagSpec, int, num, type ParsedValues, pairs, str } from './args.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { explainMisses, type MissContext } from './explain.js';
 import { type CliStreams, ProgressLine, styleFor } from './output.js';
 import { type PipelineTargetOptions, PROVIDER_MODES } from './pipeline-target.js';
 
@@ -78,6 +79,11 @@ export const PIPELINE_FLAGS: Record<string, FlagSpec> = {
       'latency profile of the fake providers: sourceDesignAfter (default), sourceDesignBefore, instant',
   },
   'no-cache': { type: 'boolean', description: 'turn the cache off (measure the uncached pipeline)' },
+  'warm-cache': {
+    type: 'boolean',
+    description:
+      'with REDIS_URL: reuse the shared key prefix, so answers cached by earlier runs count as hits (default: a fresh prefix per run, deleted at the end)',
+  },
   seed: {
     type: 'string',
     value: 'N',
@@ -215,6 +221,14 @@ export async function finishRun(
   run: SavedRun,
   defaults: { out?: string; html?: string },
   progress: ProgressLine,
+  extra: {
+    /** Printed before the per-stage table (the demo's before/after table). */
+    before?: string;
+    /** Printed after the verdict (the phases of `check`). */
+    after?: readonly string[];
+    /** Explain every missed target with this context. */
+    explain?: MissContext;
+  } = {},
 ): Promise<ExitCode> {
   progress.clear();
   const style = styleFor(ctx.streams.stdout, ctx.streams.env);
@@ -238,11 +252,21 @@ export async function finishRun(
     });
     written.push(`HTML report written to ${p}`);
   }
+  const why = extra.explain ? explainMisses(run, extra.explain) : [];
+  const notes = [
+    ...(extra.after ?? []),
+    ...(why.length > 0 ? ['Why the targets were missed:', ...why.map((w) => `  - ${w}`)] : []),
+  ];
   if (bool(values, 'json')) {
     ctx.streams.stdout.write(`${JSON.stringify(run)}\n`);
+    // stdout stays one JSON document; the words go to stderr.
+    if (extra.before) ctx.streams.stderr.write(`${extra.before}\n`);
+    for (const n of notes) ctx.streams.stderr.write(`${n}\n`);
     for (const w of written) ctx.streams.stderr.write(`${w}\n`);
   } else {
+    if (extra.before) ctx.streams.stdout.write(`\n${extra.before}\n`);
     ctx.streams.stdout.write(`\n${formatTextReport(run, style)}\n`);
+    for (const n of notes) ctx.streams.stdout.write(`${n}\n`);
     for (const w of written) ctx.streams.stdout.write(`${w}\n`);
   }
   if (run.status === 'interrupted') {

@@ -4,9 +4,11 @@
  * fakes (no keys, nothing leaves the machine) or on the live providers.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { type CacheManager, createCacheManager } from '../cache/index.js';
 import { createCachedCompanyApi, createCompanyApiClient } from '../company-api/index.js';
 import { createCompanyApiTools } from '../company-api/tools.js';
+import { loadConfigFromEnv } from '../config/index.js';
 import {
   ConfigError,
   type EarshotError,
@@ -17,6 +19,7 @@ import {
 } from '../errors.js';
 import { PerformanceMonitor } from '../perf/index.js';
 import type { DocumentSearch, LanguageModel, SpeechToText, TextToSpeech } from '../pipeline/contracts.js';
+import type { VoicePipelineOptions } from '../pipeline/options.js';
 import type { TurnInput, VoicePipeline } from '../pipeline/pipeline.js';
 import { createVoicePipeline } from '../pipeline/pipeline.js';
 import { synthesizeFakeSpeech } from '../testing/audio.js';
@@ -31,6 +34,8 @@ import {
 import { latencyProfiles } from '../testing/latency.js';
 import { type StageLatencyProfileName, stageLatencyProfiles } from '../testing/profiles.js';
 import { DEMO_DOCUMENTS, DEMO_SYSTEM_PROMPT, type DemoIds } from './demo-data.js';
+import { NoCache } from './no-cache.js';
+import { WholeAnswerLanguageModel } from './sequential-stages.js';
 
 /**
  * Where the stages come from: `fake` (earshot's in-process fake stages), `servers` (the real
@@ -53,6 +58,19 @@ export interface PipelineTargetOptions {
   redisUrl?: string | undefined;
   /** `false` turns every cache off (measures the uncached pipeline). */
   cache?: boolean;
+  /**
+   * With Redis: reuse the configured key prefix (`EARSHOT_REDIS_KEY_PREFIX`, default
+   * `earshot:`), so entries cached by earlier runs answer. Default false: a fresh prefix per
+   * run, whose entries are deleted when the target closes.
+   */
+  warmCache?: boolean;
+  /**
+   * The source design's "before" pipeline: stages one after another (the whole transcript,
+   * then the whole answer, then speech), no overlap of the LLM and TTS.
+   */
+  sequential?: boolean;
+  /** More pipeline options (latency techniques of the full pipeline). */
+  pipelineOptions?: Partial<VoicePipelineOptions>;
   env: Readonly<Record<string, string | undefined>>;
   /** Progress messages (Redis connected, live providers wired...). */
   log?: (line: string) => void;
@@ -72,6 +90,8 @@ export interface PipelineTarget {
   description: string;
   providers: string;
   cacheDescription: string;
+  /** Set when results may come from an earlier run's cache (`--warm-cache`): say it loudly. */
+  cacheWarning?: string;
   close(): Promise<void>;
 }
 
@@ -101,8 +121,16 @@ async function companyApiFor(
     const ids = await liveIds(api);
     return { api, ids, where: `company API at ${new URL(url).host}` };
   }
+  // The company's API does not get faster with the source design's optimizations (the cache
+  // answers repeats): the fake upstream is P50 60 / P90 100 ms on both profiles, and instant on
+  // the instant profile (a check on it must not miss by construction).
+  const instant = o.profile === 'instant';
   const fake =
-    running ?? (await startFakeCompanyApi({ latency: latencyProfiles.companyApi, seed: o.seed ?? 1 }));
+    running ??
+    (await startFakeCompanyApi({
+      latency: instant ? latencyProfiles.instant : latencyProfiles.companyApi,
+      seed: o.seed ?? 1,
+    }));
   const client = createCompanyApiClient({ baseUrl: fake.url, monitor: o.monitor });
   const api = createCachedCompanyApi(client, cache ?? noCache, { monitor: o.monitor });
   const ids: DemoIds = {
@@ -111,17 +139,13 @@ async function companyApiFor(
     skus: fake.data.inventory.slice(0, 40).map((i) => i.sku),
     equipment: fake.data.equipment.slice(0, 40).map((e) => e.id),
   };
-  const where = 'fake company API (P50 60 ms, P90 100 ms)';
+  const where = instant ? 'fake company API (no latency)' : 'fake company API (P50 60 ms, P90 100 ms)';
   // A fake started by startFakeProviders is closed with the others.
   return running ? { api, ids, where } : { api, ids, fake, where };
 }
 
 /** A cache that never hits, for `--no-cache` runs: the API wrapper then always loads. */
-const noCache = {
-  async getOrSet<T>(_key: string, loader: (ctx: { signal: AbortSignal }) => Promise<T>): Promise<T> {
-    return loader({ signal: new AbortController().signal });
-  },
-} as unknown as CacheManager;
+const noCache = new NoCache();
 
 async function liveIds(api: ReturnType<typeof createCachedCompanyApi>): Promise<DemoIds> {
   const pick = <T>(v: unknown, f: (x: T) => string): string[] => {
@@ -152,18 +176,41 @@ async function liveIds(api: ReturnType<typeof createCachedCompanyApi>): Promise<
   return ids;
 }
 
-async function cacheFor(
-  o: PipelineTargetOptions,
-): Promise<{ cache: CacheManager | undefined; description: string; close: () => Promise<void> }> {
+async function cacheFor(o: PipelineTargetOptions): Promise<{
+  cache: CacheManager | undefined;
+  description: string;
+  warning?: string;
+  close: () => Promise<void>;
+}> {
   if (o.cache === false) return { cache: undefined, description: 'off (--no-cache)', close: async () => {} };
-  if (!o.redisUrl) {
-    const cache = createCacheManager({ monitor: o.monitor });
+  // The documented EARSHOT_* cache variables (TTLs, memory bounds, Redis prefix and timeouts).
+  const cfg = loadConfigFromEnv(o.env).cache;
+  const base = {
+    monitor: o.monitor,
+    namespaces: cfg.namespaces,
+    memory: cfg.memory,
+    maxValueBytes: cfg.maxValueBytes,
+  };
+  const url = o.redisUrl ?? cfg.redis?.url;
+  if (!url) {
+    const cache = createCacheManager(base);
     return { cache, description: 'embedded memory tier (lru-cache)', close: () => cache.close() };
   }
+  const shared = cfg.redis?.keyPrefix ?? 'earshot:';
+  // A fresh prefix per run: a second run must not read the answers cached by the first.
+  const keyPrefix = o.warmCache
+    ? shared
+    : `${shared}run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}:`;
   // Loaded only when asked for: ioredis is an optional peer of earshot.
   const { createRedisTier } = await import('../redis/index.js');
-  const l2 = createRedisTier({ url: o.redisUrl });
-  const where = redisWhere(o.redisUrl);
+  const l2 = createRedisTier({
+    url,
+    keyPrefix,
+    ...(cfg.redis
+      ? { commandTimeoutMs: cfg.redis.commandTimeoutMs, connectTimeoutMs: cfg.redis.connectTimeoutMs }
+      : {}),
+  });
+  const where = redisWhere(url);
   try {
     await l2.connect();
   } catch (err) {
@@ -174,10 +221,50 @@ async function cacheFor(
       { cause: err },
     );
   }
-  const cache = createCacheManager({ monitor: o.monitor, l2 });
+  const cache = createCacheManager({ ...base, l2 });
   await cache.connect();
-  o.log?.(`cache: memory + Redis at ${where}`);
-  return { cache, description: `memory + Redis (${where})`, close: () => cache.close() };
+  if (o.warmCache) {
+    return {
+      cache,
+      description: `memory + Redis (${where}), shared key prefix "${keyPrefix}" reused (--warm-cache)`,
+      warning: `WARM CACHE: entries cached in Redis by earlier runs under "${keyPrefix}" answer as hits; latencies and the hit rate are not those of a first visit.`,
+      close: () => cache.close(),
+    };
+  }
+  return {
+    cache,
+    description: `memory + Redis (${where}), fresh key prefix "${keyPrefix}" (deleted at the end)`,
+    close: async () => {
+      const names = new Set([...Object.keys(cfg.namespaces), ...Object.keys(cache.stats().namespaces)]);
+      for (const ns of names) await cache.invalidateNamespace(ns).catch(() => {});
+      // Then every key of this run's prefix (locks, late background writes), twice: a write
+      // that was in flight during the first sweep lands before the second.
+      await sweepPrefix(l2.client, keyPrefix);
+      await new Promise((r) => setTimeout(r, 250));
+      await sweepPrefix(l2.client, keyPrefix);
+      await cache.close();
+    },
+  };
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK; a single node only). Best effort. */
+async function sweepPrefix(client: unknown, prefix: string): Promise<void> {
+  const c = client as {
+    scan?: (cursor: string, ...args: (string | number)[]) => Promise<[string, string[]]>;
+    unlink?: (...keys: string[]) => Promise<number>;
+  };
+  if (typeof c.scan !== 'function' || typeof c.unlink !== 'function') return;
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await c.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await c.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // best effort: the entries expire with their TTL anyway
+  }
 }
 
 function redisWhere(url: string): string {
@@ -357,8 +444,9 @@ export async function createPipelineTarget(o: PipelineTargetOptions): Promise<Pi
         ? fakeStages(o)
         : await adapterStages(o, fakes ? { ...fakes.options } : {}, o.mode === 'live');
     const pipeline = createVoicePipeline({
+      ...o.pipelineOptions,
       stt: stages.stt,
-      llm: stages.llm,
+      llm: o.sequential ? new WholeAnswerLanguageModel(stages.llm) : stages.llm,
       tts: stages.tts,
       tools: createCompanyApiTools(api.api),
       search: stages.search,
@@ -376,6 +464,7 @@ export async function createPipelineTarget(o: PipelineTargetOptions): Promise<Pi
       description: `in-process voice pipeline (STT → LLM + tools → TTS), ${api.where}`,
       providers: stages.providers,
       cacheDescription: c.description,
+      ...(c.warning ? { cacheWarning: c.warning } : {}),
       async close() {
         for (const close of closers.reverse()) await close().catch(() => {});
       },

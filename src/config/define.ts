@@ -79,11 +79,14 @@ function scrubStrings(value: unknown): unknown {
 export function defineConfig(input: EarshotConfigInput = {}, source?: string): EarshotConfig {
   const parsed = earshotConfigSchema.safeParse(input);
   const issues = protoKeyIssues(input);
+  issues.push(...unknownKeyIssues(input, earshotConfigSchema));
   if (!parsed.success) issues.push(...toConfigIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) {
     throw new ConfigError(issues, source === undefined ? {} : { source });
   }
-  const config = parsed.data;
+  // A private copy: defaults such as DEFAULT_NAMESPACES' objects are shared between parses,
+  // and the redacting methods below must not land on them.
+  const config = structuredClone(parsed.data);
   for (const s of secretsOf(config)) registerSecret(s);
   const safe = () => redactConfig(config);
   Object.defineProperties(config, {
@@ -91,7 +94,129 @@ export function defineConfig(input: EarshotConfigInput = {}, source?: string): E
     toString: { value: () => JSON.stringify(safe()), enumerable: false },
     [INSPECT]: { value: safe, enumerable: false },
   });
+  // Every nested part redacts too: `JSON.stringify(config.providers)` or
+  // `console.log(config.cache.redis)` must not print a key either.
+  for (const [k, v] of Object.entries(config)) redactNested(v, k === 'providers');
   return config;
+}
+
+/** Gives `part` and every object below it a redacting `toJSON`, `toString` and inspect. */
+function redactNested(part: unknown, underProviders: boolean): void {
+  if (part === null || typeof part !== 'object' || Array.isArray(part)) return;
+  const safe = () => redactPart(part, underProviders);
+  Object.defineProperties(part, {
+    toJSON: { value: safe, enumerable: false },
+    toString: { value: () => JSON.stringify(safe()), enumerable: false },
+    [INSPECT]: { value: safe, enumerable: false },
+  });
+  for (const v of Object.values(part)) redactNested(v, underProviders);
+}
+
+/** A redacted copy of one part of a resolved config (API keys, and any registered secret). */
+function redactPart(part: object, underProviders: boolean): unknown {
+  const copy = structuredClone(part) as Record<string, unknown>;
+  const hideKeys = (o: unknown): void => {
+    if (o === null || typeof o !== 'object') return;
+    for (const [k, v] of Object.entries(o)) {
+      if (k === 'apiKey' && typeof v === 'string' && underProviders)
+        (o as Record<string, unknown>)[k] = REDACTED;
+      else hideKeys(v);
+    }
+  };
+  hideKeys(copy);
+  return scrubStrings(copy);
+}
+
+/** Edit distance of two short strings (for "did you mean"). */
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(
+        up + 1,
+        prev[j - 1]! + 1,
+        diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The known key closest to `key`, when it is close enough to be a typo. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, { _zod: { def: SchemaDef } }>;
+  catchall?: { _zod: { def: SchemaDef } };
+  valueType?: { _zod: { def: SchemaDef } };
+  innerType?: { _zod: { def: SchemaDef } };
+  in?: { _zod: { def: SchemaDef } };
+}
+
+/** The object (or record) definition under defaults, optionals and pipes. */
+function unwrap(def: SchemaDef): SchemaDef {
+  let d = def;
+  for (let i = 0; i < 16; i++) {
+    const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
+    if (!inner) break;
+    d = inner._zod.def;
+  }
+  return d;
+}
+
+/**
+ * Keys of `input` the schema does not know (zod would drop them without a word), each with the
+ * path and the closest known key: `cache.namespace: unknown key; did you mean "namespaces"?`.
+ */
+function unknownKeyIssues(input: unknown, schema: { _zod: { def: unknown } }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const walk = (value: unknown, def: SchemaDef, path: string[], depth: number): void => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || depth > 16) return;
+    const d = unwrap(def);
+    if (d.type === 'record' && d.valueType) {
+      for (const [k, v] of Object.entries(value)) walk(v, d.valueType._zod.def, [...path, k], depth + 1);
+      return;
+    }
+    if (d.type !== 'object' || !d.shape) return;
+    const known = Object.keys(d.shape);
+    for (const [k, v] of Object.entries(value)) {
+      const field = Object.hasOwn(d.shape, k) ? d.shape[k] : undefined;
+      if (field) {
+        walk(v, field._zod.def, [...path, k], depth + 1);
+        continue;
+      }
+      if (d.catchall && d.catchall._zod.def.type !== 'never') {
+        walk(v, d.catchall._zod.def, [...path, k], depth + 1);
+        continue;
+      }
+      if (k === '__proto__') continue; // reported by protoKeyIssues
+      const guess = closestKey(k, known);
+      issues.push({
+        path: [...path, k].join('.'),
+        message: guess
+          ? `unknown key; did you mean "${guess}"?`
+          : `unknown key; known keys here: ${known.join(', ')}`,
+      });
+    }
+  };
+  walk(input, schema._zod.def as SchemaDef, [], 0);
+  return issues;
 }
 
 /**
@@ -161,9 +286,13 @@ export function loadConfigFromEnv(
   const num = (name: string): number | undefined => {
     const v = get(name);
     if (v === undefined) return undefined;
-    const n = Number(v);
+    // Decimal only: Number() would also take 0x10, 0b1, 1_0 (no), Infinity.
+    const n = DECIMAL.test(v) ? Number(v) : Number.NaN;
     if (!Number.isFinite(n)) {
-      issues.push({ path: name, message: `must be a number, got ${JSON.stringify(v.slice(0, 40))}` });
+      issues.push({
+        path: name,
+        message: `must be a number, in decimal notation (e.g. 250 or 0.5), got ${JSON.stringify(v.slice(0, 40))}`,
+      });
       return undefined;
     }
     return n;
@@ -230,6 +359,8 @@ export function loadConfigFromEnv(
   if (issues.length > 0) throw new ConfigError(issues, { source: 'environment' });
   return defineConfig(input as EarshotConfigInput, 'environment');
 }
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** `obj[key]` as an object, created empty when absent (for building nested input). */
 function child(obj: Record<string, unknown>, key: string): Record<string, unknown> {

@@ -10,6 +10,7 @@ export {
 export {
   type CacheConfig,
   type CacheConfigInput,
+  CONFIG_LIMITS,
   cacheConfigSchema,
   DEFAULT_NAMESPACES,
   type EarshotConfig,

@@ -4,6 +4,23 @@ import { OP } from '../perf/operations.js';
 /** Longest TTL earshot accepts: one year, in seconds. */
 export const MAX_TTL_SECONDS = 365 * 24 * 60 * 60;
 
+/**
+ * Upper bounds of the numeric settings, in one place (the schema enforces them; the monitor and
+ * the memory tier accept the same ranges):
+ * - `maxEntries` 1 000 000: lru-cache preallocates its index arrays (~27 bytes per entry), so
+ *   20 000 000 would reserve ~530 MB before the first write;
+ * - `maxBytes` 1 TiB and `maxValueBytes` 512 MiB (Redis' largest string);
+ * - `maxSeries` 1 000 000, as the performance monitor;
+ * - `windowMs` one day.
+ */
+export const CONFIG_LIMITS = {
+  maxEntries: 1_000_000,
+  maxBytes: 2 ** 40,
+  maxValueBytes: 512 * 1024 * 1024,
+  maxSeries: 1_000_000,
+  windowMs: 86_400_000,
+} as const;
+
 /** A latency in milliseconds: finite, positive. */
 const latencyMs = z.number().finite().positive();
 
@@ -76,12 +93,30 @@ const namespaceName = z
   // Lone surrogates become U+FFFD in Redis, so two such names would share keys there.
   .regex(/^[^\uD800-\uDFFF]*$/u, 'namespace must not contain lone surrogates (ill-formed Unicode)');
 
+/** True when `url` parses and its user and password decode (no bad `%`-escape). */
+function isWellFormedRedisUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Redis connection settings (used by `earshot/redis`). */
 export const redisConfigSchema = z.object({
   /** `redis://` or `rediss://` URL; may carry user and password (redacted everywhere). */
   url: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .refine(isWellFormedRedisUrl, {
+      // Never the URL itself: it may carry a password.
+      message:
+        'is not a well-formed URL (check the host, and percent-encode "%" and other reserved characters of the user and password, e.g. "%" as %25)',
+      abort: true,
+    })
     .optional(),
   /** Prefix of every key earshot writes. Default `earshot:`. */
   keyPrefix: z
@@ -106,12 +141,21 @@ export const cacheConfigSchema = z.object({
   memory: z
     .object({
       /** Most entries kept. Default 10 000. */
-      maxEntries: z.number().int().positive().default(10_000),
+      maxEntries: z
+        .number()
+        .int()
+        .positive()
+        .max(
+          CONFIG_LIMITS.maxEntries,
+          `must be at most ${CONFIG_LIMITS.maxEntries} (lru-cache preallocates per entry)`,
+        )
+        .default(10_000),
       /** Most bytes kept (estimated size of values). Default 64 MiB. */
       maxBytes: z
         .number()
         .int()
         .positive()
+        .max(CONFIG_LIMITS.maxBytes, `must be at most ${CONFIG_LIMITS.maxBytes} (1 TiB)`)
         .default(64 * 1024 * 1024),
       /**
        * How stored values are held: `reference` (default; treat cached values as immutable),
@@ -125,6 +169,10 @@ export const cacheConfigSchema = z.object({
     .number()
     .int()
     .positive()
+    .max(
+      CONFIG_LIMITS.maxValueBytes,
+      `must be at most ${CONFIG_LIMITS.maxValueBytes} (512 MiB, Redis' largest value)`,
+    )
     .default(1024 * 1024),
   /** Redis tier; absent means memory only. */
   redis: redisConfigSchema.optional(),
@@ -135,11 +183,21 @@ export const monitorConfigSchema = z.object({
   /** HDR precision: significant decimal digits (1–5). Default 3. */
   significantDigits: z.number().int().min(1).max(5).default(3),
   /** Most labelled series kept; past it see `onCardinalityExceeded`. Default 2000. */
-  maxSeries: z.number().int().positive().default(2000),
+  maxSeries: z
+    .number()
+    .int()
+    .positive()
+    .max(CONFIG_LIMITS.maxSeries, `must be at most ${CONFIG_LIMITS.maxSeries}`)
+    .default(2000),
   /** `overflow` records into one `{overflow:"true"}` series per name; `throw` throws CardinalityError. */
   onCardinalityExceeded: z.enum(['overflow', 'throw']).default('overflow'),
   /** Length of the rolling window in ms. Default 60 000. */
-  windowMs: z.number().int().min(1000).default(60_000),
+  windowMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(CONFIG_LIMITS.windowMs, `must be at most ${CONFIG_LIMITS.windowMs} (one day)`)
+    .default(60_000),
   /** Slices the rolling window is cut into (its resolution). Default 6. */
   windowSlices: z.number().int().min(1).max(60).default(6),
 });

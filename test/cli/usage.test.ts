@@ -18,7 +18,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.concurrent('earshot command line', () => {
+// Serial, with timeouts sized for a shared 2-core machine at a load average of 40: each test
+// starts a CLI subprocess (node + tsx), which alone can take 20 s there.
+describe.sequential('earshot command line', { timeout: 180_000 }, () => {
   it('--help lists the commands and the exit codes', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);

@@ -288,3 +288,74 @@ describe('hostile config objects', () => {
     );
   });
 });
+
+describe('hostile config: unknown keys and numeric bounds (issue 17 #14, issue 15 #13/#23)', () => {
+  /** Object paths of the config where an unknown key must be reported. */
+  const OBJECT_PATHS: string[][] = [
+    [],
+    ['targets'],
+    ['cache'],
+    ['cache', 'memory'],
+    ['cache', 'redis'],
+    ['cache', 'namespaces', 'faq'],
+    ['monitor'],
+    ['providers'],
+    ['providers', 'openai'],
+  ];
+
+  it('an unknown key at any object path is one ConfigError naming that path', {
+    timeout: timeoutFor(30_000),
+  }, () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...OBJECT_PATHS),
+        fc.stringMatching(/^[a-z][a-zA-Z]{2,12}$/),
+        fc.anything(),
+        (path, key, value) => {
+          fc.pre(!['url', 'apiKey', 'ttlSeconds', 'graceSeconds', 'percentile'].includes(key));
+          const input: Record<string, unknown> = { cache: { namespaces: { faq: { ttlSeconds: 60 } } } };
+          let at = input;
+          for (const p of path) {
+            at[p] = (at[p] as Record<string, unknown> | undefined) ?? {};
+            at = at[p] as Record<string, unknown>;
+          }
+          const known = Object.hasOwn(at, key) || KEYS.includes(key);
+          fc.pre(!known);
+          at[key] = value;
+          const outcome = typedOutcomeSync(() => defineConfig(input as never), 'defineConfig');
+          expect(outcome.ok).toBe(false);
+          if (!outcome.ok) {
+            expect(outcome.error).toBeInstanceOf(ConfigError);
+            const paths = (outcome.error as ConfigError).issues.map((i) => i.path);
+            expect(paths).toContain([...path, key].join('.'));
+          }
+        },
+      ),
+      runs(200),
+    );
+  });
+
+  it('any integer env value past its bound is a ConfigError naming the variable, never a RangeError', {
+    timeout: timeoutFor(30_000),
+  }, () => {
+    const vars = ['EARSHOT_CACHE_MAX_ENTRIES', 'EARSHOT_CACHE_MAX_BYTES', 'EARSHOT_MAX_SERIES'] as const;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...vars),
+        fc.double({ min: 2 ** 40 + 1, max: 1e300, noNaN: true }),
+        (name, n) => {
+          const outcome = typedOutcomeSync(
+            () => loadConfigFromEnv({ [name]: String(n) }),
+            'loadConfigFromEnv',
+          );
+          expect(outcome.ok).toBe(false);
+          if (!outcome.ok) {
+            expect(outcome.error).toBeInstanceOf(ConfigError);
+            expect((outcome.error as ConfigError).message).toContain(name);
+          }
+        },
+      ),
+      runs(100),
+    );
+  });
+});

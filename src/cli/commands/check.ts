@@ -25,7 +25,7 @@ import { demoQuestion } from '../demo-data.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { PipelineTarget } from '../pipeline-target.js';
 import { pipelineScenarios } from '../scenarios.js';
-import { pipelineTargetFor, runFactsOf } from './pipeline-setup.js';
+import { fakeProfile, pipelineTargetFor, profileOf, runFactsOf } from './pipeline-setup.js';
 
 export const checkSpec: CommandSpec = {
   name: 'check',
@@ -81,28 +81,54 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
   const seed = seedOf(values);
   const progress = progressFor(ctx, values, 2000);
   const monitor = new PerformanceMonitor();
-  const target = await pipelineTargetFor(ctx, values, { monitor, seed });
+  const profile = profileOf(values);
+  const target = await pipelineTargetFor(ctx, values, { monitor, seed, profile });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;
     progress.log(`earshot check: ${calls} calls of each component, then ${turns} turns one after another`);
-    const onProgress = (p: Parameters<typeof progressText>[0]) =>
-      progress.update(progressText(p), p.elapsedMs);
-    const common = { users: 1, monitor, signal: ctx.signal, seed, sampleIntervalMs: 250, onProgress };
+    if (target.cacheWarning) progress.log(`  ${target.cacheWarning}`);
+    // Each phase has its own counter; the clock runs on across phases.
+    let offsetMs = 0;
+    const onProgressOf =
+      (phase: string, of: number) =>
+      (p: Parameters<typeof progressText>[0]): void => {
+        const at = { ...p, elapsedMs: p.elapsedMs + offsetMs };
+        progress.update(`${phase} ${p.completed}/${of} · ${progressText(at)}`, at.elapsedMs);
+      };
+    const common = { users: 1, monitor, signal: ctx.signal, seed, sampleIntervalMs: 250 };
     const components =
       calls > 0
         ? await runClosedModel({
             ...common,
             iterations: calls,
             scenarios: [componentScenario(target, monitor)],
+            onProgress: onProgressOf('phase 1/2 component calls', calls),
           })
         : undefined;
+    offsetMs = components?.durationMs ?? 0;
     const scenarios = pipelineScenarios(target);
     const turnsResult =
       ctx.signal.aborted && components
-        ? components
-        : await runClosedModel({ ...common, iterations: turns, scenarios });
-    const result =
-      components && turnsResult !== components ? combineResults(components, turnsResult) : turnsResult;
+        ? undefined
+        : await runClosedModel({
+            ...common,
+            iterations: turns,
+            scenarios,
+            onProgress: onProgressOf(`phase ${components ? '2/2' : '1/1'} turns`, turns),
+          });
+    const result = components
+      ? turnsResult
+        ? combineResults(components, turnsResult)
+        : components
+      : turnsResult!;
+    const phases = [
+      components
+        ? `phase 1: ${components.completed} component calls (cache write + read, company API, search) in ${(components.durationMs / 1000).toFixed(1)} s, ${components.errors} errors`
+        : undefined,
+      turnsResult
+        ? `phase ${components ? 2 : 1}: ${turnsResult.completed} turns one after another in ${(turnsResult.durationMs / 1000).toFixed(1)} s, ${turnsResult.errors} errors`
+        : 'phase 2: turns not run (interrupted)',
+    ].filter((x): x is string => x !== undefined);
     const run = summarizeRun({
       kind: 'check',
       title: `earshot check: ${calls} component calls, ${turns} turns`,
@@ -121,7 +147,17 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
         cache: target.cacheDescription,
       },
     });
-    return await finishRun(ctx, values, run, {}, progress);
+    // The summary counts turns, not component calls (those are phase 1, listed below the table).
+    const turnCount = turnsResult?.completed ?? 0;
+    run.summary.turns = turnCount;
+    run.summary.throughputPerSec =
+      turnsResult && turnsResult.durationMs > 0
+        ? Math.round((turnCount / (turnsResult.durationMs / 1000)) * 100) / 100
+        : 0;
+    return await finishRun(ctx, values, run, {}, progress, {
+      after: phases,
+      explain: { cache: target.cache !== undefined, ...(fakeProfile(values) ? { profile } : {}) },
+    });
   } finally {
     await target.close();
   }

@@ -9,7 +9,12 @@ import type { PerformanceMonitor } from '../../perf/index.js';
 import { type StageLatencyProfileName, stageLatencyProfiles } from '../../testing/profiles.js';
 import { bool, type ParsedValues, str } from '../args.js';
 import { type CliContext, providerModeOf, type ResolvedTargets } from '../common.js';
-import { createPipelineTarget, type PipelineTarget } from '../pipeline-target.js';
+import { createPipelineTarget, type PipelineTarget, type PipelineTargetOptions } from '../pipeline-target.js';
+
+/** True when the stages are earshot's fakes (not `--live`), so the latency profile applies. */
+export function fakeProfile(values: ParsedValues): boolean {
+  return !bool(values, 'live') && str(values, 'providers') !== 'live';
+}
 
 /** Resolves `--profile` to a fake latency profile name. */
 export function profileOf(values: ParsedValues): StageLatencyProfileName {
@@ -39,17 +44,27 @@ export function pipelineTargetFor(
     seed: number;
     profile?: StageLatencyProfileName;
     log?: (line: string) => void;
+    /** Overrides `--no-cache` (the demo's "before" runs have no cache). */
+    cache?: boolean;
+    sequential?: boolean;
+    pipelineOptions?: PipelineTargetOptions['pipelineOptions'];
+    /** The mode when `--providers` is not given (default `auto`). */
+    defaultMode?: PipelineTargetOptions['mode'];
   },
 ): Promise<PipelineTarget> {
+  const mode = providerModeOf(values);
   return createPipelineTarget({
-    mode: providerModeOf(values),
+    mode: mode === 'auto' && str(values, 'providers') === undefined && o.defaultMode ? o.defaultMode : mode,
     monitor: o.monitor,
     // Resolved after the mode, so a bad --providers is reported before a bad --profile.
     profile: o.profile ?? profileOf(values),
     seed: o.seed,
-    redisUrl: ctx.streams.env.REDIS_URL || undefined,
-    cache: !bool(values, 'no-cache'),
+    // REDIS_URL and the EARSHOT_* cache variables are read through loadConfigFromEnv.
+    cache: o.cache ?? !bool(values, 'no-cache'),
+    warmCache: bool(values, 'warm-cache'),
     env: ctx.streams.env,
+    ...(o.sequential ? { sequential: true } : {}),
+    ...(o.pipelineOptions ? { pipelineOptions: o.pipelineOptions } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
 }
