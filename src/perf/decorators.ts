@@ -1,6 +1,7 @@
 import { performanceMonitor } from './default.js';
 import type { Labels } from './labels.js';
-import { type PerformanceMonitor, type TrackedDecorator, trackedWith } from './monitor.js';
+import type { PerformanceMonitor } from './monitor.js';
+import { type TrackedDecorator, trackedWith } from './tracked-decorator.js';
 
 /**
  * Method decorator recording every call into a monitor (default: the shared

@@ -13,6 +13,7 @@ export {
 } from './alarms.js';
 export { tracked } from './decorators.js';
 export { performanceMonitor } from './default.js';
+export type { EncodedSeries } from './encoded-series.js';
 export {
   type HistogramStorage,
   LatencyHistogram,
@@ -22,15 +23,7 @@ export {
 } from './histogram.js';
 export type { Labels, LabelValue, NormalizedLabels } from './labels.js';
 export { type ListenerErrorHandler, ListenerGuard } from './listeners.js';
-export {
-  type CheckTargetsOptions,
-  DEFAULT_MAX_ERROR_RATE,
-  type EncodedSeries,
-  PerformanceMonitor,
-  type PerformanceMonitorOptions,
-  type RecordEvent,
-  type TrackedDecorator,
-} from './monitor.js';
+export { PerformanceMonitor, type PerformanceMonitorOptions, type RecordEvent } from './monitor.js';
 export {
   type BuiltInOperation,
   OP,
@@ -40,4 +33,6 @@ export {
 } from './operations.js';
 export type { ReportOptions } from './report.js';
 export { Span, type SpanEndOptions } from './span.js';
+export { type CheckTargetsOptions, DEFAULT_MAX_ERROR_RATE } from './targets.js';
+export type { TrackedDecorator } from './tracked-decorator.js';
 export type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';

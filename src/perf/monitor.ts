@@ -1,28 +1,30 @@
-import { CardinalityError, InvalidArgumentError, TargetError, type TargetFailure } from '../errors.js';
+/**
+ * The `PerformanceMonitor` facade: how samples get in (track, spans, wrap, decorators, record)
+ * and how answers come out (stats, windows, targets, reports, encoded series). Series storage,
+ * targets, encoding and the decorator live in their own modules next to it.
+ * @module
+ */
+import { InvalidArgumentError, TargetError } from '../errors.js';
 import { createLatencyAlarm, type LatencyAlarm, type LatencyAlarmOptions } from './alarms.js';
+import { decodeEncodedSeries, type EncodedSeries, encodeSnapshots } from './encoded-series.js';
 import { LatencyHistogram, MAX_DURATION_MS } from './histogram.js';
 import {
-  fastLabelKey,
   type Labels,
   matchesLabels,
   type NormalizedLabels,
-  normalizeLabels,
   seriesKey,
   validateOperationName,
 } from './labels.js';
 import { type ListenerErrorHandler, ListenerGuard } from './listeners.js';
 import { formatReport, type ReportOptions } from './report.js';
-import { Series } from './series.js';
+import type { Series } from './series.js';
+import { SeriesRegistry } from './series-registry.js';
 import { Span } from './span.js';
+import { type CheckTargetsOptions, checkTargetsWith, targetFailures } from './targets.js';
+import { type SeriesPair, type TrackedDecorator, trackedWith } from './tracked-decorator.js';
 import type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
 
 export type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
-
-/**
- * Default error-rate gate of {@link PerformanceMonitor.checkTargets}: an operation whose calls
- * fail more often than this (1 %) fails its target, whatever its latency.
- */
-export const DEFAULT_MAX_ERROR_RATE = 0.01;
 
 /** Options of a {@link PerformanceMonitor}. Every field has a default. */
 export interface PerformanceMonitorOptions {
@@ -48,41 +50,11 @@ export interface PerformanceMonitorOptions {
   onError?: ListenerErrorHandler;
 }
 
-/** A series encoded for transport (fleet metrics, files). */
-export interface EncodedSeries {
-  name: string;
-  labels: NormalizedLabels;
-  count: number;
-  sumMs: number;
-  /** {@link LatencyHistogram.encode} output. */
-  histogram: string;
-}
-
 /** What an `onRecord` listener receives. */
 export interface RecordEvent {
   name: string;
   labels: NormalizedLabels;
   durationMs: number;
-}
-
-/** Options of {@link PerformanceMonitor.checkTargets}. */
-export interface CheckTargetsOptions {
-  /** Percentile judged; default the targets' own `percentile`, else 90. */
-  percentile?: number;
-  /** Only the last `windowMs` (≤ the monitor's `windowMs`). */
-  windowMs?: number;
-  /** Only series whose labels include these. */
-  labels?: Labels;
-  /**
-   * Highest error rate (0–1) an operation may have and pass; default the targets' own
-   * `maxErrorRate`, else {@link DEFAULT_MAX_ERROR_RATE} (0.01). `1` turns the gate off.
-   */
-  maxErrorRate?: number;
-}
-
-interface SeriesPair {
-  ok: Series;
-  error: Series;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -118,24 +90,11 @@ function positiveInt(name: string, v: number, min: number, max: number): number 
  */
 export class PerformanceMonitor {
   private readonly digits: number;
-  private readonly maxSeries: number;
-  private readonly overflowMode: 'overflow' | 'throw';
   private readonly windowMs: number;
-  private readonly sliceMs: number;
-  private readonly slices: number;
   private readonly now: () => number;
-  private readonly series = new Map<string, Series>();
-  private readonly pairs = new Map<string, SeriesPair>();
-  /** name → its label-free series (admitted ones only): `record(name, ms)` without a key build. */
-  private readonly plain = new Map<string, Series>();
-  private readonly byName = new Map<string, Series[]>();
-  /** name → fast label key → series: the labelled hot path's cache (see `lookup`). */
-  private readonly labelled = new Map<string, Map<string, Series>>();
-  private labelledEntries = 0;
-  private readonly maxLabelledEntries: number;
+  private readonly registry: SeriesRegistry;
   private listeners: ((e: RecordEvent) => void)[] = [];
   private readonly guard: ListenerGuard;
-  private droppedSeries = 0;
   private clamped = 0;
   /** @internal bumped by reset() so that recorders, wrappers and decorators re-resolve their series. */
   generation = 0;
@@ -143,22 +102,28 @@ export class PerformanceMonitor {
     const series =
       labels === undefined
         ? outcome === 'ok' || outcome === 'error'
-          ? this.pairFor(name)[outcome]
-          : this.resolve(name, undefined, outcome)
-        : this.lookup(name, labels, outcome);
+          ? this.registry.pairFor(name)[outcome]
+          : this.registry.resolve(name, undefined, outcome)
+        : this.registry.lookup(name, labels, outcome);
     this.recordInto(series, ms, this.now());
   };
 
   constructor(options: PerformanceMonitorOptions = {}) {
     this.digits = positiveInt('significantDigits', options.significantDigits ?? 3, 1, 5);
-    this.maxSeries = positiveInt('maxSeries', options.maxSeries ?? 2000, 1, 1_000_000);
-    this.overflowMode = options.onCardinalityExceeded ?? 'overflow';
+    const maxSeries = positiveInt('maxSeries', options.maxSeries ?? 2000, 1, 1_000_000);
+    const overflowMode = options.onCardinalityExceeded ?? 'overflow';
     this.windowMs = positiveInt('windowMs', options.windowMs ?? 60_000, 1, 86_400_000);
-    this.slices = positiveInt('windowSlices', options.windowSlices ?? 6, 1, 600);
-    this.sliceMs = this.windowMs / this.slices;
+    const slices = positiveInt('windowSlices', options.windowSlices ?? 6, 1, 600);
     this.now = options.now ?? (() => performance.now());
     this.guard = new ListenerGuard('performance monitor onRecord', options.onError);
-    this.maxLabelledEntries = Math.min(4 * this.maxSeries + 64, 100_000);
+    this.registry = new SeriesRegistry({
+      maxSeries,
+      overflowMode,
+      sliceMs: this.windowMs / slices,
+      slices,
+      digits: this.digits,
+      now: this.now,
+    });
   }
 
   // ───────────────────────── measuring ─────────────────────────
@@ -168,7 +133,7 @@ export class PerformanceMonitor {
    * result. A thrown error (or rejection) is recorded and rethrown untouched.
    */
   track<T>(name: string, fn: () => T | PromiseLike<T>, labels?: Labels): Promise<Awaited<T>> {
-    const pair = labels === undefined ? this.pairFor(name) : undefined;
+    const pair = labels === undefined ? this.registry.pairFor(name) : undefined;
     const start = this.now();
     let result: T | PromiseLike<T>;
     try {
@@ -246,7 +211,7 @@ export class PerformanceMonitor {
       throw durationError(name, durationMs);
     }
     this.recordInto(
-      labels === undefined ? this.plainSeries(name) : this.lookup(name, labels, undefined),
+      labels === undefined ? this.registry.plainSeries(name) : this.registry.lookup(name, labels, undefined),
       durationMs,
       this.now(),
     );
@@ -262,14 +227,14 @@ export class PerformanceMonitor {
    * ```
    */
   recorder(name: string, labels?: Labels): (durationMs: number) => void {
-    let series = this.resolve(name, labels);
+    let series = this.registry.resolve(name, labels);
     let generation = this.generation;
     return (durationMs: number) => {
       if (typeof durationMs !== 'number' || !(durationMs >= 0 && durationMs <= MAX_DURATION_MS)) {
         throw durationError(name, durationMs);
       }
       if (generation !== this.generation) {
-        series = this.resolve(name, labels);
+        series = this.registry.resolve(name, labels);
         generation = this.generation;
       }
       this.recordInto(series, durationMs, this.now());
@@ -321,7 +286,7 @@ export class PerformanceMonitor {
 
   /** Operation names that have at least one series, sorted. */
   operations(): string[] {
-    return [...this.byName.keys()].sort();
+    return this.registry.names();
   }
 
   /** Stats of every operation (merged over labels), sorted by name. */
@@ -339,7 +304,7 @@ export class PerformanceMonitor {
     const now = this.now();
     const windowMs = this.checkWindow(query.windowMs);
     const out: SeriesSnapshot[] = [];
-    for (const s of this.series.values()) {
+    for (const s of this.registry.all()) {
       const histogram = new LatencyHistogram({ significantDigits: this.digits });
       const { count, sumMs } = s.addTo(histogram, now, windowMs);
       if (count === 0 && windowMs !== undefined) continue;
@@ -392,56 +357,7 @@ export class PerformanceMonitor {
    * pass. A target whose calls all failed is a `fail`.
    */
   checkTargets(targets: TargetsInput, options: CheckTargetsOptions = {}): TargetResult[] {
-    const { operations, percentile: tp, stretch, maxErrorRate: tRate } = splitTargets(targets);
-    const p = options.percentile ?? tp ?? 90;
-    if (typeof p !== 'number' || !(p > 0 && p <= 100)) {
-      throw new InvalidArgumentError(`percentile must be in (0, 100], got ${p}.`);
-    }
-    const maxErrorRate = options.maxErrorRate ?? tRate ?? DEFAULT_MAX_ERROR_RATE;
-    if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate <= 1)) {
-      throw new InvalidArgumentError(`maxErrorRate must be a number from 0 to 1, got ${maxErrorRate}.`);
-    }
-    const results: TargetResult[] = [];
-    for (const [operation, targetMs] of Object.entries(operations)) {
-      if (typeof targetMs !== 'number' || !(targetMs > 0) || targetMs === Number.POSITIVE_INFINITY) {
-        throw new InvalidArgumentError(
-          `Target of "${operation}" must be a positive number of ms, got ${targetMs}.`,
-        );
-      }
-      const query: StatsQuery = { outcome: 'success' };
-      if (options.labels) query.labels = options.labels;
-      if (options.windowMs !== undefined) query.windowMs = options.windowMs;
-      const merged = this.merge(operation, query);
-      const okCount = merged.count;
-      const errors = merged.excludedErrors;
-      const count = okCount + errors;
-      const errorRate = count === 0 ? 0 : errors / count;
-      const actualMs = okCount === 0 ? null : merged.hist.percentileMs(p);
-      const latencyOk = actualMs !== null && actualMs <= targetMs;
-      const errorsOk = errorRate <= maxErrorRate;
-      const status = count === 0 ? 'no-data' : latencyOk && errorsOk ? 'pass' : 'fail';
-      const r: TargetResult = {
-        operation,
-        percentile: p,
-        targetMs,
-        actualMs,
-        count,
-        okCount,
-        errors,
-        errorRate,
-        maxErrorRate,
-        pass: status === 'pass',
-        status,
-      };
-      if (status === 'fail') r.failedOn = latencyOk ? 'errors' : errorsOk ? 'latency' : 'latency+errors';
-      const s = stretch?.[operation];
-      if (s !== undefined) {
-        r.stretchMs = s;
-        if (actualMs !== null) r.stretchPass = actualMs <= s;
-      }
-      results.push(r);
-    }
-    return results;
+    return checkTargetsWith((operation, query) => this.merge(operation, query), targets, options);
   }
 
   /**
@@ -453,20 +369,7 @@ export class PerformanceMonitor {
     options: CheckTargetsOptions & { allowNoData?: boolean } = {},
   ): TargetResult[] {
     const results = this.checkTargets(targets, options);
-    const failures: TargetFailure[] = results
-      .filter((r) => r.status === 'fail' || (r.status === 'no-data' && !options.allowNoData))
-      .map((r) => ({
-        operation: r.operation,
-        percentile: r.percentile,
-        targetMs: r.targetMs,
-        actualMs: r.actualMs,
-        count: r.count,
-        errors: r.errors,
-        errorRate: r.errorRate,
-        maxErrorRate: r.maxErrorRate,
-        ...(r.failedOn === undefined ? {} : { failedOn: r.failedOn }),
-        status: r.status as 'fail' | 'no-data',
-      }));
+    const failures = targetFailures(results, options.allowNoData);
     if (failures.length > 0) throw new TargetError(failures);
     return results;
   }
@@ -524,19 +427,13 @@ export class PerformanceMonitor {
         p90: s.histogram.percentileMs(90),
         p99: s.histogram.percentileMs(99),
       })),
-      droppedSeries: this.droppedSeries,
+      droppedSeries: this.registry.droppedSeries,
     };
   }
 
   /** Every series encoded for transport; merge elsewhere with {@link mergeEncoded}. */
   exportEncoded(): EncodedSeries[] {
-    return this.collect().map((s) => ({
-      name: s.name,
-      labels: s.labels,
-      count: s.count,
-      sumMs: s.sumMs,
-      histogram: s.histogram.encode(),
-    }));
+    return encodeSnapshots(this.collect());
   }
 
   /**
@@ -544,37 +441,16 @@ export class PerformanceMonitor {
    * merged percentiles equal those of one monitor that recorded all the samples.
    */
   mergeEncoded(series: readonly EncodedSeries[]): void {
-    if (!Array.isArray(series)) throw new InvalidArgumentError('mergeEncoded expects an array of series.');
     // Everything is checked before anything is merged: a bad entry leaves the monitor unchanged.
-    const decoded = series.map((e, i) => {
-      const where = `mergeEncoded: series ${i}`;
-      if (e === null || typeof e !== 'object') throw new InvalidArgumentError(`${where} is not an object.`);
-      validateOperationName(e.name);
-      if (e.labels === null || typeof e.labels !== 'object' || Array.isArray(e.labels)) {
-        throw new InvalidArgumentError(`${where} ("${e.name}"): labels must be an object.`);
-      }
-      seriesKey(e.name, e.labels); // validates label names and values
-      const hist = LatencyHistogram.decode(e.histogram);
-      if (!Number.isSafeInteger(e.count) || e.count < 0 || e.count !== hist.count) {
-        throw new InvalidArgumentError(
-          `${where} ("${e.name}"): count must be a non-negative integer equal to the histogram's ${hist.count} samples, got ${e.count}.`,
-        );
-      }
-      if (typeof e.sumMs !== 'number' || !(e.sumMs >= 0 && e.sumMs <= e.count * MAX_DURATION_MS)) {
-        throw new InvalidArgumentError(
-          `${where} ("${e.name}"): sumMs must be a finite number from 0 to count × ${MAX_DURATION_MS} ms, got ${e.sumMs}.`,
-        );
-      }
-      return { e, hist };
-    });
+    const decoded = decodeEncodedSeries(series);
     for (const { e, hist } of decoded) {
-      this.resolve(e.name, e.labels).mergeHistogram(hist, e.count, e.sumMs);
+      this.registry.resolve(e.name, e.labels).mergeHistogram(hist, e.count, e.sumMs);
     }
   }
 
   /** Samples dropped into overflow series because `maxSeries` was reached. */
   get overflowedSeries(): number {
-    return this.droppedSeries;
+    return this.registry.droppedSeries;
   }
 
   /**
@@ -593,25 +469,13 @@ export class PerformanceMonitor {
   /** Forgets every series. */
   reset(): void {
     this.generation++;
-    this.series.clear();
-    this.pairs.clear();
-    this.plain.clear();
-    this.byName.clear();
-    this.labelled.clear();
-    this.labelledEntries = 0;
-    this.droppedSeries = 0;
+    this.registry.clear();
     this.clamped = 0;
   }
 
   /** @internal entry counts of every map the monitor keeps, for memory-bound tests. */
   footprint(): { series: number; pairs: number; plain: number; names: number; labelledCache: number } {
-    return {
-      series: this.series.size,
-      pairs: this.pairs.size,
-      plain: this.plain.size,
-      names: this.byName.size,
-      labelledCache: this.labelledEntries,
-    };
+    return this.registry.footprint();
   }
 
   // ───────────────────────── internals ─────────────────────────
@@ -647,17 +511,7 @@ export class PerformanceMonitor {
 
   /** @internal the ok/error series of `name` with static `labels`. */
   pairFor(name: string, labels?: Labels): SeriesPair {
-    if (labels === undefined) {
-      const cached = this.pairs.get(name);
-      if (cached) return cached;
-    }
-    const pair = { ok: this.resolve(name, labels, 'ok'), error: this.resolve(name, labels, 'error') };
-    // Only a pair of the operation's own series is kept: names refused by maxSeries (recorded
-    // into the overflow series) must not grow this map either.
-    if (labels === undefined && pair.ok.name === name && pair.error.name === name) {
-      this.pairs.set(name, pair);
-    }
-    return pair;
+    return this.registry.pairFor(name, labels);
   }
 
   private finish(
@@ -672,7 +526,7 @@ export class PerformanceMonitor {
       ? failed
         ? pair.error
         : pair.ok
-      : this.lookup(name, labels!, failed ? 'error' : 'ok');
+      : this.registry.lookup(name, labels!, failed ? 'error' : 'ok');
     this.recordInto(series, end - start, end);
   }
 
@@ -694,83 +548,6 @@ export class PerformanceMonitor {
       const event: RecordEvent = { name: series.name, labels: series.labels, durationMs: v };
       for (const l of this.listeners) this.guard.call(l, event);
     }
-  }
-
-  /**
-   * The labelled hot path: the series of (`name`, `labels`, `outcome`) found by a cheap key in
-   * the labels' own order (no sort, no escaping, no validation on a hit), falling back to
-   * {@link resolve} the first time. Only admitted series are cached (never overflow ones), and
-   * the cache is bounded (cleared when it outgrows 4 × maxSeries entries).
-   */
-  private lookup(name: string, labels: Labels, outcome: string | undefined): Series {
-    const fast = fastLabelKey(labels, outcome);
-    if (fast === undefined) return this.resolve(name, labels, outcome);
-    let byKey = this.labelled.get(name);
-    const hit = byKey?.get(fast);
-    if (hit !== undefined) return hit;
-    const series = this.resolve(name, labels, outcome);
-    if (series.name === name && !series.overflowed) {
-      if (this.labelledEntries >= this.maxLabelledEntries) {
-        this.labelled.clear();
-        this.labelledEntries = 0;
-        byKey = undefined;
-      }
-      if (byKey === undefined) {
-        byKey = new Map();
-        this.labelled.set(name, byKey);
-      }
-      byKey.set(fast, series);
-      this.labelledEntries++;
-    }
-    return series;
-  }
-
-  private plainSeries(name: string): Series {
-    const cached = this.plain.get(name);
-    if (cached !== undefined) return cached;
-    const series = this.resolve(name, undefined);
-    if (series.name === name && !series.overflowed) this.plain.set(name, series);
-    return series;
-  }
-
-  private resolve(name: string, labels: Labels | undefined, outcome?: string): Series {
-    const extraKey = outcome === undefined ? undefined : 'outcome';
-    const key = seriesKey(name, labels, extraKey, outcome);
-    const existing = this.series.get(key);
-    if (existing) return existing;
-    validateOperationName(name);
-    if (this.series.size >= this.maxSeries) return this.overflow(name, key);
-    return this.create(name, normalizeLabels(labels, extraKey, outcome), key);
-  }
-
-  private overflow(name: string, refusedKey: string): Series {
-    if (this.overflowMode === 'throw') {
-      throw new CardinalityError(
-        `The monitor already holds ${this.maxSeries} series; refusing to add ${refusedKey}. Use fewer distinct label values (ids do not belong in labels) or raise maxSeries.`,
-      );
-    }
-    this.droppedSeries++;
-    if (this.droppedSeries === 1) {
-      process.emitWarning(
-        `earshot: the performance monitor reached maxSeries (${this.maxSeries}); new label sets are recorded into overflow series.`,
-        { code: 'EARSHOT_CARDINALITY' },
-      );
-    }
-    // One overflow series per known operation; unknown operations share one, so even an
-    // unbounded number of operation names cannot grow memory.
-    const target = this.byName.has(name) ? name : 'earshot_overflow';
-    const labels = { overflow: 'true' };
-    const overflowKey = seriesKey(target, labels);
-    return this.series.get(overflowKey) ?? this.create(target, normalizeLabels(labels), overflowKey, true);
-  }
-
-  private create(name: string, labels: NormalizedLabels, key: string, overflowed = false): Series {
-    const s = new Series(name, labels, key, this.sliceMs, this.slices, this.digits, this.now(), overflowed);
-    this.series.set(key, s);
-    const list = this.byName.get(name);
-    if (list) list.push(s);
-    else this.byName.set(name, [s]);
-    return s;
   }
 
   private checkWindow(windowMs: number | undefined): number | undefined {
@@ -801,7 +578,7 @@ export class PerformanceMonitor {
     let errors = 0;
     let sumMs = 0;
     let excludedErrors = 0;
-    const list = this.byName.get(name);
+    const list = this.registry.named(name);
     if (list) {
       const now = this.now();
       for (const s of list) {
@@ -824,87 +601,4 @@ function durationError(name: string, durationMs: unknown): InvalidArgumentError 
   return new InvalidArgumentError(
     `Duration of "${name}" must be a number of ms from 0 to ${MAX_DURATION_MS} (24 h), got ${String(durationMs)}.`,
   );
-}
-
-interface TargetParts {
-  operations: Readonly<Record<string, number>>;
-  percentile?: number;
-  stretch?: Readonly<Record<string, number>>;
-  maxErrorRate?: number;
-}
-
-function splitTargets(t: TargetsInput): TargetParts {
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
-    throw new InvalidArgumentError(
-      'Targets must be an object: { operation: ms } or { operations: { operation: ms }, percentile?, stretch?, maxErrorRate? }.',
-    );
-  }
-  if ('operations' in t && typeof t.operations === 'object' && t.operations !== null) {
-    const out: TargetParts = { operations: t.operations as Readonly<Record<string, number>> };
-    if (t.percentile !== undefined) out.percentile = t.percentile as number;
-    if (t.stretch && typeof t.stretch === 'object') {
-      out.stretch = t.stretch as Readonly<Record<string, number>>;
-    }
-    if (t.maxErrorRate !== undefined) out.maxErrorRate = t.maxErrorRate as number;
-    return out;
-  }
-  return { operations: t as Readonly<Record<string, number>> };
-}
-
-/** A decorator usable both as a TC39 method decorator and a legacy (`experimentalDecorators`) one. */
-export type TrackedDecorator = {
-  // TC39 (TypeScript ≥ 5.0 default).
-  <This, Args extends unknown[], R>(
-    value: (this: This, ...args: Args) => R,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
-  ): (this: This, ...args: Args) => R;
-  // Legacy experimentalDecorators.
-  <T>(
-    target: object,
-    propertyKey: string | symbol,
-    descriptor: TypedPropertyDescriptor<T>,
-  ): TypedPropertyDescriptor<T> | undefined;
-};
-
-/** @internal shared by `monitor.tracked` and the free `tracked`. */
-export function trackedWith(
-  monitor: PerformanceMonitor | (() => PerformanceMonitor),
-  name?: string,
-  labels?: Labels,
-): TrackedDecorator {
-  const getMonitor = typeof monitor === 'function' ? monitor : () => monitor;
-  const make = (original: (...args: never[]) => unknown, methodName: string) => {
-    const op = name ?? methodName;
-    validateOperationName(op);
-    let pair: SeriesPair | undefined;
-    let pairOf: PerformanceMonitor | undefined;
-    let generation = -1;
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      const m = getMonitor();
-      if (pairOf !== m || generation !== m.generation) {
-        pair = m.pairFor(op, labels);
-        pairOf = m;
-        generation = m.generation;
-      }
-      return m.invoke(pair!, original, this, args);
-    };
-    Object.defineProperty(wrapped, 'name', { value: methodName, configurable: true });
-    return wrapped;
-  };
-  const decorator = (a: unknown, b: unknown, c?: unknown): unknown => {
-    if (typeof b === 'object' && b !== null && 'kind' in b) {
-      const ctx = b as ClassMethodDecoratorContext;
-      if (ctx.kind !== 'method') {
-        throw new InvalidArgumentError(`@tracked decorates methods, not ${ctx.kind}s.`);
-      }
-      return make(a as (...args: never[]) => unknown, String(ctx.name));
-    }
-    const descriptor = c as PropertyDescriptor | undefined;
-    if (!descriptor || typeof descriptor.value !== 'function') {
-      throw new InvalidArgumentError('@tracked decorates methods (got a property or accessor).');
-    }
-    descriptor.value = make(descriptor.value as (...args: never[]) => unknown, String(b));
-    return descriptor;
-  };
-  return decorator as TrackedDecorator;
 }
