@@ -34,17 +34,22 @@
  * fake.faults.enqueue({ kind: 'rateLimit', route: 'chat' }); // the next chat call gets a 429
  * await fake.close();
  * ```
+ *
+ * The answers live in `fake-openai-answers.ts`, the SSE writer in `fake-openai-stream.ts` and
+ * the wire helpers in `fake-openai-wire.ts`; this module holds the route table.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fakeEmbed } from './fake-embedding.js';
+import { buildPlan, embeddings, messageOf } from './fake-openai-answers.js';
+import { type StreamState, streamChat } from './fake-openai-stream.js';
 import {
-  type FakeReplyPlan,
-  type FakeRulesMessage,
-  type FakeRulesTool,
-  fakeTokens,
-  planFakeReply,
-} from './fake-llm-rules.js';
+  CREATED,
+  countPromptTokens,
+  isFakeReasoningModel,
+  openAIError,
+  reasoningTokensFor,
+  seedNumber,
+  type WireMessage,
+} from './fake-openai-wire.js';
 import {
   connectionOf,
   fakeServerParts,
@@ -57,7 +62,6 @@ import {
 } from './fake-provider-kit.js';
 import {
   createRng,
-  type FaultDecision,
   type FaultInjector,
   type FaultProfile,
   hangThenDrop,
@@ -127,110 +131,7 @@ export interface FakeOpenAI {
   close(): Promise<void>;
 }
 
-interface WireMessage {
-  role?: string;
-  content?: unknown;
-  name?: string;
-  tool_call_id?: string;
-  tool_calls?: { id?: string; function?: { name?: string } }[];
-}
-
-interface WireTool {
-  type?: string;
-  function?: { name?: string; parameters?: Record<string, unknown> };
-}
-
-interface StreamState {
-  tokensPerSecond: number;
-  faultAfterChunks: number;
-  midStreamErrors: boolean;
-  connectLatencyMs: number;
-}
-
-const CREATED = 1_700_000_000;
-
-/**
- * Reasoning models (o-series, gpt-5 family): they refuse the deprecated `max_tokens` and spend
- * hidden reasoning tokens, counted in `completion_tokens` but never streamed.
- */
-export function isFakeReasoningModel(model: string): boolean {
-  return /^(o\d|gpt-5|codex-)/i.test(model);
-}
-
-/** Hidden reasoning tokens a reasoning model spends on a request (deterministic). */
-function reasoningTokensFor(model: string, promptTokens: number): number {
-  return isFakeReasoningModel(model) ? 16 + (promptTokens % 48) : 0;
-}
-
-/** Random-looking padding the service adds to each stream chunk (`obfuscation`), length varying. */
-function obfuscationOf(i: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let out = '';
-  for (let k = 0; k < 4 + ((i * 7) % 12); k++) out += alphabet[(i * 31 + k * 17) % alphabet.length];
-  return out;
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((p) =>
-        p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string'
-          ? (p as { text: string }).text
-          : '',
-      )
-      .join('');
-  }
-  return '';
-}
-
-function toRulesMessages(messages: readonly WireMessage[]): FakeRulesMessage[] {
-  return messages.map((m) => {
-    const out: FakeRulesMessage = { role: m.role ?? 'user', content: textOf(m.content) };
-    if (m.tool_call_id) out.toolCallId = m.tool_call_id;
-    if (m.name) out.name = m.name;
-    if (Array.isArray(m.tool_calls)) {
-      out.toolCalls = m.tool_calls.map((c) => ({ id: c.id ?? '', name: c.function?.name ?? '' }));
-    }
-    return out;
-  });
-}
-
-function countPromptTokens(messages: readonly WireMessage[]): number {
-  let chars = 0;
-  for (const m of messages) chars += textOf(m.content).length;
-  return Math.ceil(chars / 4) + 3 * messages.length;
-}
-
-function seedNumber(seed: number | string): number {
-  if (typeof seed === 'number') return Math.trunc(seed) >>> 0 || 1;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193) >>> 0;
-  return h || 1;
-}
-
-/** OpenAI's error body for a status. */
-function openAIError(status: number, message?: string): unknown {
-  const [type, code, text] =
-    status === 401
-      ? ['invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.']
-      : status === 404
-        ? [
-            'invalid_request_error',
-            'model_not_found',
-            'The model does not exist or you do not have access to it.',
-          ]
-        : status === 429
-          ? ['requests', 'rate_limit_exceeded', 'Rate limit reached for requests. Please try again later.']
-          : status >= 500
-            ? [
-                'server_error',
-                null,
-                'The server had an error while processing your request. Sorry about that!',
-              ]
-            : ['invalid_request_error', null, 'Invalid request.'];
-  return { error: { message: message ?? text, type, param: null, code } };
-}
+export { isFakeReasoningModel };
 
 /**
  * Starts a fake OpenAI server (see the module doc).
@@ -478,217 +379,4 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     state,
   );
-}
-
-function embeddings(
-  params: Record<string, unknown>,
-  model: string,
-  defaultDims: number,
-): { status: number; body: unknown } {
-  const raw = params.input;
-  const inputs: string[] =
-    typeof raw === 'string'
-      ? [raw]
-      : Array.isArray(raw)
-        ? raw.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
-        : [];
-  if (inputs.length === 0) {
-    return { status: 400, body: openAIError(400, "'input' must be a non-empty string or array of strings.") };
-  }
-  const dims = params.dimensions === undefined ? defaultDims : params.dimensions;
-  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 2 || dims > 16_384) {
-    return { status: 400, body: openAIError(400, `Invalid 'dimensions': ${String(params.dimensions)}.`) };
-  }
-  const base64 = params.encoding_format === 'base64';
-  const data = inputs.map((text, index) => {
-    const vec = fakeEmbed(text, dims);
-    return {
-      object: 'embedding',
-      index,
-      // The SDK asks for base64 unless told otherwise, and decodes little-endian float32.
-      embedding: base64 ? Buffer.from(new Float32Array(vec).buffer).toString('base64') : vec,
-    };
-  });
-  const tokens = inputs.reduce((n, t) => n + Math.max(1, Math.ceil(t.length / 4)), 0);
-  return {
-    status: 200,
-    body: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
-  };
-}
-
-interface ChatPlan {
-  plan: FakeReplyPlan;
-  /** Streamed pieces: text tokens, or tool-call argument fragments with their call index. */
-  pieces: { index: number; text: string }[];
-  finish: 'stop' | 'length' | 'tool_calls';
-  completionTokens: number;
-}
-
-function buildPlan(
-  params: Record<string, unknown>,
-  messages: readonly WireMessage[],
-  seed: number,
-  reasoningTokens: number,
-): ChatPlan {
-  const tools: FakeRulesTool[] = [];
-  for (const t of Array.isArray(params.tools) ? (params.tools as WireTool[]) : []) {
-    const name = t?.function?.name;
-    if (!name) continue;
-    const tool: FakeRulesTool = { name };
-    if (t.function?.parameters) tool.parameters = t.function.parameters;
-    tools.push(tool);
-  }
-  const choice = typeof params.tool_choice === 'string' ? params.tool_choice : 'auto';
-  const plan = planFakeReply(toRulesMessages(messages), tools, { seed, toolChoice: choice });
-  const rawLimit =
-    typeof params.max_completion_tokens === 'number'
-      ? params.max_completion_tokens
-      : typeof params.max_tokens === 'number'
-        ? params.max_tokens
-        : Number.POSITIVE_INFINITY;
-  // A reasoning model's hidden tokens count against `max_completion_tokens` too.
-  const limit = Math.max(0, rawLimit - reasoningTokens);
-  if (plan.kind === 'text') {
-    let tokens = fakeTokens(plan.text);
-    let finish: ChatPlan['finish'] = 'stop';
-    if (tokens.length > limit) {
-      tokens = tokens.slice(0, Math.max(0, limit));
-      finish = 'length';
-    }
-    return {
-      plan: { kind: 'text', text: tokens.join('') },
-      pieces: tokens.map((text) => ({ index: 0, text })),
-      finish,
-      completionTokens: tokens.length,
-    };
-  }
-  const pieces: { index: number; text: string }[] = [];
-  plan.calls.forEach((call, index) => {
-    for (let i = 0; i < call.arguments.length; i += 8)
-      pieces.push({ index, text: call.arguments.slice(i, i + 8) });
-  });
-  return { plan, pieces, finish: 'tool_calls', completionTokens: pieces.length + plan.calls.length * 3 };
-}
-
-function messageOf(plan: FakeReplyPlan): Record<string, unknown> {
-  if (plan.kind === 'text') return { role: 'assistant', content: plan.text, refusal: null };
-  return {
-    role: 'assistant',
-    content: null,
-    refusal: null,
-    tool_calls: plan.calls.map((c) => ({
-      id: c.id,
-      type: 'function',
-      function: { name: c.name, arguments: c.arguments },
-    })),
-  };
-}
-
-async function streamChat(
-  req: IncomingMessage,
-  res: ServerResponse,
-  s: {
-    chat: ChatPlan;
-    id: string;
-    model: string;
-    usage: Record<string, unknown>;
-    headers: Record<string, string>;
-    includeUsage: boolean;
-    includeObfuscation: boolean;
-    decision: FaultDecision;
-    state: StreamState;
-  },
-): Promise<void> {
-  const { chat, decision, state } = s;
-  let chunkNumber = 0;
-  const envelope = (choices: unknown[], usage: unknown = null) => ({
-    id: s.id,
-    object: 'chat.completion.chunk',
-    created: CREATED,
-    model: s.model,
-    service_tier: 'default',
-    system_fingerprint: 'fp_fake',
-    choices,
-    ...(s.includeUsage ? { usage } : {}),
-    // The service pads each chunk with random characters (side-channel mitigation) unless
-    // `stream_options.include_obfuscation` is false.
-    ...(s.includeObfuscation ? { obfuscation: obfuscationOf(chunkNumber++) } : {}),
-  });
-  const choice = (delta: unknown, finish: string | null = null) => [
-    { index: 0, delta, logprobs: null, finish_reason: finish },
-  ];
-
-  // Build every frame first, so a mid-stream fault can be placed after any of them.
-  const frames: unknown[] = [];
-  frames.push(
-    envelope(
-      choice(
-        chat.plan.kind === 'text'
-          ? { role: 'assistant', content: '', refusal: null }
-          : { role: 'assistant', content: null, refusal: null },
-      ),
-    ),
-  );
-  if (chat.plan.kind === 'text') {
-    for (const p of chat.pieces) frames.push(envelope(choice({ content: p.text })));
-  } else {
-    chat.plan.calls.forEach((call, index) => {
-      frames.push(
-        envelope(
-          choice({
-            tool_calls: [
-              { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } },
-            ],
-          }),
-        ),
-      );
-      for (const p of chat.pieces) {
-        if (p.index === index)
-          frames.push(envelope(choice({ tool_calls: [{ index, function: { arguments: p.text } }] })));
-      }
-    });
-  }
-  frames.push(envelope(choice({}, chat.finish)));
-  if (s.includeUsage) frames.push(envelope([], s.usage));
-
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    ...s.headers,
-  });
-  res.flushHeaders();
-
-  const faultAt =
-    decision.kind === 'none' || decision.kind === 'slow' ? -1 : Math.max(0, state.faultAfterChunks);
-  const tps = state.tokensPerSecond;
-  const gap = Number.isFinite(tps) && tps > 0 ? 1000 / tps : 0;
-  for (let i = 0; i <= frames.length; i++) {
-    if (i === faultAt) {
-      switch (decision.kind) {
-        case 'timeout':
-          await hangThenDrop(req, res, decision.hangMs);
-          return;
-        case 'reset':
-          // A plain close, not a TCP reset: the frames already written must still arrive, so
-          // a test can count them.
-          req.socket.destroy();
-          return;
-        case 'malformed':
-          res.end('data: {"id":"chatcmpl-broken","choices":[{"index":0,"delta":{"content":"oo\n\n');
-          return;
-        case 'error':
-          res.end(
-            `data: ${JSON.stringify(openAIError(500, 'The server had an error while processing your request.'))}\n\n`,
-          );
-          return;
-      }
-    }
-    if (i === frames.length) break;
-    // The role frame goes out with the headers; content frames are paced.
-    if (i > 1 && gap > 0 && !(await waitUnlessClosed(gap, res))) return;
-    if (res.destroyed) return;
-    res.write(`data: ${JSON.stringify(frames[i])}\n\n`);
-  }
-  res.end('data: [DONE]\n\n');
 }
