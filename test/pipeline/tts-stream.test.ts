@@ -8,7 +8,6 @@ import {
   FakeStreamingTextToSpeech,
   FakeTextToSpeech,
   startFakeElevenLabs,
-  transcribeFakeSpeech,
 } from '../../src/testing/index.js';
 import { collect } from './helpers.js';
 
