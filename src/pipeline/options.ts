@@ -124,6 +124,16 @@ export const voicePipelineOptionsSchema = z
     targets: z.record(z.string().min(1), ms).optional(),
     /** Most model calls that may run tools in one turn; after them the model must answer in text. Default 3. */
     maxToolRounds: z.number().int().min(0).max(16).default(3),
+    /**
+     * How the answer's text reaches TTS. `sentence` (default): one TTS request per chunk of the
+     * sentence chunker. `stream`: one `synthesizeStream` per model call, fed as the model writes
+     * (first piece after a few words, then at clause and sentence breaks), so the voice starts
+     * before the first sentence is complete; the TTS stage must have `synthesizeStream`.
+     * `auto`: `stream` when the TTS stage has `synthesizeStream`, else `sentence`. A stream that
+     * fails before any audio falls back to sentence mode for the rest of the answer. See
+     * docs/latency.md.
+     */
+    ttsInput: z.enum(['sentence', 'stream', 'auto']).default('sentence'),
     /** TTS requests in flight at once (run-ahead). Audio is still emitted in sentence order. Default 2. */
     ttsConcurrency: z.number().int().min(1).max(16).default(2),
     /**
@@ -208,7 +218,16 @@ export const voicePipelineOptionsSchema = z
     maxTokens: z.number().int().positive().optional(),
     temperature: z.number().min(0).max(2).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.ttsInput === 'stream' && typeof options.tts.synthesizeStream !== 'function') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ttsInput'],
+        message: `'stream' needs a TTS stage with synthesizeStream() (provider ${options.tts.provider} has none); use 'auto' or 'sentence'`,
+      });
+    }
+  });
 
 /** What you pass to {@link createVoicePipeline}. */
 export type VoicePipelineOptions = z.input<typeof voicePipelineOptionsSchema>;

@@ -1,13 +1,16 @@
 /**
  * From the model's text to ordered audio: the sentence chunker (with its max-wait flush), the
  * `sentence` events, the TTS run-ahead queue and the `audio` events, and what the user heard.
+ * With streamed TTS input (`ttsInput`), each model call's text goes to one `synthesizeStream`
+ * as it is written (see `tts-input.ts`); the chunker then only makes the `sentence` events.
  * @module
  */
 import type { AudioChunk } from './contracts.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import { type SpeechItem, SpeechQueue, type WaitedOn } from './speech-queue.js';
 import type { LiveSpan } from './timeline.js';
-import { synthesizeSentence } from './tts-stage.js';
+import { TextFeed, TextPieceSchedule } from './tts-input.js';
+import { synthesizeSentence, synthesizeStreamed } from './tts-stage.js';
 import type { TurnState } from './turn-state.js';
 
 /** @internal */
@@ -26,12 +29,23 @@ export class SpeechOutput {
   readonly #state: TurnState;
   readonly #chunker: SentenceChunker;
   #staleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How the current model call's text reaches TTS; decided at its first text. */
+  #roundMode: 'stream' | 'sentence' | undefined;
+  /** A streamed synthesis failed before any audio: sentence mode for the rest of the answer. */
+  #streamFailed = false;
+  #schedule = new TextPieceSchedule();
+  #feed: TextFeed | undefined;
 
   constructor(state: TurnState) {
     this.#state = state;
     this.#chunker = new SentenceChunker(state.pipeline.chunkerOptions);
     this.queue = new SpeechQueue(state.options.ttsConcurrency, {
-      synthesize: (item, onChunk) => synthesizeSentence(state, item, onChunk),
+      synthesize: (item, onChunk) =>
+        item.feed
+          ? synthesizeStreamed(state, item, item.feed, onChunk, () => {
+              this.#streamFailed = true;
+            })
+          : synthesizeSentence(state, item, onChunk),
       emit: (item, chunk) => this.#emitAudio(item, chunk),
       fail: (err) => state.fail(err),
       spanOf: (item) => item.audioSpan,
@@ -43,16 +57,65 @@ export class SpeechOutput {
     this.#state.emit({ type: 'llm-delta', text, round });
     this.#state.reply += text;
     const at = performance.now();
-    for (const sentence of this.#chunker.push(text, at)) this.addSentence(sentence, { spanId: span.id, at });
+    this.#roundMode ??= this.#canStream() ? 'stream' : 'sentence';
+    if (this.#roundMode === 'stream') {
+      for (const piece of this.#schedule.push(text)) this.#sendPiece(piece, { spanId: span.id, at });
+      for (const sentence of this.#chunker.push(text, at)) this.#recordSentence(sentence);
+    } else {
+      for (const sentence of this.#chunker.push(text, at))
+        this.addSentence(sentence, { spanId: span.id, at });
+    }
     this.#armStaleTimer();
+  }
+
+  /** Whether this model call's text may be streamed into TTS. */
+  #canStream(): boolean {
+    const state = this.#state;
+    return (
+      state.options.ttsInput !== 'sentence' &&
+      !this.#streamFailed &&
+      typeof state.tts.synthesizeStream === 'function'
+    );
+  }
+
+  /** A piece of text for the streaming TTS; the first one of a model call opens the stream. */
+  #sendPiece(piece: string, waitedOn: WaitedOn | undefined): void {
+    if (!this.#feed) {
+      const feed = new TextFeed();
+      this.#feed = feed;
+      this.#state.mark('firstSentence');
+      if (waitedOn) waitedOn.reason = 'first text piece';
+      this.queue.add(this.sentences.length, '', waitedOn, false, feed);
+    }
+    this.#feed.push(piece);
+  }
+
+  /** A chunk in stream mode: a `sentence` event and the reply's record, no TTS request of its own. */
+  #recordSentence(text: string): void {
+    const state = this.#state;
+    const index = this.sentences.length;
+    this.sentences.push(text);
+    // A stream's audio may have marked this index before its sentence was cut.
+    this.audioStarted[index] ??= false;
+    state.emit({ type: 'sentence', index, text });
+    state.answer.push({ type: 'sentence', text });
   }
 
   /** Hands whatever the chunker holds to TTS (end of a model call). */
   flush(): void {
     const span = this.textSpan;
     const at = performance.now();
-    for (const sentence of this.#chunker.flush())
-      this.addSentence(sentence, span ? { spanId: span.id, at } : undefined);
+    if (this.#roundMode === 'stream') {
+      for (const piece of this.#schedule.flush())
+        this.#sendPiece(piece, span ? { spanId: span.id, at } : undefined);
+      for (const sentence of this.#chunker.flush()) this.#recordSentence(sentence);
+      this.#feed?.end();
+      this.#feed = undefined;
+    } else {
+      for (const sentence of this.#chunker.flush())
+        this.addSentence(sentence, span ? { spanId: span.id, at } : undefined);
+    }
+    this.#roundMode = undefined;
     this.stopTimer();
   }
 
@@ -68,7 +131,8 @@ export class SpeechOutput {
     const state = this.#state;
     const index = this.sentences.length;
     this.sentences.push(text);
-    this.audioStarted.push(false);
+    // A stream's audio may have marked this index before its sentence was cut.
+    this.audioStarted[index] ??= false;
     state.mark('firstSentence');
     state.emit({ type: 'sentence', index, text });
     state.answer.push({ type: 'sentence', text });
@@ -100,6 +164,17 @@ export class SpeechOutput {
         if (this.#state.root.finished) return;
         const flushedAt = performance.now();
         const span = this.textSpan;
+        if (this.#roundMode === 'stream') {
+          // The model stalls: what it wrote so far goes to the voice now.
+          for (const piece of this.#schedule.flush())
+            this.#sendPiece(
+              piece,
+              span ? { spanId: span.id, at: flushedAt, reason: 'max-wait flush' } : undefined,
+            );
+          for (const sentence of this.#chunker.flushStale(flushedAt)) this.#recordSentence(sentence);
+          this.#armStaleTimer();
+          return;
+        }
         for (const sentence of this.#chunker.flushStale(flushedAt)) {
           this.addSentence(
             sentence,
@@ -129,6 +204,8 @@ export class SpeechOutput {
         this.audioStarted[item.index] = true;
         this.firstAudioAt[item.index] = at;
       }
+      // A stream speaks every sentence written since it opened: count them as (partly) heard.
+      if (item.feed) for (let i = item.index + 1; i < this.sentences.length; i++) this.audioStarted[i] = true;
       state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk });
     });
   }

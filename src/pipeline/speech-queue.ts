@@ -7,6 +7,7 @@
 import type { EarshotError } from '../errors.js';
 import type { AudioChunk } from './contracts.js';
 import type { LiveSpan } from './timeline.js';
+import type { TextFeed } from './tts-input.js';
 
 /** @internal What a queued chunk waited on before its TTS request could start. */
 export interface WaitedOn {
@@ -30,6 +31,8 @@ export interface SpeechItem {
   audioSpan: LiveSpan | undefined;
   /** A stock phrase (an acknowledgement): its audio is kept for the next turns. */
   phrase: boolean;
+  /** Streamed TTS input: the text pieces of one model call, spoken by one `synthesizeStream`. */
+  feed?: TextFeed;
 }
 
 /** @internal The synthesis of one item; receives chunks through `onChunk`. */
@@ -72,8 +75,8 @@ export class SpeechQueue {
     this.drained.catch(() => {});
   }
 
-  add(index: number, text: string, waitedOn: WaitedOn | undefined, phrase = false): void {
-    this.items.push({
+  add(index: number, text: string, waitedOn: WaitedOn | undefined, phrase = false, feed?: TextFeed): void {
+    const item: SpeechItem = {
       index,
       text,
       waitedOn,
@@ -83,7 +86,9 @@ export class SpeechQueue {
       done: false,
       audioSpan: undefined,
       phrase,
-    });
+    };
+    if (feed) item.feed = feed;
+    this.items.push(item);
     this.#pump(undefined);
   }
 

@@ -4,13 +4,15 @@
  * was heard), storing the audio for next time.
  * @module
  */
-import { InvalidArgumentError } from '../errors.js';
+import { type EarshotError, InvalidArgumentError } from '../errors.js';
 import { OP } from '../perf/operations.js';
 import { decodeCachedAudio, encodeCachedAudio, ttsCacheKey } from './cache.js';
 import type { AudioChunk, TextToSpeech } from './contracts.js';
 import { runStage } from './run-stage.js';
+import { SentenceChunker } from './sentence-chunker.js';
 import type { SpeechItem } from './speech-queue.js';
 import { consume } from './streams.js';
+import type { TextFeed } from './tts-input.js';
 import type { TurnState } from './turn-state.js';
 
 /** Synthesizes one queued chunk, handing its audio to `onChunk` as it arrives. */
@@ -137,4 +139,110 @@ export async function synthesizeSentence(
       );
     },
   });
+}
+
+/**
+ * Streamed TTS input: one `synthesizeStream` for the text pieces of one model call, through
+ * {@link runStage} (the first-byte deadline runs from the first piece; `OP.tts` and
+ * `OP.ttsTtfb` are recorded once per stream). Its audio is not cached: pieces are not
+ * sentences. When the stream fails before any audio (and no fallback voice takes it), the
+ * text is spoken in sentence mode instead and `onSentenceMode` is told, so the rest of the
+ * turn stays in sentence mode.
+ */
+export async function synthesizeStreamed(
+  state: TurnState,
+  item: SpeechItem,
+  feed: TextFeed,
+  onChunk: (chunk: AudioChunk) => void,
+  onSentenceMode: () => void,
+): Promise<void> {
+  const options = state.options;
+  const timeline = state.timeline;
+  const transform = options.transformText;
+  try {
+    if (typeof state.tts.synthesizeStream !== 'function') throw new StreamUnsupported();
+    await runStage<TextToSpeech, void>(state, {
+      operation: OP.tts,
+      stage: state.tts,
+      waitedOn: item.waitedOn,
+      spanFields: { sentenceIndex: item.index },
+      firstOutputDeadline: {
+        ms: options.deadlines.ttsFirstByte,
+        option: 'ttsFirstByte',
+        what: 'Text-to-speech (first byte)',
+      },
+      fallback: {
+        stage: 'tts',
+        to: options.fallbacks.tts,
+        canTake: () => item.received === 0,
+        onSwitch: (next) => {
+          state.tts = next;
+          if (options.ttsFormat === undefined) state.ttsFormat = next.defaultFormat;
+        },
+      },
+      call: async (attempt) => {
+        const stream = attempt.stage.synthesizeStream?.bind(attempt.stage);
+        if (!stream) throw new StreamUnsupported();
+        const span = attempt.begin();
+        item.audioSpan = span;
+        const read = feed.read(attempt.signal);
+        const pieces = transform ? mapPieces(read, transform) : read;
+        await consume(
+          stream(pieces, { signal: attempt.signal, format: state.ttsFormat }),
+          attempt.signal,
+          (chunk) => {
+            if (chunk.data.byteLength === 0) return;
+            if (span.firstOutput === undefined) {
+              const at = attempt.markFirstOutput();
+              timeline.record(OP.ttsTtfb, at - span.start, { provider: attempt.provider, cached: false });
+            }
+            onChunk(chunk);
+          },
+        );
+      },
+    });
+    return;
+  } catch (err) {
+    if (state.scope.aborted || item.received > 0) throw err;
+    const unsupported =
+      err instanceof StreamUnsupported || (err as { cause?: unknown }).cause instanceof StreamUnsupported;
+    if (!unsupported) state.recovered('tts', err as EarshotError);
+  }
+  // Sentence mode for this text: chunk it as it keeps coming, one request per chunk, in order.
+  onSentenceMode();
+  const chunker = new SentenceChunker(state.pipeline.chunkerOptions);
+  let part = 0;
+  const speak = async (text: string): Promise<void> => {
+    const sub: SpeechItem = {
+      ...item,
+      text,
+      chunks: [],
+      emitted: 0,
+      received: 0,
+      done: false,
+      phrase: false,
+    };
+    await synthesizeSentence(state, sub, (chunk) => onChunk(chunk));
+    if (part++ === 0) item.audioSpan = sub.audioSpan;
+  };
+  for await (const piece of feed.read(state.signal)) {
+    for (const sentence of chunker.push(piece, performance.now())) await speak(sentence);
+  }
+  for (const sentence of chunker.flush()) await speak(sentence);
+}
+
+/** The TTS (or its fallback) has no `synthesizeStream`: sentence mode, no error. */
+class StreamUnsupported extends Error {}
+
+async function* mapPieces(
+  pieces: AsyncIterable<string>,
+  transform: (text: string) => string,
+): AsyncGenerator<string, void, undefined> {
+  for await (const piece of pieces) {
+    const text = transform(piece);
+    if (typeof text !== 'string') {
+      throw new InvalidArgumentError('transformText must return a string (return "" to skip a chunk).');
+    }
+    if (text.length > 0) yield text;
+  }
 }

@@ -15,5 +15,6 @@ export * from './fake-pinecone.js';
 export { type FakeRequestRecord, RequestLog } from './fake-provider-kit.js';
 export * from './fake-providers.js';
 export * from './fake-stages.js';
+export * from './fake-streaming-tts.js';
 export * from './latency.js';
 export * from './profiles.js';
