@@ -141,7 +141,7 @@ async function designRuns(
         cache: false,
         sequential: true,
         // the design's "before" had none of earshot's latency techniques
-        pipelineOptions: { preemptive: false, prewarm: false, prefetch: 'off' },
+        pipelineOptions: { preemptive: false, prewarm: false, prefetch: 'off', ttsInput: 'sentence' },
         defaultMode: DEMO_DEFAULT_MODE,
       });
       try {
