@@ -220,10 +220,17 @@ describe('providers misbehave under load', () => {
           0,
         );
         for (const k of INJECTED_KINDS) expect(injected[k] ?? 0, `${phase.provider} ${k}`).toBeGreaterThan(0);
-        expect(
-          observed,
-          `${phase.provider}: failed calls in the monitor vs faults injected ${JSON.stringify(injected)}`,
-        ).toBe(injectedTotal);
+        const label = `${phase.provider}: failed calls in the monitor vs faults injected ${JSON.stringify(injected)}`;
+        if (phase.provider === 'deepgram') {
+          // A live session whose finalize() goes unanswered ends the utterance on the finals it
+          // already has after a grace (issue 16.1, as Deepgram documents), so a stall or a drop
+          // injected after the final transcript no longer fails the call. Every other fault must.
+          const tolerated = (injected.timeout ?? 0) + (injected.reset ?? 0);
+          expect(observed, label).toBeLessThanOrEqual(injectedTotal);
+          expect(observed, label).toBeGreaterThanOrEqual(injectedTotal - tolerated);
+        } else {
+          expect(observed, label).toBe(injectedTotal);
+        }
         // The fallbacks never saw a fault: whatever they recorded is a success.
         expect(p.fallback.samples.filter((s) => s.outcome === 'error' || s.outcome === 'timeout')).toEqual(
           [],
