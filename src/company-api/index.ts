@@ -22,8 +22,6 @@ export {
   createCachedCompanyApi,
 } from './cached-company-api.js';
 export {
-  COMPANY_API_OPERATION,
-  COMPANY_API_PROVIDER,
   type CompanyApi,
   type CompanyApiCallOptions,
   CompanyApiClient,

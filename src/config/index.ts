@@ -5,7 +5,6 @@ export {
   ENV_VARIABLES,
   loadConfigFromEnv,
   redactConfig,
-  toConfigIssues,
 } from './define.js';
 export {
   type CacheConfig,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { toConfigIssues } from '../config/index.js';
+import { toConfigIssues } from '../config/define.js';
 import { ConfigError } from '../errors.js';
 
 /**

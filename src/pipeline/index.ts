@@ -8,12 +8,8 @@ export {
   type CachedAudio,
   type CachedLlmAnswer,
   type CachedLlmEvent,
-  llmCacheKey,
-  normalizeTranscript,
   PIPELINE_CACHE_NAMESPACES,
   type PipelineCache,
-  searchCacheKey,
-  ttsCacheKey,
 } from './cache.js';
 export type * from './contracts.js';
 export type {
@@ -39,5 +35,5 @@ export {
 } from './sentence-chunker.js';
 export { withTextTransform } from './stage-wrappers.js';
 export { criticalPath, formatWaterfall, type PipelineMonitor } from './timeline.js';
-export { defineTool, executeToolCall, type ToolCallOutcome, type ToolSpec, toolDefinition } from './tools.js';
+export { defineTool, type ToolSpec } from './tools.js';
 export type { Turn } from './turn.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { toConfigIssues } from '../config/index.js';
+import { toConfigIssues } from '../config/define.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point

@@ -188,7 +188,9 @@ describe.sequential('earshot runs', () => {
         { cwd: dir },
       );
       expect(missed.code).toBe(1);
-      expect(missed.stdout).toMatch(/Targets missed: scenario: P90 [\d.]+ ms \(successful calls\) > target 0\.001 ms/);
+      expect(missed.stdout).toMatch(
+        /Targets missed: scenario: P90 [\d.]+ ms \(successful calls\) > target 0\.001 ms/,
+      );
       expect(missed.stdout).toMatch(
         /^Why the targets were missed:\n {2}- scenario \(P90 .* > 0\.001 ms\): /m,
       );

@@ -5,11 +5,11 @@ import {
   createCompanyApiTools,
   createVoicePipeline,
   defineTool,
-  normalizeTranscript,
   type PipelineCache,
   type VoicePipelineOptions,
 } from '../../src/index.js';
 import { PerformanceMonitor } from '../../src/perf/index.js';
+import { normalizeTranscript } from '../../src/pipeline/cache.js';
 import {
   FakeDocumentSearch,
   FakeLanguageModel,

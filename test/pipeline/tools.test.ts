@@ -6,10 +6,9 @@ import {
   createDocumentSearchTool,
   createEmbeddingSearch,
   defineTool,
-  executeToolCall,
-  toolDefinition,
   withTextTransform,
 } from '../../src/index.js';
+import { executeToolCall, toolDefinition } from '../../src/pipeline/tools.js';
 import {
   FakeDocumentSearch,
   FakeEmbedder,
