@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 // One entry per public subpath (see ARCHITECTURE.md). Provider SDKs, ioredis, ws and
 // @opentelemetry/api stay external: they are optional peers the host app installs.
@@ -15,16 +15,11 @@ const candidates: Record<string, string> = {
   testing: 'src/testing/index.ts',
   loadtest: 'src/loadtest/index.ts',
   report: 'src/report/index.ts',
-  cli: 'src/cli/main.ts',
 };
 const entry = Object.fromEntries(Object.entries(candidates).filter(([, file]) => existsSync(file)));
 
-export default defineConfig({
-  entry,
-  format: ['esm', 'cjs'],
-  dts: true,
+const shared = {
   sourcemap: true,
-  clean: true,
   target: 'node20',
   platform: 'node',
   splitting: true,
@@ -39,4 +34,12 @@ export default defineConfig({
     '@opentelemetry/api',
     'playwright-core',
   ],
-});
+} satisfies Options;
+
+// The library entries ship as ESM and CJS with types; the CLI (`bin`) is ESM only: no
+// `dist/cli.cjs` nobody runs. `npm run build` empties dist/ first (the two builds run side
+// by side, so neither may clean). Source maps are built but left out of the package (`files`).
+export default defineConfig([
+  { ...shared, entry, format: ['esm', 'cjs'], dts: true, clean: false },
+  { ...shared, entry: { cli: 'src/cli/main.ts' }, format: ['esm'], dts: false, clean: false },
+]);
