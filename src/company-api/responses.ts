@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { type ConfigIssue, ResponseValidationError, redactedPrefix } from '../errors.js';
+import { stripControl } from '../internal/terminal.js';
 import { COMPANY_API_PROVIDER } from './contract.js';
 import { apiErrorBodySchema } from './schemas.js';
 
@@ -79,11 +80,14 @@ export function parseResponse<T>(
   return parsed.data;
 }
 
-/** @internal the server's `code: message` from an error body (redacted), if it has one. */
+/**
+ * @internal the server's `code: message` from an error body (redacted, control characters such as
+ * ESC and BEL replaced, so a hostile server cannot drive the terminal that prints the error).
+ */
 export function errorMessageOf(body: string): string | undefined {
   try {
     const parsed = apiErrorBodySchema.safeParse(JSON.parse(body));
-    if (parsed.success) return redactedPrefix(`${parsed.data.error.code}: ${parsed.data.error.message}`, 200);
+    if (parsed.success) return stripControl(redactedPrefix(`${parsed.data.error.code}: ${parsed.data.error.message}`, 200));
   } catch {
     // not JSON: the status says enough
   }

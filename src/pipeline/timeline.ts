@@ -36,11 +36,15 @@ const MAX_RECORDERS = 1000;
 /**
  * @internal Records into a monitor through cached pre-resolved recorders when the monitor has
  * them (a turn records about 15 samples; resolving labels each time was its largest cost).
- * Never throws: metrics must not break a turn.
+ * Never throws: metrics must not break a turn. A sample the monitor refuses (cardinality limit,
+ * a bad label, a throwing custom monitor) is lost, counted in `dropped`, and reported once per
+ * sink as a process warning `EARSHOT_METRIC_DROPPED` instead of being swallowed silently.
  */
 export class MetricSink {
   readonly monitor: PipelineMonitor;
   readonly #recorders = new Map<string, (durationMs: number) => void>();
+  /** Samples the monitor refused. */
+  dropped = 0;
 
   constructor(monitor: PipelineMonitor) {
     this.monitor = monitor;
@@ -64,8 +68,14 @@ export class MetricSink {
         this.#recorders.set(key, rec);
       }
       rec(durationMs);
-    } catch {
-      // A monitor that refuses a sample (cardinality limit, bad label) loses that sample only.
+    } catch (err) {
+      // A monitor that refuses a sample loses that sample only; say so once.
+      if (this.dropped++ === 0) {
+        const why = err instanceof Error ? err.message : String(err);
+        process.emitWarning(`earshot: the monitor refused a pipeline sample (${name}): ${why}`, {
+          code: 'EARSHOT_METRIC_DROPPED',
+        });
+      }
     }
   }
 }

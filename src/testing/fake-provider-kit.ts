@@ -14,8 +14,8 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { WebSocket } from 'ws';
-import { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { optionalPeerLoader } from '../providers/shared/optional-import.js';
 import {
   type FaultDecision,
   FaultInjector,
@@ -260,6 +260,12 @@ function connectCostOf(setting: number | (() => number) | undefined): number {
  * const started = await startServer({ connectLatencyMs: () => state.connectLatencyMs, onRequest });
  * ```
  */
+/**
+ * `ws` is loaded only by the fakes that speak WebSocket (Deepgram live, ElevenLabs stream-input),
+ * so `earshot/testing` imports without it and a missing `ws` is a `MissingDependencyError`.
+ */
+const loadWs = optionalPeerLoader('ws', () => import('ws'));
+
 export async function startServer(options: {
   port?: number;
   host?: string;
@@ -282,7 +288,12 @@ export async function startServer(options: {
     connectionInfo.set(req, { newConnection: true, connectMs: ms });
     if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   };
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const wss: WebSocketServer | undefined = options.onUpgrade
+    ? new (await loadWs('the WebSocket fake servers of earshot/testing')).WebSocketServer({
+        noServer: true,
+        perMessageDeflate: false,
+      })
+    : undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     payConnectCost(req.socket, req)
@@ -305,8 +316,9 @@ export async function startServer(options: {
     const url = new URL(req.url ?? '/', `http://${host}`);
     socket.on('error', () => {});
     const accept = () =>
-      new Promise<WebSocket>((resolve) => {
-        wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+      new Promise<WebSocket>((resolve, reject) => {
+        if (!wss) reject(new Error('no WebSocket route'));
+        else wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
       });
     const handler = options.onUpgrade;
     payConnectCost(socket, req)
@@ -335,8 +347,10 @@ export async function startServer(options: {
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close();
+        if (wss) {
+          for (const ws of wss.clients) ws.terminate();
+          wss.close();
+        }
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
