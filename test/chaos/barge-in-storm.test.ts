@@ -164,6 +164,10 @@ describe('barge-in storm', () => {
       // Connections of cancelled requests must close: wait out the HTTP keep-alive of the idle
       // ones (undici 4 s, node:http 5 s) with the fakes still running. What is left then is a
       // request nobody cancelled.
+      // The pipeline keeps warm connections on purpose (issue 14: the ElevenLabs multi-stream
+      // WebSocket, the Deepgram warm socket); pipeline.close() releases them, and must.
+      const pooledBeforeClose = p.fakes.elevenlabs.stats.open + p.fakes.deepgram.live.open;
+      await p.pipeline.close();
       const liveOpenAfter = { deepgram: 0, elevenlabs: 0 };
       const growth = await settleResources(baseline, 8000);
       liveOpenAfter.deepgram = p.fakes.deepgram.live.open;
@@ -194,6 +198,7 @@ describe('barge-in storm', () => {
         listenersLeft: turns.reduce((n, t) => n + t.listenersLeft, 0),
         socketsOrTimersLeftWithFakesRunning: growth,
         liveSessionsOpenAfter: liveOpenAfter,
+        pooledConnectionsBeforeClose: pooledBeforeClose,
         resourcesLeftAfterClose: growthAfterClose,
         unhandledRejections: watch.reasons.length,
       });
