@@ -87,7 +87,8 @@ export function parseResponse<T>(
 export function errorMessageOf(body: string): string | undefined {
   try {
     const parsed = apiErrorBodySchema.safeParse(JSON.parse(body));
-    if (parsed.success) return stripControl(redactedPrefix(`${parsed.data.error.code}: ${parsed.data.error.message}`, 200));
+    if (parsed.success)
+      return stripControl(redactedPrefix(`${parsed.data.error.code}: ${parsed.data.error.message}`, 200));
   } catch {
     // not JSON: the status says enough
   }
