@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { LoadRunResult } from '../loadtest/run-control.js';
 import { type SavedRun, writeRunFile } from '../loadtest/run-file.js';
 import type { LoadProgress } from '../loadtest/types.js';
+import { OP } from '../perf/operations.js';
 import { formatMs } from '../report/format.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import { formatTextReport } from '../report/text-report.js';
@@ -105,9 +106,9 @@ export interface ResolvedTargets {
  * are judged on those operations. Explicit `--target` flags are taken as they are.
  */
 const STREAMING_EQUIVALENT: Readonly<Record<string, string>> = {
-  llm: 'llm_ttft',
-  tts: 'tts_ttfb',
-  e2e: 'time_to_first_audio',
+  [OP.llm]: OP.llmTtft,
+  [OP.tts]: OP.ttsTtfb,
+  [OP.e2e]: OP.timeToFirstAudio,
 };
 
 /**

@@ -59,7 +59,7 @@ export function explainMisses(run: SavedRun, ctx: MissContext): string[] {
 }
 
 function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: string): string {
-  const tools = hitRate(run, 'company_api');
+  const tools = hitRate(run, OP.companyApi);
   switch (name) {
     case OP.companyApi:
       return `company_api = one HTTP call to the company API per tool call (the fake upstream is P90 100 ms${profile}); only cache hits are fast, and ${ctx.cache ? `${tools ?? 'no'} of the company-API lookups hit here` : 'the cache is off (--no-cache)'}. A P90 under 50 ms needs ≥ 90 % hits. Fix: run longer (the cache's steady state), prefetch tool data, or raise EARSHOT_TTL_COMPANY_API__* so entries live longer.`;
@@ -77,11 +77,11 @@ function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: st
     case OP.timeToAnswerAudio:
     case OP.e2e: {
       const parts = [
-        ['stt', p90Of(run, OP.stt)],
-        ['llm_ttft', p90Of(run, OP.llmTtft)],
-        ['company_api', p90Of(run, OP.companyApi)],
-        ['search', p90Of(run, OP.search)],
-        ['tts_ttfb', p90Of(run, OP.ttsTtfb)],
+        [OP.stt, p90Of(run, OP.stt)],
+        [OP.llmTtft, p90Of(run, OP.llmTtft)],
+        [OP.companyApi, p90Of(run, OP.companyApi)],
+        [OP.search, p90Of(run, OP.search)],
+        [OP.ttsTtfb, p90Of(run, OP.ttsTtfb)],
       ]
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k} ${v}`)

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Labels } from '../perf/index.js';
+import { OP } from '../perf/operations.js';
 import { type PageIterationOptions, paginate } from './pagination.js';
 import type {
   Equipment,
@@ -18,9 +19,9 @@ import type {
 } from './schemas.js';
 
 /** Provider name carried by every error of the client. */
-export const COMPANY_API_PROVIDER = 'company_api';
+export const COMPANY_API_PROVIDER = OP.companyApi;
 /** Operation name of the client's samples in the performance monitor. */
-export const COMPANY_API_OPERATION = 'company_api';
+export const COMPANY_API_OPERATION = OP.companyApi;
 
 /** Per-call options of every client method. */
 export interface CompanyApiCallOptions {

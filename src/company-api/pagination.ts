@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError, ResponseValidationError } from '../errors.js';
 import { throwIfAborted } from '../internal/abort.js';
+import { OP } from '../perf/operations.js';
 import type { Page } from './schemas.js';
 
 /** Options of {@link paginate} and of the clients' `pages()` method. */
@@ -68,7 +69,7 @@ export async function* paginate<F extends PaginatedFilter, T>(
       throw new ResponseValidationError(
         'The list returned a cursor it had already returned',
         [{ path: 'nextCursor', message: 'repeats an earlier cursor' }],
-        { provider: 'company_api', retryable: false },
+        { provider: OP.companyApi, retryable: false },
       );
     }
     seen.add(page.nextCursor);

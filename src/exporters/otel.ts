@@ -1,5 +1,6 @@
 import { MissingDependencyError } from '../errors.js';
 import type { NormalizedLabels, RecordEvent } from '../perf/index.js';
+import { OP } from '../perf/operations.js';
 import { type CacheStatsProvider, namespaceStats } from './source.js';
 
 /**
@@ -118,6 +119,12 @@ const INSTRUMENTS: Record<string, InstrumentSpec> = {
     buckets: VOICE_BUCKETS,
     genAi: false,
   },
+  'earshot.voice.time_to_answer_audio': {
+    description:
+      'Time from the end of user speech to the first audio of the final answer (never an acknowledgement).',
+    buckets: VOICE_BUCKETS,
+    genAi: false,
+  },
   'earshot.tool.duration': {
     description: 'Duration of a tool call made for the language model.',
     buckets: VOICE_BUCKETS,
@@ -137,24 +144,34 @@ const INSTRUMENTS: Record<string, InstrumentSpec> = {
 
 /** Where earshot's operation names go by default. */
 export const DEFAULT_OTEL_RULES: Readonly<Record<string, OtelInstrumentRule>> = Object.freeze({
-  llm: { instrument: 'gen_ai.client.operation.duration', attributes: { 'gen_ai.operation.name': 'chat' } },
-  llm_ttft: {
+  [OP.llm]: {
+    instrument: 'gen_ai.client.operation.duration',
+    attributes: { 'gen_ai.operation.name': 'chat' },
+  },
+  [OP.llmTtft]: {
     instrument: 'gen_ai.client.operation.time_to_first_chunk',
     attributes: { 'gen_ai.operation.name': 'chat' },
   },
-  embeddings: {
+  [OP.embed]: {
     instrument: 'gen_ai.client.operation.duration',
     attributes: { 'gen_ai.operation.name': 'embeddings' },
   },
-  stt: { instrument: 'earshot.stt.duration' },
-  tts: { instrument: 'earshot.tts.duration' },
-  tts_ttfb: { instrument: 'earshot.tts.time_to_first_byte' },
-  e2e: { instrument: 'earshot.voice.turn.duration' },
-  time_to_first_audio: { instrument: 'earshot.voice.time_to_first_audio' },
-  company_api: { instrument: 'earshot.tool.duration', attributes: { 'earshot.tool.name': 'company_api' } },
-  search: { instrument: 'earshot.tool.duration', attributes: { 'earshot.tool.name': 'search' } },
-  cache_read: { instrument: 'earshot.cache.duration', attributes: { 'earshot.cache.operation': 'read' } },
-  cache_write: { instrument: 'earshot.cache.duration', attributes: { 'earshot.cache.operation': 'write' } },
+  [OP.stt]: { instrument: 'earshot.stt.duration' },
+  [OP.tts]: { instrument: 'earshot.tts.duration' },
+  [OP.ttsTtfb]: { instrument: 'earshot.tts.time_to_first_byte' },
+  [OP.e2e]: { instrument: 'earshot.voice.turn.duration' },
+  [OP.timeToFirstAudio]: { instrument: 'earshot.voice.time_to_first_audio' },
+  [OP.timeToAnswerAudio]: { instrument: 'earshot.voice.time_to_answer_audio' },
+  [OP.companyApi]: {
+    instrument: 'earshot.tool.duration',
+    attributes: { 'earshot.tool.name': OP.companyApi },
+  },
+  [OP.search]: { instrument: 'earshot.tool.duration', attributes: { 'earshot.tool.name': OP.search } },
+  [OP.cacheRead]: { instrument: 'earshot.cache.duration', attributes: { 'earshot.cache.operation': 'read' } },
+  [OP.cacheWrite]: {
+    instrument: 'earshot.cache.duration',
+    attributes: { 'earshot.cache.operation': 'write' },
+  },
 });
 
 /** Options of {@link OpenTelemetryBridge}. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { LatencyHistogram, PerformanceMonitor, TargetsInput } from '../perf/index.js';
+import { OP } from '../perf/operations.js';
 import type { LoadRunResult } from './run-control.js';
 import { RUN_FILE_VERSION, type SavedRun, type StageStats, savedRunSchema } from './run-file.js';
 
@@ -35,24 +36,29 @@ export interface SummarizeRunOptions {
 }
 
 /** Where known operations appear in tables and charts: the order of a turn. */
-const STAGE_ORDER = [
-  'stt',
-  'search',
-  'company_api',
+const STAGE_ORDER: readonly string[] = [
+  OP.stt,
+  OP.search,
+  OP.embed,
+  OP.companyApi,
   'tool:*',
-  'llm_ttft',
-  'llm',
-  'tts_ttfb',
-  'tts',
-  'time_to_first_audio',
-  'e2e',
-  'turn',
+  OP.prefetch,
+  OP.llmTtft,
+  OP.llm,
+  OP.ttsTtfb,
+  OP.tts,
+  OP.endOfTurn,
+  OP.timeToFirstAudio,
+  OP.timeToAnswerAudio,
+  OP.e2e,
+  OP.turn,
   'scenario',
   'scenario_from_intended',
   'http_ttfb',
   'http',
-  'cache_read',
-  'cache_write',
+  OP.cacheRead,
+  OP.cacheWrite,
+  OP.cacheLoad,
 ];
 
 /** Sort key of an operation name in reports. */

@@ -5,6 +5,7 @@
  */
 import { formatDuration } from '../loadtest/options.js';
 import type { SavedRun, StageStats } from '../loadtest/run-file.js';
+import { OP } from '../perf/operations.js';
 import { formatCount, formatMs, formatPercent, formatTarget } from './format.js';
 import { el, esc } from './svg.js';
 
@@ -122,7 +123,7 @@ export function stageTable(run: SavedRun): string {
 }
 
 export function headlineStage(run: SavedRun): StageStats | undefined {
-  for (const name of ['time_to_first_audio', 'e2e', 'scenario_from_intended', 'scenario', 'http']) {
+  for (const name of [OP.timeToFirstAudio, OP.e2e, 'scenario_from_intended', 'scenario', 'http']) {
     const s = run.stages.find((x) => x.name === name);
     if (s) return s;
   }

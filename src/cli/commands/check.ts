@@ -8,6 +8,7 @@ import { runClosedModel } from '../../loadtest/closed-model.js';
 import { summarizeRun } from '../../loadtest/summarize.js';
 import type { Scenario } from '../../loadtest/types.js';
 import { PerformanceMonitor } from '../../perf/index.js';
+import { OP } from '../../perf/operations.js';
 import { type CommandSpec, int, type ParsedValues } from '../args.js';
 import {
   type CliContext,
@@ -65,7 +66,7 @@ function componentScenario(target: PipelineTarget, monitor: PerformanceMonitor):
         signal,
       });
       const question = demoQuestion('documents', target.ids, ctx.random);
-      await monitor.track('search', () => target.search.search(question, { signal, topK: 3 }), {
+      await monitor.track(OP.search, () => target.search.search(question, { signal, topK: 3 }), {
         provider: target.search.provider,
         cached: false,
       });
