@@ -13,6 +13,8 @@ export interface MissContext {
   profile?: string;
   /** Whether a cache was in front of the tools, the LLM, TTS and search. */
   cache: boolean;
+  /** The endpoint of a `load --url` run (method and URL, no credentials). */
+  url?: string;
 }
 
 const p90Of = (run: SavedRun, name: string): string | undefined => {
@@ -58,11 +60,25 @@ export function explainMisses(run: SavedRun, ctx: MissContext): string[] {
   return lines;
 }
 
+/**
+ * Calls that failed in the stages a turn waits on. Their time is in the turn (a timed-out call
+ * waited its whole deadline before the fallback), but not in the stage's P90, which counts
+ * successful calls: without this, a slow first audio would point at stages that look fast.
+ */
+function failedParts(run: SavedRun): string {
+  const failed = [OP.stt, OP.llmTtft, OP.llm, OP.ttsTtfb, OP.tts, OP.companyApi, OP.search]
+    .map((name) => run.stages.find((x) => x.name === name))
+    .filter((s): s is NonNullable<typeof s> => s !== undefined && s.errors > 0)
+    .map((s) => `${s.name} ${s.errors} of ${s.count}`);
+  if (failed.length === 0) return '';
+  return ` Failed calls (their wait counts in the turn, not in the stage's P90): ${failed.join(', ')}; a timeout there costs the whole deadline (see their rows above and the HTML report's P90 waterfall).`;
+}
+
 function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: string): string {
   const tools = hitRate(run, OP.companyApi);
   switch (name) {
     case OP.companyApi:
-      return `company_api = one HTTP call to the company API per tool call (the fake upstream is P90 100 ms${profile}); only cache hits are fast, and ${ctx.cache ? `${tools ?? 'no'} of the company-API lookups hit here` : 'the cache is off (--no-cache)'}. A P90 under 50 ms needs ≥ 90 % hits. Fix: run longer (the cache's steady state), prefetch tool data, or raise EARSHOT_TTL_COMPANY_API__* so entries live longer.`;
+      return `company_api = one HTTP call to the company API per tool call (the fake upstream is P90 100 ms${profile}); only cache hits are fast, and ${ctx.cache ? `${tools ?? 'no'} of the company-API lookups hit here` : 'the cache is off (--no-cache)'}. A P90 under 50 ms needs ≥ 90 % hits. Fix: ${ctx.cache ? "run longer (the cache's steady state), prefetch tool data, or raise EARSHOT_TTL_COMPANY_API__* so entries live longer" : 'turn the cache on (drop --no-cache): without it every lookup pays the upstream'}.`;
     case OP.search:
       return `search = embedding + vector query: two calls in series (the source design's 100 ms target assumes one)${ctx.cache ? `, cached per question (pinecone hit rate ${hitRate(run, 'pinecone') ?? 'n/a'})` : ''}. Fix: cache embeddings of frequent questions, use searchMode "context" to search while the LLM starts, or set --target search=<embedding + query budget>.`;
     case OP.stt:
@@ -86,8 +102,12 @@ function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: st
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-      return `${name} = stt + llm_ttft to the first sentence + tts_ttfb, plus a tool call (company_api or search) and a second LLM round in tool turns — the slowest turns are tool turns (P90s here: ${parts || 'n/a'}). Fix the slowest part above; earshot's latency techniques (preemptive generation, prefetch, warm connections, streamed TTS input: docs/latency.md) cut it further.`;
+      return `${name} = stt + llm_ttft to the first sentence + tts_ttfb, plus a tool call (company_api or search) and a second LLM round in tool turns — the slowest turns are tool turns (P90s here: ${parts || 'n/a'}).${failedParts(run)} Fix the slowest part above; earshot's latency techniques (preemptive generation, prefetch, warm connections, streamed TTS input: docs/latency.md) cut it further.`;
     }
+    case 'http':
+    case 'http_ttfb':
+    case 'scenario':
+      return `${name} = ${name === 'http_ttfb' ? 'request → first response byte' : 'the whole request'} to ${ctx.url ?? 'the endpoint'} (the configuration's end-to-end target, judged on the whole request), measured from this machine. Fix it in the app: its own timeline (answer JSON with a "timeline" field and the report draws the waterfall), or run earshot load closer to it.`;
     case OP.cacheRead:
     case OP.cacheWrite:
       return `${name} = a memory-tier ${name === OP.cacheRead ? 'lookup' : 'store'}, plus a Redis round trip with REDIS_URL (commandTimeoutMs bounds it). Fix: Redis closer to the app, or a larger memory tier (EARSHOT_CACHE_MAX_ENTRIES) so fewer reads reach Redis.`;

@@ -316,17 +316,14 @@ interface AdapterEndpoints {
 async function adapterStages(o: PipelineTargetOptions, at: AdapterEndpoints, live: boolean): Promise<Stages> {
   const own = new PerformanceMonitor();
   // Provider adapters load their SDKs lazily; `create` makes a missing SDK fail here.
-  const [
-    { DeepgramSpeechToText },
-    { createOpenAILanguageModel, createOpenAIEmbedder },
-    { ElevenLabsTextToSpeech },
-  ] = await Promise.all([
-    import('../providers/deepgram/index.js'),
-    import('../providers/openai/index.js'),
-    import('../providers/elevenlabs/index.js'),
-  ]);
+  const [{ DeepgramSpeechToText }, { OpenAILanguageModel, OpenAIEmbedder }, { ElevenLabsTextToSpeech }] =
+    await Promise.all([
+      import('../providers/deepgram/index.js'),
+      import('../providers/openai/index.js'),
+      import('../providers/elevenlabs/index.js'),
+    ]);
   const stt = await DeepgramSpeechToText.create({ ...at.deepgram, monitor: own });
-  const llm = await createOpenAILanguageModel({ ...at.openai, monitor: own, maxTokens: 300 });
+  const llm = await OpenAILanguageModel.create({ ...at.openai, monitor: own, maxTokens: 300 });
   const tts = await ElevenLabsTextToSpeech.create({
     ...at.elevenlabs,
     monitor: own,
@@ -336,15 +333,15 @@ async function adapterStages(o: PipelineTargetOptions, at: AdapterEndpoints, liv
   let searchName = 'in-memory documents';
   const indexName = at.pinecone?.indexName ?? o.env.PINECONE_INDEX;
   if (at.pinecone || (o.env.PINECONE_API_KEY && indexName)) {
-    const [{ createPineconeVectorIndex }, { createEmbeddingSearch }] = await Promise.all([
+    const [{ PineconeVectorIndex }, { createEmbeddingSearch }] = await Promise.all([
       import('../providers/pinecone/index.js'),
       import('../pipeline/search.js'),
     ]);
-    const index = await createPineconeVectorIndex({
+    const index = await PineconeVectorIndex.create({
       ...(at.pinecone ?? { indexName: indexName! }),
       monitor: own,
     });
-    const embedder = await createOpenAIEmbedder({ ...at.embedder, monitor: own });
+    const embedder = await OpenAIEmbedder.create({ ...at.embedder, monitor: own });
     search = createEmbeddingSearch(embedder, index);
     searchName = `Pinecone index ${indexName}`;
   }

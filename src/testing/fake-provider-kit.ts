@@ -289,7 +289,7 @@ export async function startServer(options: {
     if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   };
   const wss: WebSocketServer | undefined = options.onUpgrade
-    ? new (await loadWs('the WebSocket fake servers of earshot/testing')).WebSocketServer({
+    ? new (await loadWs('earshot/testing (its WebSocket fake servers)')).WebSocketServer({
         noServer: true,
         perMessageDeflate: false,
       })

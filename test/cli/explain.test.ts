@@ -1,5 +1,8 @@
 /** Issue 17 item 1: every missed target explains itself (stage, what it is made of, what fixes it). */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { explainMisses } from '../../src/cli/explain.js';
 import { parseSavedRun } from '../../src/loadtest/index.js';
 import { runInProcess } from './in-process.js';
 
@@ -82,5 +85,106 @@ describe('missed targets explain themselves', () => {
       '--json',
     ]);
     expect(parseSavedRun(JSON.parse(before.stdout)).config.target?.description).toContain('P90 100 ms');
+  }, 120_000);
+
+  it('load explains its misses too, like demo and check (docs/cli.md)', async () => {
+    const r = await runInProcess([
+      'load',
+      '--providers',
+      'fake',
+      '--profile',
+      'instant',
+      '--users',
+      '2',
+      '--spawn-rate',
+      '2',
+      '--iterations',
+      '4',
+      '--target',
+      'stt=0.0001',
+    ]);
+    expect(r.code).toBe(1);
+    const why = r.stdout.slice(r.stdout.indexOf('Why the targets were missed:'));
+    expect(why).toMatch(/^ {2}- stt \(P90 .* > .*\): stt = .*"instant" profile.*Fix/m);
+  }, 120_000);
+
+  it('load --url explains a miss of the whole request, naming the endpoint', async () => {
+    const server: Server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await runInProcess([
+        'load',
+        '--url',
+        `http://127.0.0.1:${port}/turn`,
+        '--users',
+        '1',
+        '--spawn-rate',
+        '1',
+        '--iterations',
+        '3',
+        '--target',
+        'http=0.0001',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('Why the targets were missed:');
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `- http \\(P90 .*\\): http = the whole request to GET http://127\\.0\\.0\\.1:${port}/turn`,
+        ),
+      );
+      expect(r.stdout).not.toContain('a user-set target on "http"');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 120_000);
+
+  it('with --no-cache the company-API fix is to turn the cache on, not to run longer', async () => {
+    const r = await runInProcess([
+      'check',
+      '--turns',
+      '2',
+      '--calls',
+      '2',
+      '--providers',
+      'fake',
+      '--profile',
+      'instant',
+      '--no-cache',
+      '--target',
+      'company_api=0.0001',
+    ]);
+    expect(r.code).toBe(1);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('  - company_api ('));
+    expect(line).toContain('the cache is off (--no-cache)');
+    expect(line).toContain('turn the cache on');
+    expect(line).not.toContain('run longer');
+  }, 120_000);
+
+  it('a slow first audio names the stages whose calls failed (a timeout is not in their P90)', async () => {
+    const r = await runInProcess([
+      'check',
+      '--turns',
+      '2',
+      '--calls',
+      '1',
+      '--providers',
+      'fake',
+      '--profile',
+      'instant',
+      '--json',
+    ]);
+    const run = parseSavedRun(JSON.parse(r.stdout));
+    const ttfa = run.stages.find((s) => s.name === 'time_to_first_audio')!;
+    ttfa.target = { percentile: 90, targetMs: 500, actualMs: 10_900, status: 'fail' };
+    const clean = explainMisses(run, { cache: true }).join('\n');
+    expect(clean).toContain('time_to_first_audio (P90 10900 ms');
+    expect(clean).not.toContain('Failed calls');
+    const tts = run.stages.find((s) => s.name === 'tts')!;
+    tts.errors = 3;
+    const why = explainMisses(run, { cache: true }).join('\n');
+    expect(why).toContain(
+      `Failed calls (their wait counts in the turn, not in the stage's P90): tts 3 of ${tts.count}`,
+    );
   }, 120_000);
 });

@@ -38,9 +38,10 @@ import {
   TARGET_FLAGS,
 } from '../common.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { MissContext } from '../explain.js';
 import type { PipelineTarget } from '../pipeline-target.js';
 import { pipelineScenarios } from '../scenarios.js';
-import { pipelineTargetFor, runFactsOf } from './pipeline-setup.js';
+import { fakeProfile, pipelineTargetFor, profileOf, runFactsOf } from './pipeline-setup.js';
 
 const presets = Object.entries(LOAD_PRESETS)
   .map(([k, v]) => `${k} ${v.users}/${v.spawnRate}`)
@@ -291,7 +292,11 @@ export async function loadCommand(ctx: CliContext, values: ParsedValues): Promis
       ...runFactsOf(ctx, targets, target),
       config,
     });
-    return await finishRun(ctx, values, run, { out: 'earshot-run.json' }, progress);
+    // Every miss explains itself, as in `demo` and `check` (issue 17 item 1).
+    const explain: MissContext = target
+      ? { cache: target.cache !== undefined, ...(fakeProfile(values) ? { profile: profileOf(values) } : {}) }
+      : { cache: false, url: description };
+    return await finishRun(ctx, values, run, { out: 'earshot-run.json' }, progress, { explain });
   } finally {
     await target?.close();
   }
