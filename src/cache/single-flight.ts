@@ -1,5 +1,5 @@
 import { AbortedError, CacheError } from '../errors.js';
-import { raceSignal } from '../internal/abort.js';
+import { raceAbort } from '../internal/abort.js';
 import type { LoaderContext } from './call-options.js';
 import { checkSeconds, type Job, type Policy, runLoader } from './loader.js';
 import type { CacheMetrics } from './metrics.js';
@@ -57,7 +57,7 @@ export class SingleFlight {
     const signal = job.options.signal;
     if (signal === undefined) return flight;
     // Leaving must not cancel the load for the other callers: only this caller stops waiting.
-    return raceSignal(
+    return raceAbort(
       flight,
       signal,
       () => new AbortedError(`getOrSet("${job.key}") was aborted by its caller.`, { cause: signal.reason }),

@@ -57,16 +57,6 @@ export function raceAbort<T>(
   });
 }
 
-/**
- * @deprecated The old name of {@link raceAbort} (same function), kept while the modules that
- * import it move over.
- */
-export const raceSignal: <T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  onAbort: AbortRejection,
-) => Promise<T> = raceAbort;
-
 /** Waits `ms`, or rejects when `signal` fires (clearing the timer). */
 export function abortableSleep(
   ms: number,

@@ -7,7 +7,7 @@
 import { connect } from 'node:net';
 import { z } from 'zod';
 import { InvalidArgumentError, TimeoutError, UpstreamError } from '../errors.js';
-import { raceSignal } from '../internal/abort.js';
+import { raceAbort } from '../internal/abort.js';
 import { parseLoadOptions } from './options.js';
 import { waterfallSchema } from './run-file.js';
 import type { Scenario, ScenarioResult } from './types.js';
@@ -74,7 +74,7 @@ export function httpScenario(input: HttpTargetOptionsInput): Scenario {
         try {
           const init: RequestInit = { method, headers: o.headers, signal: controller.signal };
           if (o.body !== undefined) init.body = o.body;
-          res = await raceSignal(fetch(o.url, init), controller.signal, abortReason);
+          res = await raceAbort(fetch(o.url, init), controller.signal, abortReason);
         } catch (err) {
           ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, { status: 0, outcome: 'error' });
           throw networkError(err, where, o.timeoutMs, ctx.signal, controller.signal);
@@ -82,7 +82,7 @@ export function httpScenario(input: HttpTargetOptionsInput): Scenario {
         const ttfb = performance.now() - t0;
         let text: string;
         try {
-          text = await raceSignal(res.text(), controller.signal, abortReason);
+          text = await raceAbort(res.text(), controller.signal, abortReason);
         } catch (err) {
           ctx.monitor.record(HTTP_OPERATIONS.total, performance.now() - t0, {
             status: res.status,

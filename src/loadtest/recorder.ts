@@ -5,6 +5,7 @@
  */
 import { EarshotError, redact } from '../errors.js';
 import { LatencyHistogram, type PerformanceMonitor } from '../perf/index.js';
+import { ROLLING_WINDOW_SIZES, RollingWindow } from './rolling-window.js';
 import type { TimeseriesPoint } from './run-file.js';
 import type { LoadProgress, ScenarioResult, TurnWaterfall } from './types.js';
 
@@ -85,6 +86,7 @@ export class RunRecorder {
   // merge packed histograms of every operation, which costs more than the turns themselves.
   readonly #intervalHist = new LatencyHistogram({ storage: 'dense' });
   readonly #totalHist = new LatencyHistogram({ storage: 'dense' });
+  readonly #rolling = ROLLING_WINDOW_SIZES.map((n) => new RollingWindow(n));
   #lastSampleAt: number;
   #intervalStarted = 0;
   #intervalCompleted = 0;
@@ -162,6 +164,7 @@ export class RunRecorder {
     this.monitor.record(SCENARIO_OPERATION, end - sentAt, labels);
     this.#intervalHist.recordMs(end - sentAt);
     this.#totalHist.recordMs(end - sentAt);
+    for (const w of this.#rolling) w.add(end - sentAt);
     if (intendedAt !== undefined)
       this.monitor.record(SCENARIO_FROM_INTENDED_OPERATION, end - intendedAt, labels);
   }
@@ -197,7 +200,8 @@ export class RunRecorder {
   /** Closes the current interval and appends it to the time series. */
   sample(state: { users?: number; targetRate?: number }): TimeseriesPoint {
     const now = this.#now();
-    const intervalMs = Math.max(1, now - this.#lastSampleAt);
+    const intervalStart = this.#lastSampleAt;
+    const intervalMs = Math.max(1, now - intervalStart);
     this.#lastSampleAt = now;
     const hist = this.#intervalHist;
     const point: TimeseriesPoint = {
@@ -216,6 +220,12 @@ export class RunRecorder {
       point.p90 = hist.percentileMs(90);
       point.p99 = hist.percentileMs(99);
     }
+    const own =
+      point.p50 !== undefined && point.p90 !== undefined ? { p50: point.p50, p90: point.p90 } : undefined;
+    const rolling = this.#rolling.flatMap(
+      (w) => w.close(intervalStart - this.startedAt, now - this.startedAt, own) ?? [],
+    );
+    if (rolling.length > 0) point.rolling = rolling;
     hist.reset();
     this.#intervalStarted = 0;
     this.#intervalCompleted = 0;

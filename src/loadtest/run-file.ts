@@ -71,6 +71,21 @@ export const timeseriesPointSchema = z.object({
   p50: ms.optional(),
   p90: ms.optional(),
   p99: ms.optional(),
+  /**
+   * P50 and P90 over the last `size` iterations (at least one interval), one entry per window
+   * size, for the over-time chart. Absent in older run files and before the first iteration.
+   */
+  rolling: z
+    .array(
+      z.object({
+        size: z.number().int().positive(),
+        turns: z.number().int().positive(),
+        windowMs: ms,
+        p50: ms,
+        p90: ms,
+      }),
+    )
+    .optional(),
 });
 
 const spanSchema = z.object({

@@ -48,6 +48,8 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(-
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 td.text,th.text{text-align:left;white-space:normal}
+.stretch{display:block;font-size:12px;font-weight:400}
+.table-wrap{overflow-x:auto}#stage-table th{white-space:normal}
 th{background:#f4f4f5;font-weight:600;font-size:12px;color:#333}
 tr:last-child td{border-bottom:none}
 .pass{color:var(--pass);font-weight:600}.fail{color:var(--fail);font-weight:600}.nodata{color:var(--muted)}

@@ -3,8 +3,8 @@
  * latency and throughput over time, and arrivals.
  * @module
  */
-import type { SavedRun, StageStats } from '../loadtest/run-file.js';
-import { PALETTE, stageColor, xyChart } from './charts.js';
+import type { SavedRun, StageStats, TimeseriesPoint } from '../loadtest/run-file.js';
+import { PALETTE, stageColor, type XYSeries, xyChart } from './charts.js';
 import { formatCount, formatMs, formatTarget } from './format.js';
 import { MAX_AXIS_PERCENTILE } from './scales.js';
 import { el, esc } from './svg.js';
@@ -81,29 +81,123 @@ export function coordinatedOmissionChart(run: SavedRun, width: number): string {
   );
 }
 
+/** A duration for a title: `250 ms`, `2.5 s`, `25 s`, `1 min 30 s`. */
+function formatSeconds(ms: number): string {
+  if (ms < 1000) return `${ms >= 100 ? Math.round(ms / 10) * 10 : Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 10) return `${Math.round(s * 10) / 10} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  const rest = Math.round(s - m * 60);
+  return rest === 0 ? `${m} min` : `${m} min ${rest} s`;
+}
+
+/** The typical interval of a time series (its median `intervalMs`). */
+function typicalInterval(ts: readonly TimeseriesPoint[]): number {
+  const v = ts.map((p) => p.intervalMs).sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)] ?? 1000;
+}
+
+/**
+ * The rolling window size drawn for a run: the largest recorded size the run holds at least
+ * four windows of (so the line can move), else the smallest recorded size.
+ */
+export function chooseRollingSize(ts: readonly TimeseriesPoint[]): number | undefined {
+  const sizes = new Set<number>();
+  let total = 0;
+  for (const p of ts) {
+    total += p.completed;
+    for (const r of p.rolling ?? []) sizes.add(r.size);
+  }
+  const sorted = [...sizes].sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  return sorted.filter((n) => total >= 4 * n).pop() ?? sorted[0]!;
+}
+
+/**
+ * The latency lines of the over-time chart and the title that says what they are.
+ *
+ * When every interval holds a full window, the interval percentiles are already steady: P50 /
+ * P90 / P99 per interval, as lines. Otherwise (few users, slow turns) the lines are the rolling
+ * P50 / P90 over the last N iterations ({@link chooseRollingSize} picks N from the run's
+ * length), and the per-interval P50 / P90 stay behind them as faint dots; the title states N
+ * and how far back the window reached. Run files without rolling figures draw interval lines.
+ */
+export function latencyOverTime(ts: readonly TimeseriesPoint[]): { title: string; series: XYSeries[] } {
+  const t = (ms: number) => ms / 1000;
+  const withLat = ts.filter((p) => p.p50 !== undefined);
+  const every = formatSeconds(typicalInterval(ts));
+  const size = chooseRollingSize(ts);
+  const rolled: { p: TimeseriesPoint; r: NonNullable<TimeseriesPoint['rolling']>[number] }[] = [];
+  for (const p of ts) {
+    const r = p.rolling?.find((w) => w.size === size);
+    if (r) rolled.push({ p, r });
+  }
+  const ownInterval = ({ p, r }: (typeof rolled)[number]) =>
+    r.turns >= r.size && r.windowMs <= p.intervalMs + 1;
+  const perInterval: XYSeries[] = [
+    { name: 'P50', color: PALETTE[0]!, points: withLat.map((p) => [t(p.tMs), p.p50!] as const) },
+    { name: 'P90', color: PALETTE[1]!, points: withLat.map((p) => [t(p.tMs), p.p90!] as const) },
+    { name: 'P99', color: PALETTE[3]!, points: withLat.map((p) => [t(p.tMs), p.p99!] as const) },
+  ];
+  if (size === undefined || rolled.length === 0 || rolled.every(ownInterval)) {
+    const each = size !== undefined && rolled.length > 0 ? `, each ≥ ${size} iterations` : '';
+    return {
+      title: `Latency over time: P50 / P90 / P99 per ${every} interval (send → done${each})`,
+      series: perInterval,
+    };
+  }
+  let shortest = Number.POSITIVE_INFINITY;
+  let longest = 0;
+  for (const { r } of rolled) {
+    if (r.turns < r.size) continue;
+    shortest = Math.min(shortest, r.windowMs);
+    longest = Math.max(longest, r.windowMs);
+  }
+  const reach =
+    longest === 0
+      ? `fewer than ${size} in the run: all so far`
+      : formatSeconds(shortest) === formatSeconds(longest)
+        ? `about ${formatSeconds(longest)}`
+        : `${formatSeconds(shortest)}–${formatSeconds(longest)}`;
+  const last = `last ${size}`;
+  return {
+    title: `Latency over time: P50 / P90 of the ${last} iterations (${reach}); dots: per ${every} interval`,
+    series: [
+      { name: `P50 per ${every}`, style: 'dots', color: PALETTE[0]!, points: perInterval[0]!.points },
+      { name: `P90 per ${every}`, style: 'dots', color: PALETTE[1]!, points: perInterval[1]!.points },
+      {
+        name: `P50, ${last}`,
+        color: PALETTE[0]!,
+        points: rolled.map(({ p, r }) => [t(p.tMs), r.p50] as const),
+      },
+      {
+        name: `P90, ${last}`,
+        color: PALETTE[1]!,
+        points: rolled.map(({ p, r }) => [t(p.tMs), r.p90] as const),
+      },
+    ],
+  };
+}
+
 export function overTimeCharts(run: SavedRun, width: number): string {
   const ts = run.timeseries;
   if (ts.length === 0)
     return el('p', { class: 'muted' }, 'No samples over time (the run was shorter than one interval).');
   const t = (ms: number) => ms / 1000;
-  const withLat = ts.filter((p) => p.p50 !== undefined);
   const isOpen = run.config.model === 'open';
   const load = ts.map((p) => [t(p.tMs), (isOpen ? p.targetRate : p.users) ?? 0] as const);
   const loadName = isOpen ? 'target arrival rate /s' : 'users';
+  const lat = latencyOverTime(ts);
   const latency = xyChart({
     id: 'latency-over-time',
-    title: 'Latency over time (each iteration, send → done)',
+    title: lat.title,
     width,
     height: 260,
     xLabel: 'seconds since start',
     yLabel: 'ms',
     y2Label: loadName,
-    series: [
-      { name: loadName, style: 'area', axis: 'right', color: '#888888', points: load },
-      { name: 'P50', color: PALETTE[0]!, points: withLat.map((p) => [t(p.tMs), p.p50!] as const) },
-      { name: 'P90', color: PALETTE[1]!, points: withLat.map((p) => [t(p.tMs), p.p90!] as const) },
-      { name: 'P99', color: PALETTE[3]!, points: withLat.map((p) => [t(p.tMs), p.p99!] as const) },
-    ],
+    series: [{ name: loadName, style: 'area', axis: 'right', color: '#888888', points: load }, ...lat.series],
   });
   const throughput = xyChart({
     id: 'throughput-over-time',

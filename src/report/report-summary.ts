@@ -90,7 +90,7 @@ export function stageTable(run: SavedRun): string {
             (t.stretchMs !== undefined && t.stretchPass !== undefined
               ? el(
                   'span',
-                  { class: 'muted' },
+                  { class: 'muted stretch' },
                   esc(` (stretch ≤ ${t.stretchMs}: ${t.stretchPass ? 'met' : 'missed'})`),
                 )
               : ''),
@@ -119,7 +119,12 @@ export function stageTable(run: SavedRun): string {
       status,
     ]);
   });
-  return el('table', { id: 'stage-table' }, [el('thead', {}, head), el('tbody', {}, rows)]);
+  // Headers wrap and a wide table scrolls inside its box, never the whole page.
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el('table', { id: 'stage-table' }, [el('thead', {}, head), el('tbody', {}, rows)]),
+  );
 }
 
 export function headlineStage(run: SavedRun): StageStats | undefined {

@@ -4,7 +4,7 @@
  * @module
  */
 import { stageColor } from './chart-colors.js';
-import { svgRoot, textWidth } from './chart-frame.js';
+import { fittedTitle, svgRoot, textWidth } from './chart-frame.js';
 import { formatTick, linearScale, niceTicks } from './scales.js';
 import { el, esc } from './svg.js';
 
@@ -91,8 +91,18 @@ function placeMarkerLabels(
 export function waterfallChart(o: WaterfallChartOptions): string {
   const width = o.width ?? 640;
   const rowH = 18;
-  const labelW = 150;
   const steps = o.criticalPath ?? [];
+  // The label column fits the longest row label (bold ones are ~8 % wider), up to 40 % of the
+  // chart; a label still too long is cut with an ellipsis (the full name is in the tooltip).
+  const boldW = (t: string) => textWidth(t) * 1.08;
+  let longest = steps.length ? boldW('first audio waited on') : 0;
+  for (const r of o.rows) longest = Math.max(longest, r.critical ? boldW(r.label) : textWidth(r.label));
+  const labelW = Math.round(Math.min(width * 0.4, Math.max(150, longest + 12)));
+  const fitLabel = (t: string, bold: boolean) => {
+    const per = bold ? 11 * 0.6 * 1.08 : 11 * 0.6;
+    const room = Math.floor((labelW - 10) / per);
+    return t.length <= room ? t : `${t.slice(0, Math.max(1, room - 1))}…`;
+  };
   const stripH = steps.length ? 34 : 0;
   const axisH = 28;
   let end = 1;
@@ -106,11 +116,12 @@ export function waterfallChart(o: WaterfallChartOptions): string {
   // markers never print over each other; the chart grows by one line per extra lane.
   const placed = placeMarkerLabels(o.markers ?? [], x, width);
   const laneCount = placed.reduce((n, p) => Math.max(n, p.lane + 1), 1);
-  const top = 28 + (laneCount - 1) * 13;
+  // Lane 0 sits below the title (its glyphs would touch the title's descenders at 28).
+  const top = 34 + (laneCount - 1) * 13;
   const height = top + o.rows.length * rowH + stripH + axisH;
   const parts: string[] = [];
   let marks = 0;
-  parts.push(el('text', { x: 0, y: 16, 'font-size': 13, 'font-weight': 600, fill: '#222' }, esc(o.title)));
+  parts.push(fittedTitle(o.title, 0, width - 4));
   const bottom = top + o.rows.length * rowH + stripH;
   const grid: string[] = [];
   for (const t of ticks) {
@@ -145,7 +156,7 @@ export function waterfallChart(o: WaterfallChartOptions): string {
           fill: r.critical ? '#000' : '#444',
           'font-weight': r.critical ? 600 : undefined,
         },
-        esc(r.label),
+        esc(fitLabel(r.label, r.critical === true)),
       ),
     );
     const g: string[] = [el('title', {}, esc(tip))];

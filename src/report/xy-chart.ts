@@ -15,8 +15,11 @@ export interface XYSeries {
   name: string;
   points: readonly (readonly [number, number])[];
   color?: string;
-  /** `line` (default), `step` (holds each value until the next point), `area` (filled step), `bars`. */
-  style?: 'line' | 'step' | 'area' | 'bars';
+  /**
+   * `line` (default), `step` (holds each value until the next point), `area` (filled step),
+   * `bars`, or `dots` (faint unconnected points: raw values behind a smoothed line).
+   */
+  style?: 'line' | 'step' | 'area' | 'bars' | 'dots';
   /** Which y axis the series uses. Default `left`. */
   axis?: 'left' | 'right';
   dashed?: boolean;
@@ -57,7 +60,8 @@ export function xyChart(o: XYChartOptions): string {
   const width = o.width ?? 640;
   const height = o.height ?? 240;
   const hasRight = o.series.some((s) => s.axis === 'right');
-  const legendRows = o.series.length > 1 ? 1 : 0;
+  const legend = o.series.length > 1 ? legendLayout(o.series, width) : [];
+  const legendRows = legend.length === 0 ? 0 : legend[legend.length - 1]!.row + 1;
   const m = { top: 28 + legendRows * 14, right: hasRight ? 54 : 16, bottom: 36, left: 54 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
@@ -151,7 +155,8 @@ export function xyChart(o: XYChartOptions): string {
     );
   }
   if (o.y2Label && hasRight) {
-    const gx = width - 8;
+    // Rotated clockwise, the glyphs rise to the right of gx: 12 px keeps them inside.
+    const gx = width - 12;
     grid.push(
       el(
         'text',
@@ -171,7 +176,8 @@ export function xyChart(o: XYChartOptions): string {
   // marks: areas and bars first so lines stay on top
   let marks = 0;
   const marksOut: string[] = [];
-  const order = (s: XYSeries) => (s.style === 'area' ? 0 : s.style === 'bars' ? 1 : 2);
+  const order = (s: XYSeries) =>
+    s.style === 'area' ? 0 : s.style === 'bars' ? 1 : s.style === 'dots' ? 2 : 3;
   const sorted = o.series.map((s, i) => ({ s, i })).sort((a, b) => order(a.s) - order(b.s));
   const barSeries = o.series.filter((s) => s.style === 'bars');
   for (const { s, i } of sorted) {
@@ -228,6 +234,28 @@ export function xyChart(o: XYChartOptions): string {
       marks++;
       continue;
     }
+    if (s.style === 'dots') {
+      // One path of zero-length segments with round caps: a dot per point, one mark.
+      const d = pts.map(([px, py]) => `M${coord(px)} ${coord(py)}h0`).join('');
+      marksOut.push(
+        el(
+          'path',
+          {
+            class: 'mark',
+            d,
+            fill: 'none',
+            stroke: color,
+            'stroke-width': 4,
+            'stroke-linecap': 'round',
+            'stroke-opacity': 0.35,
+            'data-series': s.name,
+          },
+          el('title', {}, name),
+        ),
+      );
+      marks++;
+      continue;
+    }
     const d =
       pts.length === 1
         ? `M${coord(pts[0]![0] - 2)} ${coord(pts[0]![1])}L${coord(pts[0]![0] + 2)} ${coord(pts[0]![1])}`
@@ -258,7 +286,21 @@ export function xyChart(o: XYChartOptions): string {
     marksOut.push(
       el('g', { class: 'guide' }, [
         el('line', { x1: m.left, x2: m.left + pw, y1: py, y2: py, stroke: c, 'stroke-dasharray': '3 3' }),
-        el('text', { x: m.left + pw - 2, y: py - 3, 'text-anchor': 'end', fill: c }, esc(g.label)),
+        // Above the line, or below it when the line is at the top of the plot (the label would
+        // run into the title); a white halo keeps it legible where a curve crosses it.
+        el(
+          'text',
+          {
+            x: m.left + pw - 2,
+            y: py - 14 < m.top ? py + 12 : py - 3,
+            'text-anchor': 'end',
+            fill: c,
+            stroke: '#fff',
+            'stroke-width': 3,
+            'paint-order': 'stroke',
+          },
+          esc(g.label),
+        ),
       ]),
     );
   }
@@ -266,33 +308,56 @@ export function xyChart(o: XYChartOptions): string {
 
   if (legendRows) {
     const items: string[] = [];
-    let lx = m.left;
     o.series.forEach((s, i) => {
       const color = s.color ?? PALETTE[i % PALETTE.length]!;
-      const label = `${s.name}${s.axis === 'right' ? ' (right axis)' : ''}`;
+      const { x: lx, row, label } = legend[i]!;
+      const ly = 30 + row * 14;
       const sw =
         s.style === 'bars' || s.style === 'area'
           ? el('rect', {
               x: lx,
-              y: 26,
+              y: ly - 4,
               width: 12,
               height: 8,
               fill: color,
               'fill-opacity': s.style === 'area' ? 0.3 : 0.75,
             })
-          : el('line', {
-              x1: lx,
-              x2: lx + 12,
-              y1: 30,
-              y2: 30,
-              stroke: color,
-              'stroke-width': 2,
-              'stroke-dasharray': s.dashed ? '4 2' : undefined,
-            });
-      items.push(sw, el('text', { x: lx + 16, y: 34, fill: '#333' }, esc(label)));
-      lx += 16 + label.length * 6 + 14;
+          : s.style === 'dots'
+            ? el('circle', { cx: lx + 6, cy: ly, r: 2.5, fill: color, 'fill-opacity': 0.45 })
+            : el('line', {
+                x1: lx,
+                x2: lx + 12,
+                y1: ly,
+                y2: ly,
+                stroke: color,
+                'stroke-width': 2,
+                'stroke-dasharray': s.dashed ? '4 2' : undefined,
+              });
+      items.push(sw, el('text', { x: lx + 16, y: ly + 4, fill: '#333' }, esc(label)));
     });
     parts.push(el('g', { class: 'legend' }, items));
   }
   return svgRoot(o.id, o.title, isPct ? 'percentile' : 'xy', width, height, marks, parts.join(''));
+}
+
+/** Legend items left to right, wrapped onto another row when the next would pass the chart's width. */
+function legendLayout(
+  series: readonly XYSeries[],
+  width: number,
+): { x: number; row: number; label: string }[] {
+  const out: { x: number; row: number; label: string }[] = [];
+  const left = 54;
+  let x = left;
+  let row = 0;
+  for (const s of series) {
+    const label = `${s.name}${s.axis === 'right' ? ' (right axis)' : ''}`;
+    const w = 16 + textWidth(label);
+    if (x > left && x + w > width - 4) {
+      row++;
+      x = left;
+    }
+    out.push({ x, row, label });
+    x += w + 14;
+  }
+  return out;
 }

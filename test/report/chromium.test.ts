@@ -41,6 +41,8 @@ const WATERFALL_SHOT = join(SHOT_DIR, 'report-waterfall.png');
 
 interface PageCheck {
   problems: string[];
+  /** Page wider than the viewport, chart text outside its chart or over other text. */
+  layout: string[];
   charts: { id: string; declared: number; marks: number; drawn: number }[];
   table: { stage: string; field: string; value: string; text: string }[];
 }
@@ -121,16 +123,59 @@ describe.skipIf(!chromiumPath && !inCi)('the HTML report in headless Chromium', 
         text: (td.textContent ?? '').trim(),
       })),
     );
+    const layout = await page.evaluate(() => {
+      const out: string[] = [];
+      const doc = document.documentElement;
+      if (doc.scrollWidth > doc.clientWidth)
+        out.push(`page ${doc.scrollWidth} px wide in ${doc.clientWidth}`);
+      for (const svg of Array.from(document.querySelectorAll('svg.chart')) as SVGSVGElement[]) {
+        const vb = svg.viewBox.baseVal;
+        const s = svg.getBoundingClientRect();
+        const k = vb.width / s.width;
+        const texts = Array.from(svg.querySelectorAll('text')).map((t) => {
+          const r = t.getBoundingClientRect(); // after rotation, in page px → chart units
+          return {
+            text: t.textContent ?? '',
+            x: (r.left - s.left) * k,
+            y: (r.top - s.top) * k,
+            w: r.width * k,
+            h: r.height * k,
+          };
+        });
+        for (const t of texts) {
+          if (t.x < -1 || t.x + t.w > vb.width + 1 || t.y < -1 || t.y + t.h > vb.height + 1)
+            out.push(`${svg.id}: "${t.text}" clipped`);
+        }
+        for (let i = 0; i < texts.length; i++) {
+          for (let j = i + 1; j < texts.length; j++) {
+            const a = texts[i]!;
+            const b = texts[j]!;
+            const ox = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+            const oy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+            if (ox > 1 && oy > 2) out.push(`${svg.id}: "${a.text}" over "${b.text}"`);
+          }
+        }
+      }
+      return out;
+    });
     if (screenshot)
       await page.screenshot({ path: screenshot, clip: { x: 0, y: 0, width: 1100, height: 1400 } });
     if (waterfallShot) await page.locator('.card:has(#waterfall-p90)').screenshot({ path: waterfallShot });
     await page.close();
-    return { problems, charts, table };
+    return { problems, layout, charts, table };
   }
 
   it('loads the demo report without console errors or network requests', async () => {
     const r = await check(demoHtml, SCREENSHOT, WATERFALL_SHOT);
     expect(r.problems).toEqual([]);
+  });
+
+  it('fits the page width and draws no chart text clipped or over other text', async () => {
+    const demo = await check(demoHtml);
+    expect(demo.layout).toEqual([]);
+    const file = join(dir, 'open-layout.html');
+    await writeFile(file, renderHtmlReport(await openFixture()));
+    expect((await check(file)).layout).toEqual([]);
   });
 
   it('draws every mark of every chart of the demo report', async () => {

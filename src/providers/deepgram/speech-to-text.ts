@@ -6,6 +6,7 @@
 
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, ProviderError } from '../../errors.js';
+import { raceAbort } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type {
   AudioFormat,
@@ -23,7 +24,6 @@ import {
   lazyAsync,
   NO_RECORDING,
   outcomeOf,
-  raceAbort,
   raceControl,
   resolveApiKey,
   throwIfAborted,

@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AbortedError, type EarshotError, isEarshotError, TimeoutError } from '../../errors.js';
+import { raceAbort } from '../../internal/abort.js';
 import type { Labels } from '../../perf/index.js';
 import { OP } from '../../perf/operations.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
@@ -27,7 +28,6 @@ import {
   type LatencyRecorder,
   outcomeOf,
   providerError,
-  raceAbort,
 } from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';

@@ -4,6 +4,7 @@
  */
 import type { Index, Pinecone, PineconeConfiguration, RecordMetadata } from '@pinecone-database/pinecone';
 import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
+import { raceAbort } from '../../internal/abort.js';
 import type {
   SearchOptions,
   SearchResult,
@@ -15,7 +16,6 @@ import {
   type LatencyRecorder,
   lazyAsync,
   outcomeOf,
-  raceAbort,
   recorderOf,
   resolveApiKey,
   throwIfAborted,

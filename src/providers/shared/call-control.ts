@@ -6,7 +6,7 @@
  */
 
 import { AbortedError } from '../../errors.js';
-import { raceSignal } from '../../internal/abort.js';
+import { raceAbort } from '../../internal/abort.js';
 
 /** Why a call was stopped: the caller's AbortSignal, or our deadline. */
 export type StopReason = 'aborted' | 'timeout';
@@ -82,8 +82,6 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
     throw new AbortedError(`${what} was aborted before it started.`, { cause: signal.reason });
 }
 
-export { raceSignal };
-
 /**
  * Resolves `promise`, or rejects when `control` fires (with whatever `onAbort` returns), so a
  * wait on an SDK promise that ignores signals still ends promptly.
@@ -93,18 +91,5 @@ export function raceControl<T>(
   control: CallControl,
   onAbort: () => unknown,
 ): Promise<T> {
-  return raceSignal(promise, control.signal, onAbort);
-}
-
-/**
- * Resolves like `promise`, or rejects with AbortedError as soon as the caller's `signal` fires
- * (no signal: `promise` itself). For waits the SDK gives no signal to, such as retry backoff.
- */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return promise;
-  return raceSignal(
-    promise,
-    signal,
-    () => new AbortedError(`${what} was aborted.`, { cause: signal.reason }),
-  );
+  return raceAbort(promise, control.signal, onAbort);
 }

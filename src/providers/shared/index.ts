@@ -7,14 +7,7 @@
  */
 export { resolveApiKey } from './api-key.js';
 export { AsyncQueue } from './async-queue.js';
-export {
-  CallControl,
-  raceAbort,
-  raceControl,
-  raceSignal,
-  type StopReason,
-  throwIfAborted,
-} from './call-control.js';
+export { CallControl, raceControl, type StopReason, throwIfAborted } from './call-control.js';
 export {
   createProviderErrors,
   type HeadersLike,
