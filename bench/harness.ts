@@ -3,7 +3,10 @@
  * (least disturbed) round reported, and ratios against a baseline measured in the same run.
  * The machine is noisy, so only ratios within one run are worth comparing.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { formatGoalLine, type GoalLine, type GoalVerdict, judge, parseBenchOutput } from './goals.js';
 
 export { type GoalLine, type GoalVerdict, judge };
@@ -157,4 +160,34 @@ export function isMain(metaUrl: string): boolean {
 /** Parses `--smoke` from argv (or BENCH_SMOKE=1). */
 export function smokeFromArgv(): boolean {
   return process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+}
+
+/**
+ * `gc()` without `--expose-gc` on the command line: the flag is set at run time and the function
+ * taken from a fresh context. Call it outside timed sections (`{ type: 'minor' }` is a scavenge).
+ */
+export function exposeGc(): (o?: { type?: 'minor' | 'major' }) => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as (o?: { type?: 'minor' | 'major' }) => void;
+}
+
+/**
+ * The main thread's scheduler counters (Linux `/proc/self/task/<pid>/schedstat`): time it ran
+ * on a CPU and time it waited runnable in the run queue (another process had the core), ns.
+ * Undefined where there is no such file.
+ */
+export function mainThreadSched(): { runNs: number; waitNs: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return { runNs: Number(run), waitNs: Number(wait) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The p-th percentile (nearest rank) of the finite values of `xs`; NaN when there are none. */
+export function percentile(xs: readonly number[], p: number): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
 }
