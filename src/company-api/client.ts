@@ -314,6 +314,9 @@ export class CompanyApiClient implements CompanyApi {
         label,
       );
       const body = await readCapped(res, this.#o.maxResponseBytes);
+      // Node's fetch pool takes the socket back a tick after the body ends: without this wait a
+      // call made right after (a retry, the next tool call) would open a second connection.
+      await new Promise((resolve) => setImmediate(resolve));
       return { kind: 'response', status: res.status, headers: res.headers, body };
     } catch (err) {
       if (signal?.aborted) throw new AbortedError(`${label} was aborted.`, { cause: signal.reason });

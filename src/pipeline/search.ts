@@ -13,6 +13,7 @@ import type {
   Embedder,
   SearchOptions,
   SearchResult,
+  StageCallOptions,
   Tool,
   ToolContext,
   VectorIndex,
@@ -20,7 +21,8 @@ import type {
 import { toolDefinition } from './tools.js';
 
 /**
- * Makes a {@link DocumentSearch} that embeds the query, then queries the index.
+ * Makes a {@link DocumentSearch} that embeds the query, then queries the index. Its `prewarm()`
+ * and `close()` call those of the embedder and the index (when they have them).
  *
  * @example
  * ```ts
@@ -53,6 +55,13 @@ export function createEmbeddingSearch(embedder: Embedder, index: VectorIndex): D
         );
       }
       return index.query(vector, options);
+    },
+    // Warm connections (issue 14): the pipeline prewarms `search`, which is these two.
+    async prewarm(options?: StageCallOptions): Promise<void> {
+      await Promise.all([embedder.prewarm?.(options), index.prewarm?.(options)]);
+    },
+    async close(): Promise<void> {
+      await Promise.all([embedder.close?.(), index.close?.()]);
     },
   };
 }

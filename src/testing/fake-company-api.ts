@@ -6,7 +6,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import type { Equipment, InventoryItem, Load, Place } from '../company-api/schemas.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
@@ -45,6 +45,7 @@ export type FakeCompanyApiRoute = (typeof FAKE_COMPANY_API_ROUTES)[number];
  * | `seed` | 1 | seeds the data, the latency draws and the fault draws |
  * | `size` | 5000 loads, 3000 items, 1000 equipment | how much data to generate |
  * | `apiKey` | none | when set, requests without `Authorization: Bearer <apiKey>` get 401 |
+ * | `connectLatencyMs` | 0 | cost of a new connection (DNS + TCP + TLS): the first request on each new socket waits this long first |
  */
 export const fakeCompanyApiOptionsSchema = z
   .object({
@@ -61,6 +62,7 @@ export const fakeCompanyApiOptionsSchema = z
       .strict()
       .prefault({}),
     apiKey: z.string().min(1).optional(),
+    connectLatencyMs: z.number().finite().min(0).default(0),
   })
   .strict();
 export type FakeCompanyApiOptions = z.input<typeof fakeCompanyApiOptionsSchema>;
@@ -95,6 +97,12 @@ export interface FakeCompanyApi {
   update(kind: 'equipment', id: string, patch: Partial<Equipment>): void;
   /** Sets every request count back to 0. */
   resetCounts(): void;
+  /** Cost of a new connection in ms (see the `connectLatencyMs` option). Mutable at runtime. */
+  connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
+  /** Closes kept-alive connections that serve no request (as an idle timeout does). Returns how many. */
+  dropIdleConnections(): number;
   /** Stops the server and drops open connections (held "timeout" requests included). */
   close(): Promise<void>;
 }
@@ -550,7 +558,17 @@ export async function startFakeCompanyApi(options: FakeCompanyApiOptions = {}): 
     send(res, status, requestId, JSON.stringify({ error: { code, message }, requestId }), extra);
   };
 
+  let connectLatencyMs = o.connectLatencyMs;
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const warmSockets = new WeakSet<Socket>();
+  const busy = new Map<Socket, number>();
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!warmSockets.has(req.socket)) {
+      warmSockets.add(req.socket);
+      if (connectLatencyMs > 0 && !(await waitUnlessClosed(connectLatencyMs, res))) return;
+    }
     counts.total++;
     const requestId = `req_${(++requestSeq).toString().padStart(6, '0')}`;
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
@@ -594,10 +612,22 @@ export async function startFakeCompanyApi(options: FakeCompanyApiOptions = {}): 
   };
 
   const server: Server = createServer((req, res) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+    });
     handle(req, res).catch(() => {
       if (!res.headersSent && !res.destroyed) sendError(res, 500, 'req_internal', 'fake server bug');
       else res.destroy();
     });
+  });
+  server.on('connection', (socket: Socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -637,6 +667,24 @@ export async function startFakeCompanyApi(options: FakeCompanyApiOptions = {}): 
     update: update as FakeCompanyApi['update'],
     resetCounts() {
       for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
+    },
+    get connectLatencyMs() {
+      return connectLatencyMs;
+    },
+    set connectLatencyMs(ms: number) {
+      connectLatencyMs = Number.isFinite(ms) && ms > 0 ? ms : 0;
+    },
+    get connections() {
+      return connections;
+    },
+    dropIdleConnections() {
+      let dropped = 0;
+      for (const s of sockets) {
+        if (busy.has(s)) continue;
+        s.destroy();
+        dropped++;
+      }
+      return dropped;
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

@@ -125,6 +125,10 @@ export interface FakeDeepgram {
   endOfTurnDelayMs: number;
   /** New connection cost, ms (see the option). Mutable at runtime. */
   connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
+  /** Closes kept-alive HTTP connections that serve no request (as an idle timeout does; WebSockets stay). Returns how many. */
+  dropIdleConnections(): number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -233,6 +237,10 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       faults,
       requests,
       live,
+      get connections() {
+        return started.connections;
+      },
+      dropIdleConnections: () => started.dropIdleConnections(),
       close: () => started.close(),
     },
     state,

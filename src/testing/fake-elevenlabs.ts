@@ -18,6 +18,8 @@
  * - `GET /v1/text-to-speech/:voice_id/multi-stream-input`: many contexts over one connection
  *   (`context_id`, `flush`, `close_context`, `close_socket`, a final message per context); see
  *   `fake-elevenlabs-multi.ts`.
+ * - `GET /v1/models`: the models list (the cheapest authenticated request, which
+ *   `ElevenLabsTextToSpeech.prewarm()` sends to open a kept-alive HTTP connection).
  * - `connectLatencyMs` delays every new connection (WebSocket upgrade, or the first HTTP request
  *   on a socket): the TCP/TLS cost a kept-alive connection or a reused WebSocket does not pay.
  *
@@ -146,9 +148,20 @@ export interface FakeElevenLabs {
   faultAfterChunks: number;
   wsErrorsInBand: boolean;
   connectLatencyMs: number;
+  /** TCP connections accepted since start (a keep-alive client opens few). */
+  readonly connections: number;
+  /** Closes kept-alive HTTP connections that serve no request (as an idle timeout does; WebSockets stay). Returns how many. */
+  dropIdleConnections(): number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
+
+/** What `GET /v1/models` answers (a subset of ElevenLabs' list, in its wire shape). */
+const FAKE_MODELS = [
+  { model_id: 'eleven_turbo_v2_5', name: 'Eleven Turbo v2.5', can_do_text_to_speech: true },
+  { model_id: 'eleven_flash_v2_5', name: 'Eleven Flash v2.5', can_do_text_to_speech: true },
+  { model_id: 'eleven_multilingual_v2', name: 'Eleven Multilingual v2', can_do_text_to_speech: true },
+];
 
 const FORMAT = /^(mp3_\d+_\d+|pcm_\d+|ulaw_8000|alaw_8000|opus_48000_\d+)$/;
 
@@ -224,6 +237,24 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     ...listenOptionsOf(options),
     connectLatencyMs: () => state.connectLatencyMs,
     async onRequest(req, res, url) {
+      if (url.pathname === '/v1/models' || url.pathname === '/v1/models/') {
+        const record = requests.add({
+          transport: 'http',
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: parseQuery(url),
+          route: 'models',
+          atMs: performance.now(),
+          ...connectionOf(req),
+        });
+        const key = req.headers['xi-api-key'];
+        const problem = keyProblem(typeof key === 'string' ? key : undefined);
+        record.status = problem ? 401 : req.method === 'GET' ? 200 : 405;
+        if (problem) sendJson(res, 401, keyProblemBody(problem));
+        else if (req.method !== 'GET') sendJson(res, 405, { detail: 'Method Not Allowed' });
+        else sendJson(res, 200, FAKE_MODELS);
+        return true;
+      }
       const r = route(url);
       if (!r || r.name === 'stream-input' || r.name === 'multi-stream-input') return false;
       const record = requests.add({
@@ -582,6 +613,10 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       faults,
       requests,
       stats,
+      get connections() {
+        return started.connections;
+      },
+      dropIdleConnections: () => started.dropIdleConnections(),
       close: () => started.close(),
     },
     state,

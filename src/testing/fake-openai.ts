@@ -127,6 +127,8 @@ export interface FakeOpenAI {
   connectLatencyMs: number;
   /** TCP connections accepted since start (a keep-alive client opens few). */
   readonly connections: number;
+  /** Closes kept-alive HTTP connections that serve no request (as an idle timeout does; WebSockets stay). Returns how many. */
+  dropIdleConnections(): number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -375,6 +377,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       get connections() {
         return started.connections;
       },
+      dropIdleConnections: () => started.dropIdleConnections(),
       close: () => started.close(),
     },
     state,

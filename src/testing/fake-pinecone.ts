@@ -114,6 +114,8 @@ export interface FakePinecone {
   upsert(records: readonly FakePineconeRecord[], namespace?: string): void;
   /** Copies of the records of a namespace (default: the default namespace, `''` or `__default__`), in insertion order. */
   records(namespace?: string): FakePineconeRecord[];
+  /** Closes kept-alive HTTP connections that serve no request (as an idle timeout does; WebSockets stay). Returns how many. */
+  dropIdleConnections(): number;
   /** Stops the server and drops every connection. */
   close(): Promise<void>;
 }
@@ -579,6 +581,7 @@ export async function startFakePinecone(options: FakePineconeOptions = {}): Prom
     records(namespace = ''): FakePineconeRecord[] {
       return [...(namespaces.get(nsKey(namespace))?.values() ?? [])].map((r) => structuredClone(r));
     },
+    dropIdleConnections: () => started.dropIdleConnections(),
     close: () => started.close(),
   };
 }

@@ -220,6 +220,12 @@ export interface StartedServer {
   url: string;
   /** TCP connections accepted since start: a client that keeps connections alive opens few. */
   readonly connections: number;
+  /**
+   * Closes every kept-alive HTTP connection that serves no request right now (WebSockets and
+   * requests in flight are left alone), as a server or client idle timeout does after a pause:
+   * the next request pays `connectLatencyMs` again. Returns how many were closed.
+   */
+  dropIdleConnections(): number;
   /** Closes every connection (HTTP and WebSocket) and the server. */
   close(): Promise<void>;
 }
@@ -277,6 +283,9 @@ export async function startServer(options: {
   const sockets = new Set<Socket>();
   // Sockets whose first request already paid the connection cost.
   const warmSockets = new WeakSet<Socket>();
+  // HTTP requests in flight per socket, and sockets upgraded to a WebSocket (never idle).
+  const busy = new Map<Socket, number>();
+  const upgraded = new WeakSet<Socket>();
   let connections = 0;
   const payConnectCost = async (socket: Socket, req: IncomingMessage): Promise<void> => {
     if (warmSockets.has(socket)) {
@@ -296,6 +305,13 @@ export async function startServer(options: {
     : undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+    });
     payConnectCost(req.socket, req)
       .then(() => options.onRequest(req, res, url))
       .then((handled) => {
@@ -314,6 +330,7 @@ export async function startServer(options: {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
+    upgraded.add(socket);
     socket.on('error', () => {});
     const accept = () =>
       new Promise<WebSocket>((resolve, reject) => {
@@ -344,6 +361,15 @@ export async function startServer(options: {
     url: `http://${host}:${port}`,
     get connections() {
       return connections;
+    },
+    dropIdleConnections() {
+      let dropped = 0;
+      for (const s of sockets) {
+        if (upgraded.has(s) || busy.has(s)) continue;
+        s.destroy();
+        dropped++;
+      }
+      return dropped;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

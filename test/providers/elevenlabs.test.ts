@@ -601,6 +601,8 @@ describe('ElevenLabsTextToSpeech WebSocket multi-stream-input (default)', () => 
 
   it('the fake charges connectLatencyMs to new connections only (a reused WebSocket does not pay it)', async () => {
     fake.connectLatencyMs = 120;
+    fake.dropIdleConnections(); // earlier tests left kept-alive sockets in the fetch pool
+    await new Promise((r) => setTimeout(r, 20));
     const tts = make();
     try {
       await collect(tts.synthesize('One.'));

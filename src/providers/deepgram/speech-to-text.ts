@@ -239,6 +239,9 @@ export class DeepgramSpeechToText implements SpeechToText {
       const { data, rawResponse } = await raceControl(call, control, () => undefined);
       const transcript = parsePrerecorded(data, rawResponse.headers.get('dg-request-id'));
       this.#monitor.record(OP.stt, performance.now() - started, { ...labels, outcome: 'ok' });
+      // Node's fetch pool takes the socket back a tick after the body ends: a request made in
+      // the same tick would open a second connection.
+      await new Promise((resolve) => setImmediate(resolve));
       return transcript;
     } catch (err) {
       const mapped = mapDeepgramError(err, { what, timeoutMs: o.timeoutMs, control });

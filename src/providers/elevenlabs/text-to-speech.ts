@@ -17,6 +17,7 @@ import type {
 import {
   CallControl,
   type CallOutcome,
+  raceAbort,
   type LatencyRecorder,
   lazyAsync,
   NO_RECORDING,
@@ -41,6 +42,14 @@ import { streamInput } from './stream-input.js';
 type ElevenLabsClient = InstanceType<ElevenLabsSdk['ElevenLabsClient']>;
 
 const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+/**
+ * An HTTP call this recent means the fetch pool still holds an open connection (Node's pool
+ * keeps an idle socket about 4 s), so `prewarm()` sends nothing.
+ */
+const HTTP_WARM_FOR_MS = 2000;
+
+/** Waits one macrotask: Node's fetch pool takes a socket back a tick after the body ends. */
+const socketReleased = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function isAudioContentType(type: string | null): boolean {
   if (!type) return true; // a proxy may strip it; the bytes decide
@@ -102,6 +111,9 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   readonly #usage: ElevenLabsUsageTotals = { requests: 0, characters: 0, characterCost: 0 };
   /** multi-stream-input connections kept for reuse, one per output format. */
   readonly #connections = new Map<string, MultiStreamConnection>();
+  /** `performance.now()` when an HTTP call last left the fetch pool a warm connection. */
+  #httpUsedAt = Number.NEGATIVE_INFINITY;
+  #httpPrewarm: Promise<void> | undefined;
   readonly #getClient = lazyAsync(() =>
     loadElevenLabsSdk().then(
       (sdk): ElevenLabsClient =>
@@ -254,6 +266,9 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
         ...(cost !== undefined && Number.isFinite(cost) ? { characterCost: cost } : {}),
         ...(requestId ? { requestId } : {}),
       });
+      // Hand the socket back to the pool before the caller's next request (same tick: a new one).
+      await socketReleased();
+      this.#httpUsedAt = performance.now();
     } catch (err) {
       const mapped = mapElevenLabsError(err, { what, timeoutMs: o.timeoutMs, control, requestId });
       failed = true;
@@ -317,10 +332,18 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
   }
 
   /**
-   * Opens the multi-stream-input WebSocket now (in the default output format), so the first
-   * sentence of the next {@link ElevenLabsTextToSpeech.synthesizeStream} pays no TCP/TLS/WebSocket
-   * handshake. Idempotent; never rejects for a provider fault (the next call then connects as
-   * usual). Does nothing with `webSocketRoute: 'stream-input'`.
+   * Opens the connections the next synthesis will use, so its first sentence pays no DNS,
+   * TCP/TLS or WebSocket handshake:
+   *
+   * - HTTP (`synthesize()`): a `GET /v1/models` (the cheapest authenticated request, free of
+   *   characters), which leaves a kept-alive socket in Node's fetch pool for the next
+   *   `POST /v1/text-to-speech/{voice}/stream`. Skipped when an HTTP call used the pool in the
+   *   last 2 s.
+   * - WebSocket (`synthesizeStream()`, `webSocketRoute: 'multi-stream-input'`): opens the
+   *   multi-stream-input connection in the default output format; idempotent.
+   *
+   * Both run in parallel. Never rejects for a provider fault (the next call then connects as
+   * usual); rejects with `AbortedError` when `signal` aborts.
    *
    * @example
    * ```ts
@@ -329,7 +352,28 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
    * ```
    */
   async prewarm(options: StageCallOptions = {}): Promise<void> {
-    throwIfAborted(options.signal, 'Prewarming the ElevenLabs WebSocket');
+    throwIfAborted(options.signal, 'Prewarming the ElevenLabs connections');
+    await Promise.all([this.#prewarmHttp(options.signal), this.#prewarmWebSocket(options.signal)]);
+  }
+
+  async #prewarmHttp(signal: AbortSignal | undefined): Promise<void> {
+    if (performance.now() - this.#httpUsedAt < HTTP_WARM_FOR_MS) return;
+    this.#httpPrewarm ??= (async () => {
+      try {
+        const client = await this.#getClient();
+        await client.models.list({ maxRetries: 0, timeoutInSeconds: this.#options.timeoutMs / 1000 });
+        await socketReleased();
+        this.#httpUsedAt = performance.now();
+      } catch {
+        // A missing SDK is reported by synthesize(); a provider fault leaves the connection cold.
+      } finally {
+        this.#httpPrewarm = undefined;
+      }
+    })();
+    await raceAbort(this.#httpPrewarm, signal, 'Prewarming the ElevenLabs HTTP connection');
+  }
+
+  async #prewarmWebSocket(signal: AbortSignal | undefined): Promise<void> {
     if (this.#options.webSocketRoute !== 'multi-stream-input') return;
     let WebSocket: WsClass;
     try {
@@ -339,15 +383,16 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
     }
     const { connection } = this.#connection(WebSocket, this.#options.outputFormat, false);
     try {
-      await connection.ready(options.signal);
+      await connection.ready(signal);
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      if (signal?.aborted) throw err;
       // A failed prewarm leaves the connection cold.
     }
   }
 
-  /** Closes the kept WebSocket connections (gracefully, with `close_socket`). Idempotent. */
+  /** Closes the kept WebSocket connections (gracefully, with `close_socket`) and forgets the warm HTTP state. Idempotent. */
   async close(): Promise<void> {
+    this.#httpUsedAt = Number.NEGATIVE_INFINITY;
     const all = [...this.#connections.values()];
     this.#connections.clear();
     await Promise.all(all.map((c) => c.close()));

@@ -21,7 +21,7 @@ import {
   parseOptions,
   type ResolvedOpenAIEmbedderOptions,
 } from './options.js';
-import { type OpenAIClient, OpenAIWarmth, openAIClientSource } from './sdk.js';
+import { type OpenAIClient, OpenAIWarmth, openAIClientSource, releaseTick } from './sdk.js';
 
 /** Decodes base64 of little-endian float32 values (what the API sends for `encoding_format: base64`). */
 export function decodeFloat32Base64(data: string): number[] {
@@ -169,6 +169,7 @@ export class OpenAIEmbedder implements Embedder {
       ctx.requestId = res.request_id ?? undefined;
       const vectors = this.#validate(res.data, batch.length, what, ctx.requestId);
       outcome = 'ok';
+      await releaseTick(); // the pool takes the socket back a tick after the body ends
       this.#warmth.used();
       return vectors;
     } catch (err) {

@@ -35,7 +35,7 @@ import {
   parseOptions,
   type ResolvedOpenAILanguageModelOptions,
 } from './options.js';
-import { type OpenAIClient, OpenAIWarmth, openAIClientSource } from './sdk.js';
+import { type OpenAIClient, OpenAIWarmth, openAIClientSource, releaseTick } from './sdk.js';
 
 type Outcome = OpenAICallMetrics['outcome'];
 
@@ -290,6 +290,9 @@ export class OpenAILanguageModel implements LanguageModel {
       }
       if (usage) yield { type: 'usage', usage };
       outcome = 'ok';
+      // The pool takes the socket back a tick after the body ends: the next round (after a
+      // cached tool result, say) would otherwise open a second connection.
+      await releaseTick();
       this.#warmth.used();
       yield {
         type: 'finish',

@@ -237,6 +237,9 @@ export class PineconeVectorIndex implements VectorIndex {
         what,
       );
       settlePineconeCall(state);
+      // The pool takes the socket back a tick after the body ends: a call made in the same tick
+      // would open a second connection.
+      await new Promise((resolve) => setImmediate(resolve));
       this.#lastUsedAt = performance.now();
       return result;
     } catch (err) {
