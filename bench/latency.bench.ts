@@ -119,6 +119,9 @@ async function runConfig(config: Config, turns: number, seed: number) {
   });
   let wastedCalls = 0;
   let hits = 0;
+  // Where the time to first audio went: each turn's critical path, summed per step name.
+  const steps = new Map<string, number[]>();
+  let turnNo = 0;
   const concurrency = 6;
   let next = 0;
   const worker = async () => {
@@ -126,6 +129,12 @@ async function runConfig(config: Config, turns: number, seed: number) {
       const question = QUESTIONS[next++ % QUESTIONS.length] as (typeof QUESTIONS)[number];
       const result = await pipeline.respond(streamed(AUDIO.get(question) as Uint8Array)).done;
       wastedCalls += result.preemptive?.wastedLlmCalls ?? 0;
+      const perStep = new Map<string, number>();
+      for (const step of result.timeline.criticalPath)
+        perStep.set(step.name, (perStep.get(step.name) ?? 0) + step.durationMs);
+      for (const name of perStep.keys()) if (!steps.has(name)) steps.set(name, new Array(turnNo).fill(0));
+      for (const [name, xs] of steps) xs.push(perStep.get(name) ?? 0);
+      turnNo++;
       if (result.preemptive?.outcome === 'hit') hits++;
     }
   };
@@ -138,7 +147,23 @@ async function runConfig(config: Config, turns: number, seed: number) {
     wastedCalls,
     hits,
     turns,
+    steps,
   };
+}
+
+const percentile = (xs: readonly number[], q: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
+
+/** The critical path of `r`'s turns, per step: P50, P90 and mean of the time spent in it. */
+function breakdownRows(r: { steps: Map<string, number[]> }): Record<string, string | number>[] {
+  return [...r.steps].map(([name, xs]) => ({
+    'critical-path step': name,
+    'P50 ms': percentile(xs, 0.5),
+    'P90 ms': percentile(xs, 0.9),
+    'mean ms': xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length),
+  }));
 }
 
 async function overhead(turns: number) {
@@ -197,6 +222,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     row('today (all off)', today, today),
     row('everything on', allOn, today),
   ]);
+  printRows('Where time to first audio goes, everything on (critical path per turn)', breakdownRows(allOn));
   const off = await runConfig(
     { name: 'preemptive off', profile: after, endOfTurnDelayMs: 300, options: { ...ALL_OFF } },
     turns,

@@ -125,15 +125,16 @@ export const voicePipelineOptionsSchema = z
     /** Most model calls that may run tools in one turn; after them the model must answer in text. Default 3. */
     maxToolRounds: z.number().int().min(0).max(16).default(3),
     /**
-     * How the answer's text reaches TTS. `sentence` (default): one TTS request per chunk of the
-     * sentence chunker. `stream`: one `synthesizeStream` per model call, fed as the model writes
+     * How the answer's text reaches TTS. `auto` (default): `stream` when the TTS stage has
+     * `synthesizeStream` and no TTS cache is configured (`cache.tts`), else `sentence`.
+     * `sentence`: one TTS request per chunk of the sentence chunker (each chunk cached when the
+     * TTS cache is on). `stream`: one `synthesizeStream` per model call, fed as the model writes
      * (first piece after a few words, then at clause and sentence breaks), so the voice starts
-     * before the first sentence is complete; the TTS stage must have `synthesizeStream`.
-     * `auto`: `stream` when the TTS stage has `synthesizeStream`, else `sentence`. A stream that
-     * fails before any audio falls back to sentence mode for the rest of the answer. See
-     * docs/latency.md.
+     * before the first sentence is complete; the TTS stage must have `synthesizeStream`; streamed
+     * audio is never written to the TTS cache. A stream that fails before any audio falls back
+     * to sentence mode for the rest of the answer. See docs/latency.md.
      */
-    ttsInput: z.enum(['sentence', 'stream', 'auto']).default('sentence'),
+    ttsInput: z.enum(['sentence', 'stream', 'auto']).default('auto'),
     /** TTS requests in flight at once (run-ahead). Audio is still emitted in sentence order. Default 2. */
     ttsConcurrency: z.number().int().min(1).max(16).default(2),
     /**

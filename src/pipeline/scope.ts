@@ -101,9 +101,18 @@ export class Scope implements StageScope {
 
 /** Builds the TimeoutError of a stage deadline, with a message that says what to change. */
 export function stageTimeout(what: string, option: string, ms: number, provider: string): TimeoutError {
-  return new TimeoutError(
+  const err = new TimeoutError(
     `${what} (provider ${provider}) did not finish within ${ms} ms. Raise deadlines.${option}, ` +
       'check the provider, or configure a fallback stage.',
     ms,
   );
+  deadlineErrors.add(err);
+  return err;
+}
+
+const deadlineErrors = new WeakSet<Error>();
+
+/** @internal Whether `err` is a pipeline deadline (`deadlines.*`), not a provider's own timeout. */
+export function isStageDeadline(err: unknown): boolean {
+  return err instanceof TimeoutError && deadlineErrors.has(err);
 }

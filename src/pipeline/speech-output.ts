@@ -68,14 +68,17 @@ export class SpeechOutput {
     this.#armStaleTimer();
   }
 
-  /** Whether this model call's text may be streamed into TTS. */
+  /**
+   * Whether this model call's text may be streamed into TTS: `stream` always (while streams
+   * work), `auto` only without a TTS cache (streamed audio is never cached, and whoever
+   * configured the cache asked for its hits).
+   */
   #canStream(): boolean {
     const state = this.#state;
-    return (
-      state.options.ttsInput !== 'sentence' &&
-      !this.#streamFailed &&
-      typeof state.tts.synthesizeStream === 'function'
-    );
+    const mode = state.options.ttsInput;
+    if (mode === 'sentence' || this.#streamFailed || typeof state.tts.synthesizeStream !== 'function')
+      return false;
+    return mode === 'stream' || state.pipeline.ttsCache === undefined;
   }
 
   /** A piece of text for the streaming TTS; the first one of a model call opens the stream. */

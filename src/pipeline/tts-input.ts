@@ -3,6 +3,7 @@
  * pieces sent to `TextToSpeech.synthesizeStream`, and the replayable feed that carries them.
  * @module
  */
+import { abortReason } from '../internal/abort.js';
 
 /** Words the first piece waits for before it goes out (the rest waits for a clause break). */
 const FIRST_PIECE_WORDS = 3;
@@ -78,7 +79,9 @@ export class TextPieceSchedule {
 /**
  * @internal The text pieces of one streamed synthesis. Replayable: every reader gets every
  * piece from the first, so a retry (a fallback voice, sentence mode after a failed stream)
- * hears the whole text. A reader ends at {@link TextFeed.end} or when its signal aborts.
+ * hears the whole text. A reader ends at {@link TextFeed.end}, and throws the abort reason when
+ * its signal aborts: an aborted text must not look like a finished one, or a streaming TTS
+ * would flush (generate and send) the rest of a text nobody will hear.
  */
 export class TextFeed {
   readonly pieces: string[] = [];
@@ -111,7 +114,7 @@ export class TextFeed {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
-        if (signal.aborted) return;
+        if (signal.aborted) throw abortReason(signal);
         if (next < this.pieces.length) {
           yield this.pieces[next++] as string;
           continue;

@@ -9,6 +9,7 @@ import { OP } from '../perf/operations.js';
 import { decodeCachedAudio, encodeCachedAudio, ttsCacheKey } from './cache.js';
 import type { AudioChunk, TextToSpeech } from './contracts.js';
 import { runStage } from './run-stage.js';
+import { isStageDeadline } from './scope.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import type { SpeechItem } from './speech-queue.js';
 import { consume } from './streams.js';
@@ -203,7 +204,10 @@ export async function synthesizeStreamed(
     });
     return;
   } catch (err) {
-    if (state.scope.aborted || item.received > 0) throw err;
+    // Audio already played, or the pipeline's first-byte deadline is spent (the user has waited
+    // the whole budget; a second try on the same voice would double it): the turn fails as in
+    // sentence mode. A provider's own timeout (a dead socket) is retried in sentence mode.
+    if (state.scope.aborted || item.received > 0 || isStageDeadline(err)) throw err;
     const unsupported =
       err instanceof StreamUnsupported || (err as { cause?: unknown }).cause instanceof StreamUnsupported;
     if (!unsupported) state.recovered('tts', err as EarshotError);

@@ -1,7 +1,8 @@
 /**
  * The `multi-stream-input` WebSocket of the fake ElevenLabs server
  * (`/v1/text-to-speech/:voice_id/multi-stream-input`, ElevenLabs' asyncapi 1.1.0): many
- * independent contexts over one connection, each with its own text buffer and chunk schedule.
+ * independent contexts over one connection, each with its own text buffer and chunk schedule;
+ * contexts generate concurrently (one context's audio never waits behind another's).
  *
  * Client messages (`context_id`; absent means the default context `""`):
  * - `{ text: " ", context_id, voice_settings?, generation_config? }` opens (or re-opens) a context;
@@ -52,7 +53,14 @@ export function visibleMessage(msg: Record<string, unknown>): Record<string, unk
 export interface MultiStreamDeps {
   latency: LatencyModel;
   settings: { audioRate: number; chunkMs: number; faultAfterChunks: number };
-  stats: { characters: number; audioBytes: number; sessions: number; open: number; contexts: number };
+  stats: {
+    characters: number;
+    audioBytes: number;
+    sessions: number;
+    open: number;
+    contexts: number;
+    audioBytesAfterAbandon: number;
+  };
   msPerChar: number;
   /** Why a key is refused, or undefined when it is accepted. */
   keyProblem(key: string | undefined): string | undefined;
@@ -64,6 +72,12 @@ interface Context {
   schedule: number[];
   generation: number;
   closed: boolean;
+  /** The last message was an end-of-input flush, `{ text: "", flush: true }` (a `close_context` now is a normal end). */
+  flushed: boolean;
+  /** Closed without a flush right before: the client stopped early (barge-in). */
+  abandoned: boolean;
+  /** This context's generations, in order (contexts generate concurrently, as ElevenLabs' do). */
+  chain: Promise<void>;
 }
 
 /** Runs one multi-stream-input connection (see the module doc). */
@@ -89,7 +103,6 @@ export function runMultiStreamInput(
   let chunksSent = 0;
   let stalled = false;
   let closing = false;
-  let chain: Promise<void> = Promise.resolve();
 
   const fail = (message: string, error: string, code = 1008) => {
     if (!alive()) return;
@@ -112,13 +125,13 @@ export function runMultiStreamInput(
   };
   touch();
 
-  const generate = (contextId: string, text: string) => {
+  const generate = (contextId: string, ctx: Context, text: string) => {
     const spoken = text.trim();
     if (!spoken) return;
     stats.characters += spoken.length;
     const audio = synthesizeFakeSpeech(spoken, { format, msPerChar: deps.msPerChar });
     const chunks = chunkAudio(audio, format, settings.chunkMs);
-    chain = chain.then(async () => {
+    ctx.chain = ctx.chain.then(async () => {
       if (!alive() || stalled) return;
       if (!(await sleepWhile(deps.latency.sample() + extraMs, alive))) return;
       const gap = pacingMs(settings.chunkMs, settings.audioRate);
@@ -140,6 +153,7 @@ export function runMultiStreamInput(
         const chunk = chunks[i] as Uint8Array;
         chunksSent++;
         stats.audioBytes += chunk.length;
+        if (ctx.abandoned) stats.audioBytesAfterAbandon += chunk.length;
         const alignment = i === 0 ? alignmentOf(spoken, deps.msPerChar) : undefined;
         ws.send(
           JSON.stringify({
@@ -163,11 +177,11 @@ export function runMultiStreamInput(
     const text = ctx.buffer.slice(0, cut);
     ctx.buffer = ctx.buffer.slice(cut);
     ctx.generation++;
-    generate(contextId, text);
+    generate(contextId, ctx, text);
   };
 
-  const finish = (contextId: string) => {
-    chain = chain.then(() => {
+  const finish = (contextId: string, ctx: Context) => {
+    ctx.chain = ctx.chain.then(() => {
       if (!alive() || stalled) return;
       ws.send(JSON.stringify({ isFinal: true, contextId }));
     });
@@ -183,6 +197,9 @@ export function runMultiStreamInput(
       schedule: valid ? (s as number[]) : DEFAULT_SCHEDULE,
       generation: 0,
       closed: false,
+      flushed: false,
+      abandoned: false,
+      chain: Promise.resolve(),
     };
     contexts.set(contextId, ctx);
     stats.contexts++;
@@ -216,9 +233,9 @@ export function runMultiStreamInput(
         if (ctx.closed) continue;
         ctx.closed = true;
         if (ctx.buffer.trim()) maybeGenerate(id, ctx, true);
-        finish(id);
+        finish(id, ctx);
       }
-      chain = chain.then(() => {
+      void Promise.all([...contexts.values()].map((c) => c.chain)).then(() => {
         if (alive() && !stalled) ws.close(1000);
       });
       return;
@@ -229,8 +246,12 @@ export function runMultiStreamInput(
     if (msg.close_context === true) {
       if (ctx && !ctx.closed) {
         ctx.closed = true;
+        ctx.abandoned = !ctx.flushed;
         ctx.buffer = '';
-        finish(contextId);
+        finish(contextId, ctx);
+      } else if (ctx) {
+        // A second close: the client stopped listening to audio still being generated.
+        ctx.abandoned = true;
       }
       return;
     }
@@ -246,6 +267,7 @@ export function runMultiStreamInput(
       }
     }
     if (text.trim() !== '') ctx.buffer += text;
+    ctx.flushed = msg.flush === true && text === '';
     const force = msg.flush === true || query.auto_mode === 'true';
     if (force && !ctx.buffer.trim()) return; // a flush of nothing generates nothing
     if (text === '' && !force) return; // keep-alive of the context

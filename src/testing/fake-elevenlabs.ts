@@ -128,6 +128,13 @@ export interface FakeElevenLabsStats {
   open: number;
   /** multi-stream-input contexts opened. */
   contexts: number;
+  /**
+   * Audio bytes of abandoned multi-stream-input contexts (a `close_context` not right after an
+   * end-of-input flush `{ text: "", flush: true }`, or a second `close_context`: the client
+   * stopped early, e.g. barge-in) sent after that `close_context`:
+   * generations already started finish, as ElevenLabs' protocol says, and the client drops them.
+   */
+  audioBytesAfterAbandon: number;
 }
 
 /** A running fake ElevenLabs server. */
@@ -200,7 +207,14 @@ function faultBody(status: number) {
  */
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
   const { latency, faults, requests } = fakeServerParts(options);
-  const stats: FakeElevenLabsStats = { characters: 0, audioBytes: 0, sessions: 0, open: 0, contexts: 0 };
+  const stats: FakeElevenLabsStats = {
+    characters: 0,
+    audioBytes: 0,
+    sessions: 0,
+    open: 0,
+    contexts: 0,
+    audioBytesAfterAbandon: 0,
+  };
   const msPerChar = options.msPerChar ?? 55;
   const voices = options.voices ? new Set(options.voices) : undefined;
   const state = {

@@ -112,7 +112,9 @@ export class FakeTextToSpeech implements TextToSpeech {
   ): AsyncIterable<AudioChunk> {
     for await (const piece of text) {
       throwIfAborted(options.signal);
-      if (piece.trim().length > 0) yield* this.synthesize(piece, options);
+      // White space at a piece's edges is not spoken (pieces end with the space before the next word).
+      const spoken = piece.trim();
+      if (spoken.length > 0) yield* this.synthesize(spoken, options);
     }
   }
 }

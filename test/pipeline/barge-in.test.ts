@@ -148,7 +148,16 @@ describe('barge-in', () => {
   it('keeps only what was heard in the history messages', async () => {
     const llm = new FakeLanguageModel({ script: ['First sentence here. Second sentence here. Third one.'] });
     const tts = new FakeTextToSpeech({ latency: { ttfb: 5 }, msPerChar: 1 });
-    const p = createVoicePipeline({ llm, tts, systemPrompt: '', monitor: false, ttsConcurrency: 1 });
+    // Sentence mode: history is cut at the last sentence whose audio started. (A stream cannot
+    // say where within its text the audio is: see the streamed-input test below.)
+    const p = createVoicePipeline({
+      llm,
+      tts,
+      systemPrompt: '',
+      monitor: false,
+      ttsConcurrency: 1,
+      ttsInput: 'sentence',
+    });
     const turn = p.respond({ text: 'Talk' });
     for await (const e of turn) if (e.type === 'audio' && e.sentenceIndex === 0) turn.abort();
     const r = await turn.done;

@@ -38,33 +38,42 @@ function setup(store: PipelineCache, extra: Partial<VoicePipelineOptions> = {}) 
 }
 
 describe('LLM answer cache', () => {
-  it('replays a cached answer with the same events and the same audio, without calling the model or tools', async () => {
-    const store = new MemoryStore();
-    const { pipeline, llm, api, monitor } = setup(store);
-    const first = await collect(pipeline.respond(synthesizeFakeSpeech('Where is load 2314?')));
-    expect(llm.calls).toHaveLength(2);
-    expect(api.calls).toHaveLength(1);
-    const second = await collect(pipeline.respond(synthesizeFakeSpeech('Where is load 2314?')));
-    expect(llm.calls).toHaveLength(2);
-    expect(api.calls).toHaveLength(1);
-    // Everything after the transcript (the STT ran again: new request id) replays as it was.
-    const [a, b] = [eventStreams(first.events), eventStreams(second.events)];
-    expect(b.other[0]).toMatchObject({ type: 'transcript', transcript: { text: 'Where is load 2314?' } });
-    expect(b.other.slice(1)).toEqual(a.other.slice(1));
-    expect(b.audio).toEqual(a.audio);
-    expect(second.audio).toEqual(first.audio);
-    expect(second.result.reply).toBe(first.result.reply);
-    expect(second.result.messages).toEqual(first.result.messages);
-    expect(second.result.cached).toBe(true);
-    expect(second.result.timeline.cached).toBe(true);
-    expect(first.result.timeline.cached).toBe(false);
-    const llmSpan = second.result.timeline.spans.find((s) => s.name === 'llm');
-    expect(llmSpan?.cached).toBe(true);
-    expect(second.result.timeline.spans.some((s) => s.name.startsWith('tool:'))).toBe(false);
-    expect(monitor.stats('llm', { labels: { cached: 'true' } })?.count).toBe(1);
-    expect(monitor.stats('time_to_first_audio', { labels: { cached: 'true' } })?.count).toBe(1);
-    expect(monitor.stats('time_to_first_audio', { labels: { cached: 'false' } })?.count).toBe(1);
-  });
+  // A replay speaks in sentence mode: byte for byte the first turn's audio when that turn was
+  // spoken in sentence mode too; the same words when it streamed its text into the TTS.
+  it.each(['sentence', 'auto'] as const)(
+    'replays a cached answer with the same events and the same audio, without calling the model or tools (ttsInput %s)',
+    async (ttsInput) => {
+      const store = new MemoryStore();
+      const { pipeline, llm, api, monitor } = setup(store, { ttsInput });
+      const first = await collect(pipeline.respond(synthesizeFakeSpeech('Where is load 2314?')));
+      expect(llm.calls).toHaveLength(2);
+      expect(api.calls).toHaveLength(1);
+      const second = await collect(pipeline.respond(synthesizeFakeSpeech('Where is load 2314?')));
+      expect(llm.calls).toHaveLength(2);
+      expect(api.calls).toHaveLength(1);
+      // Everything after the transcript (the STT ran again: new request id) replays as it was.
+      const [a, b] = [eventStreams(first.events), eventStreams(second.events)];
+      expect(b.other[0]).toMatchObject({ type: 'transcript', transcript: { text: 'Where is load 2314?' } });
+      expect(b.other.slice(1)).toEqual(a.other.slice(1));
+      if (ttsInput === 'sentence') {
+        expect(b.audio).toEqual(a.audio);
+        expect(second.audio).toEqual(first.audio);
+      }
+      expect(second.heard).toBe(first.heard);
+      expect(second.heard).toBe(second.result.reply);
+      expect(second.result.reply).toBe(first.result.reply);
+      expect(second.result.messages).toEqual(first.result.messages);
+      expect(second.result.cached).toBe(true);
+      expect(second.result.timeline.cached).toBe(true);
+      expect(first.result.timeline.cached).toBe(false);
+      const llmSpan = second.result.timeline.spans.find((s) => s.name === 'llm');
+      expect(llmSpan?.cached).toBe(true);
+      expect(second.result.timeline.spans.some((s) => s.name.startsWith('tool:'))).toBe(false);
+      expect(monitor.stats('llm', { labels: { cached: 'true' } })?.count).toBe(1);
+      expect(monitor.stats('time_to_first_audio', { labels: { cached: 'true' } })?.count).toBe(1);
+      expect(monitor.stats('time_to_first_audio', { labels: { cached: 'false' } })?.count).toBe(1);
+    },
+  );
 
   it('shares an answer between transcripts that differ only in case, spacing and end punctuation', async () => {
     const store = new MemoryStore();

@@ -92,38 +92,49 @@ describe('deadlines', () => {
 });
 
 describe('fallbacks', () => {
-  it('switches TTS to the fallback when the primary misses its deadline, for the rest of the turn', async () => {
-    const monitor = new PerformanceMonitor();
-    const backup = backupTts();
-    const p = createVoicePipeline({
-      llm: new FakeLanguageModel({ script: ['First part. Second part.'] }),
-      tts: slowTts(),
-      fallbacks: { tts: backup },
-      systemPrompt: '',
-      monitor,
-      deadlines: { ttsFirstByte: 30 },
-      ttsConcurrency: 1,
-    });
-    const t = await collect(p.respond({ text: 'Hi' }));
-    expect(t.heard).toBe('First part. Second part.');
-    expect(backup.texts).toEqual(['First part.', 'Second part.']);
-    const fb = t.events.filter((e) => e.type === 'fallback');
-    expect(fb).toHaveLength(1);
-    expect(fb[0]).toMatchObject({ stage: 'tts', from: 'slow', to: 'backup' });
-    expect((fb[0] as { error: unknown }).error).toBeInstanceOf(TimeoutError);
-    expect(t.result.timeline.fallbacks).toEqual([
-      expect.objectContaining({
-        stage: 'tts',
-        from: 'slow',
-        to: 'backup',
-        reason: expect.stringMatching(/EARSHOT_TIMEOUT/),
-      }),
-    ]);
-    const path = t.result.timeline.criticalPath.map((s) => s.name);
-    expect(path).toContain('tts_ttfb');
-    expect(monitor.stats('tts', { labels: { provider: 'backup', outcome: 'ok' } })?.count).toBe(2);
-    expect(monitor.stats('tts', { labels: { provider: 'slow', outcome: 'error' } })?.count).toBe(1);
-  });
+  // Sentence mode: one request per chunk, each on the backup. Streamed input (the default):
+  // the backup takes the stream, one request for the whole answer.
+  it.each([
+    ['sentence', 2],
+    ['auto', 1],
+  ] as const)(
+    'switches TTS to the fallback when the primary misses its deadline, for the rest of the turn (ttsInput %s)',
+    async (ttsInput, backupRequests) => {
+      const monitor = new PerformanceMonitor();
+      const backup = backupTts();
+      const p = createVoicePipeline({
+        ttsInput,
+        llm: new FakeLanguageModel({ script: ['First part. Second part.'] }),
+        tts: slowTts(),
+        fallbacks: { tts: backup },
+        systemPrompt: '',
+        monitor,
+        deadlines: { ttsFirstByte: 30 },
+        ttsConcurrency: 1,
+      });
+      const t = await collect(p.respond({ text: 'Hi' }));
+      expect(t.heard).toBe('First part. Second part.');
+      expect(backup.texts).toEqual(['First part.', 'Second part.']);
+      const fb = t.events.filter((e) => e.type === 'fallback');
+      expect(fb).toHaveLength(1);
+      expect(fb[0]).toMatchObject({ stage: 'tts', from: 'slow', to: 'backup' });
+      expect((fb[0] as { error: unknown }).error).toBeInstanceOf(TimeoutError);
+      expect(t.result.timeline.fallbacks).toEqual([
+        expect.objectContaining({
+          stage: 'tts',
+          from: 'slow',
+          to: 'backup',
+          reason: expect.stringMatching(/EARSHOT_TIMEOUT/),
+        }),
+      ]);
+      const path = t.result.timeline.criticalPath.map((s) => s.name);
+      expect(path).toContain('tts_ttfb');
+      expect(monitor.stats('tts', { labels: { provider: 'backup', outcome: 'ok' } })?.count).toBe(
+        backupRequests,
+      );
+      expect(monitor.stats('tts', { labels: { provider: 'slow', outcome: 'error' } })?.count).toBe(1);
+    },
+  );
 
   it('does not fall back when a TTS request fails after its audio started (it would repeat words)', async () => {
     const breaking: TextToSpeech = {

@@ -9,8 +9,13 @@ import {
 } from '../../src/testing/index.js';
 import { collect, fakeCompanyApi } from './helpers.js';
 
-function pipeline(monitor: PerformanceMonitor, targets?: Record<string, number>) {
+function pipeline(
+  monitor: PerformanceMonitor,
+  targets?: Record<string, number>,
+  ttsInput: 'auto' | 'sentence' = 'auto',
+) {
   return createVoicePipeline({
+    ttsInput,
     stt: new FakeSpeechToText({ provider: 'deepgram-fake', latency: 3 }),
     llm: new FakeLanguageModel({ provider: 'openai-fake', latency: { ttft: 5, tokensPerSecond: 2000 } }),
     tts: new FakeTextToSpeech({ provider: 'elevenlabs-fake', latency: { ttfb: 4 }, msPerChar: 2 }),
@@ -81,20 +86,32 @@ describe('turn metrics', () => {
     expect(byOp.search).toMatchObject({ actualMs: undefined, pass: true });
   });
 
-  it('explains the first audio: the critical path names the stages it waited on', async () => {
-    const monitor = new PerformanceMonitor();
-    const r = await pipeline(monitor).respond(synthesizeFakeSpeech('Where is load 2314?')).done;
-    const stages = r.timeline.criticalPath.filter((s) => s.name !== 'overhead').map((s) => s.name);
-    expect(stages).toEqual(['stt', 'llm_ttft', 'llm', 'tool:get_load_status', 'llm_ttft', 'llm', 'tts_ttfb']);
-    const llmStep = r.timeline.criticalPath.filter((s) => s.name === 'llm');
-    expect(llmStep.map((s) => s.detail)).toEqual([
-      'until tool call get_load_status',
-      'until sentence 0 complete',
-    ]);
-    const text = formatWaterfall(r.timeline);
-    expect(text).toMatch(/critical path: stt [\d.]+ → /);
-    expect(text.split('\n').filter((l) => l.startsWith('*')).length).toBeGreaterThanOrEqual(4);
-  });
+  it.each([
+    ['auto', 'until first text piece'],
+    ['sentence', 'until sentence 0 complete'],
+  ] as const)(
+    'explains the first audio: the critical path names the stages it waited on (ttsInput %s)',
+    async (mode, waited) => {
+      const monitor = new PerformanceMonitor();
+      const r = await pipeline(monitor, undefined, mode).respond(synthesizeFakeSpeech('Where is load 2314?'))
+        .done;
+      const stages = r.timeline.criticalPath.filter((s) => s.name !== 'overhead').map((s) => s.name);
+      expect(stages).toEqual([
+        'stt',
+        'llm_ttft',
+        'llm',
+        'tool:get_load_status',
+        'llm_ttft',
+        'llm',
+        'tts_ttfb',
+      ]);
+      const llmStep = r.timeline.criticalPath.filter((s) => s.name === 'llm');
+      expect(llmStep.map((s) => s.detail)).toEqual(['until tool call get_load_status', waited]);
+      const text = formatWaterfall(r.timeline);
+      expect(text).toMatch(/critical path: stt [\d.]+ → /);
+      expect(text.split('\n').filter((l) => l.startsWith('*')).length).toBeGreaterThanOrEqual(4);
+    },
+  );
 
   it('records into any object with record(name, ms, labels)', async () => {
     const samples: [string, number, unknown][] = [];

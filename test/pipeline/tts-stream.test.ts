@@ -9,7 +9,7 @@ import {
   FakeTextToSpeech,
   startFakeElevenLabs,
 } from '../../src/testing/index.js';
-import { collect } from './helpers.js';
+import { collect, MemoryStore } from './helpers.js';
 
 const REPLY =
   'The driver left Denver this morning and expects to reach Dallas by tomorrow evening. ' +
@@ -160,6 +160,54 @@ describe("ttsInput: 'stream'", () => {
   });
 });
 
+describe("ttsInput default ('auto')", () => {
+  it('streams into a TTS that has synthesizeStream when no option is given', async () => {
+    const tts = new FakeStreamingTextToSpeech({ msPerChar: 2 });
+    const p = createVoicePipeline({
+      llm: slowModel({ latency: { tokensPerSecond: 400 } }),
+      tts,
+      systemPrompt: '',
+    });
+    const t = await collect(p.respond({ text: 'Where is the driver?' }));
+    expect(tts.streams).toHaveLength(1);
+    expect(tts.streams[0]?.state).toBe('ended');
+    expect(tts.streams[0]?.pieces.length).toBeGreaterThan(1);
+    expect(norm(t.heard)).toBe(norm(REPLY));
+  });
+
+  it("speaks in sentence mode when a TTS cache is configured (the cache fills); 'stream' streams anyway", async () => {
+    const store = new MemoryStore();
+    const make = (ttsInput?: 'stream') => {
+      const tts = new FakeStreamingTextToSpeech({ msPerChar: 2 });
+      const p = createVoicePipeline({
+        llm: new FakeLanguageModel({ script: [REPLY] }),
+        tts,
+        systemPrompt: '',
+        monitor: false,
+        cache: { store, tts: true },
+        ...(ttsInput ? { ttsInput } : {}),
+      });
+      return { tts, p };
+    };
+    const auto = make();
+    const first = await collect(auto.p.respond({ text: 'Where is the driver?' }));
+    expect(auto.tts.streams).toHaveLength(0);
+    expect(auto.tts.texts.length).toBeGreaterThanOrEqual(3);
+    expect(norm(first.heard)).toBe(norm(REPLY));
+    // The second turn's sentences come from the cache: no TTS request at all.
+    const again = make();
+    const second = await collect(again.p.respond({ text: 'Where is the driver?' }));
+    expect(again.tts.texts).toHaveLength(0);
+    expect(second.result.timeline.spans.filter((x) => x.name === 'cache:tts').every((x) => x.cached)).toBe(
+      true,
+    );
+    expect(norm(second.heard)).toBe(norm(REPLY));
+    const forced = make('stream');
+    await collect(forced.p.respond({ text: 'Where is the driver?' }));
+    expect(forced.tts.streams).toHaveLength(1);
+  });
+});
+
 describe("ttsInput: 'stream' through the real ElevenLabs adapter (multi-stream-input)", () => {
   let fake: FakeElevenLabs;
   beforeAll(async () => {
@@ -194,6 +242,43 @@ describe("ttsInput: 'stream' through the real ElevenLabs adapter (multi-stream-i
       expect(monitor.stats('tts')?.count).toBe(1);
       expect(monitor.stats('tts_ttfb')?.count).toBe(1);
       expect(t.result.timeline.timeToFirstAudioMs).toBeGreaterThan(0);
+    } finally {
+      await tts.close();
+    }
+  });
+
+  it('closes the context on barge-in without flushing the unsent text', async () => {
+    const tts = new ElevenLabsTextToSpeech({
+      apiKey: 'test-key',
+      baseUrl: fake.url,
+      outputFormat: 'pcm_16000',
+    });
+    try {
+      const p = createVoicePipeline({
+        llm: new FakeLanguageModel({ latency: { tokensPerSecond: 60 }, script: [REPLY] }),
+        tts,
+        systemPrompt: '',
+        monitor: false,
+        deadlines: DEADLINES,
+      });
+      const before = fake.requests.entries.length;
+      const turn = p.respond({ text: 'Where is the driver?' });
+      const events: TurnEvent[] = [];
+      for await (const e of turn) {
+        events.push(e);
+        if (e.type === 'audio' && events.filter((x) => x.type === 'audio').length === 1) turn.abort();
+      }
+      expect((await turn.done).interrupted).toBe(true);
+      const cut = events.findIndex((e) => e.type === 'interrupted');
+      expect(events.slice(cut).some((e) => e.type === 'audio')).toBe(false);
+      await new Promise((r) => setTimeout(r, 50));
+      const ws = fake.requests.entries.slice(before).find((e) => e.route === 'multi-stream-input');
+      const messages = (ws?.body as { messages: Record<string, unknown>[] }).messages;
+      const close = messages.findIndex((m) => m.close_context === true);
+      expect(close).toBeGreaterThan(0);
+      // The message before the close is text of the answer, not the end-of-input flush.
+      expect(messages[close - 1]).not.toMatchObject({ text: '', flush: true });
+      expect(messages.some((m) => m.text === '' && m.flush === true)).toBe(false);
     } finally {
       await tts.close();
     }

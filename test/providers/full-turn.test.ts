@@ -183,11 +183,14 @@ describe('a full turn with no monitor options: each call counted once in the sha
     const sttCalls =
       fakes.deepgram.requests.countFor('transcribe') + fakes.deepgram.requests.countFor('live');
     const llmCalls = fakes.openai.requests.countFor('chat');
-    // A TTS call is an HTTP synthesis (sentence mode); the WebSocket the pipeline's per-turn
-    // prewarm opens (101) is a connection made ready, not a call, and is not recorded.
-    const ttsCalls = fakes.elevenlabs.requests.entries.filter(
+    // A TTS call is an HTTP synthesis (sentence mode) or a multi-stream-input context (streamed
+    // input, the default with ElevenLabs); the WebSocket itself (101, opened by the per-turn
+    // prewarm) is a connection made ready, not a call, and is not recorded.
+    const httpSyntheses = fakes.elevenlabs.requests.entries.filter(
       (r) => r.transport === 'http' && r.status === 200,
     ).length;
+    const ttsCalls = httpSyntheses + fakes.elevenlabs.stats.contexts;
+    expect(fakes.elevenlabs.stats.contexts).toBeGreaterThan(0);
     expect(sttCalls).toBe(turns.length);
     expect(llmCalls).toBeGreaterThan(turns.length); // the tool turn takes two rounds
     expect(ttsCalls).toBeGreaterThan(0);
