@@ -7,6 +7,7 @@ export function areaVitest(/** @type {string[]} */ include) {
     test: {
       include,
       environment: 'node',
+      setupFiles: ['stryker/fast-check-setup.mjs'],
       testTimeout: 60_000,
       hookTimeout: 60_000,
     },

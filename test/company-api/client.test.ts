@@ -293,13 +293,16 @@ describe('company API client: errors', () => {
   it('retries an attempt that hangs past attemptTimeoutMs', async () => {
     const f = await fake();
     f.faults.enqueue('timeout');
-    const load = await client(f, { attemptTimeoutMs: 150, timeoutMs: 3000 }).getLoadStatus('1003');
+    // Generous margins for a loaded machine: the hung attempt is given up after 1 s, and the
+    // retry has the rest of 30 s (a 150 ms attempt window could time out the healthy retry too).
+    const load = await client(f, { attemptTimeoutMs: 1000, timeoutMs: 30_000 }).getLoadStatus('1003');
     expect(load.id).toBe('1003');
     expect(f.requests.getLoad).toBe(2);
   });
 
   it('fails with TimeoutError once the total deadline passes, whatever retries are left', async () => {
-    const f = await fake({ latency: 400 });
+    // The answer takes 5 s, the deadline is 250 ms: a wide gap, whatever the machine's load.
+    const f = await fake({ latency: 5000 });
     const started = performance.now();
     const err = await client(f, { timeoutMs: 250, retries: 5 })
       .getLoadStatus('1004')
@@ -308,13 +311,19 @@ describe('company API client: errors', () => {
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).timeoutMs).toBe(250);
     // A bound on correctness, not on speed: the deadline is honoured, give or take scheduling.
-    expect(elapsed).toBeLessThan(250 + 1500);
+    expect(elapsed).toBeLessThan(4000);
     expect(f.requests.getLoad).toBe(1);
   });
 
   it('does not start a retry that could not finish within the deadline', async () => {
     const f = await fake({ faults: { errorRate: 1 } });
-    const err = await client(f, { timeoutMs: 300, retries: 5, backoffBaseMs: 1000, backoffMaxMs: 1000 })
+    // A 60 s backoff cannot fit in a 10 s deadline, however long the first attempt took.
+    const err = await client(f, {
+      timeoutMs: 10_000,
+      retries: 5,
+      backoffBaseMs: 60_000,
+      backoffMaxMs: 60_000,
+    })
       .getLoadStatus('1004')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
@@ -323,9 +332,12 @@ describe('company API client: errors', () => {
   });
 
   it('honours a per-call timeoutMs over the client default', async () => {
-    const f = await fake({ latency: 300 });
-    const api = client(f, { timeoutMs: 5000 });
-    await expect(api.getLoadStatus('1005', { timeoutMs: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    // The answer takes 3 s: inside the client's 60 s default, far past the call's 100 ms.
+    const f = await fake({ latency: 3000 });
+    const api = client(f, { timeoutMs: 60_000 });
+    const err = await api.getLoadStatus('1005', { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).timeoutMs).toBe(100);
   });
 
   it('rejects a body that does not match the schema, naming the bad fields', async () => {

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { SentenceChunker } from '../../src/pipeline/sentence-chunker.js';
+import {
+  preResolvedChunkerOptions,
+  SentenceChunker,
+  sentenceChunkerOptionsSchema,
+} from '../../src/pipeline/sentence-chunker.js';
 
 const split = (text: string, options = {}) => SentenceChunker.split(text, options);
 
@@ -478,5 +482,154 @@ describe('SentenceChunker rules pinned one by one (issue 13: each change went un
     ]);
     expect(split('Wait... Then go.', noFirst)).toEqual(['Wait...', 'Then go.']);
     expect(split('He said (“no.”) Then left.', noFirst)).toEqual(['He said (“no.”)', 'Then left.']);
+  });
+});
+
+describe('SentenceChunker edges pinned by the mutation run (each test fails under a change that survived)', () => {
+  const noFirst = { firstChunkMinChars: 0 };
+
+  it('a user abbreviation with inner dots drops only its final dot', () => {
+    expect(split('Sign the b.l. Then go.', noFirst)).toEqual(['Sign the b.l.', 'Then go.']);
+    expect(split('Sign the b.l. Then go.', { ...noFirst, abbreviations: ['b.l.'] })).toEqual([
+      'Sign the b.l. Then go.',
+    ]);
+  });
+
+  it('names the bad option by its full path and the chunker as the source', () => {
+    const err = (() => {
+      try {
+        return new SentenceChunker({ abbreviations: ['ok', ''] });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.issues.map((i) => i.path)).toEqual(['abbreviations.1']);
+    expect(err.message).toContain('(SentenceChunker options)');
+  });
+
+  it('uses options marked as already parsed as given, without validating them again', () => {
+    const parsed = { ...sentenceChunkerOptionsSchema.parse({}), maxChars: 4, firstChunkMinChars: 0 };
+    // maxChars 4 is below the schema's minimum: a second validation would throw
+    expect(split('ab cd ef', preResolvedChunkerOptions(parsed))).toEqual(['ab', 'cd', 'ef']);
+  });
+
+  it('nothing pending means no stale time: after whitespace, after a cut that empties it, after flush', () => {
+    const c = new SentenceChunker({ maxWaitMs: 100 });
+    expect(c.flushStale(500)).toEqual([]);
+    expect(c.staleAtMs).toBeUndefined();
+    expect(c.push('   ', 0)).toEqual([]);
+    expect(c.staleAtMs).toBeUndefined();
+    expect(c.push('Done. ', 5)).toEqual(['Done.']);
+    expect([c.pendingText, c.staleAtMs, c.emittedCount]).toEqual(['', undefined, 1]);
+    expect(c.push('Bye', 7)).toEqual([]);
+    expect(c.flush()).toEqual(['Bye']);
+    expect([c.pendingText, c.staleAtMs, c.emittedCount]).toEqual(['', undefined, 2]);
+  });
+
+  it('cuts at the cap as soon as the text passes it, on push', () => {
+    const c = new SentenceChunker({ maxChars: 8, firstChunkMinChars: 0 });
+    expect(c.push('abcd efgh', 0)).toEqual(['abcd']);
+    expect(c.pendingText).toBe('efgh');
+    // a grapheme boundary exactly at the cap is used
+    expect(split('abcdefghijkl', { maxChars: 8, firstChunkMinChars: 0 })).toEqual(['abcdefgh', 'ijkl']);
+  });
+
+  it('waits for the second half of a surrogate pair at the cap, for every high surrogate', () => {
+    const o = { maxChars: 8, firstChunkMinChars: 0 };
+    for (const [high, low] of [
+      ['\uD800', '\uDC00'],
+      ['\uDBFF', '\uDFFF'],
+    ] as const) {
+      const c = new SentenceChunker(o);
+      expect(c.push(`abcdefgh${high}`, 0)).toEqual([]);
+      expect(c.push(`${low}ij`, 0)).toEqual(['abcdefgh']);
+      expect(c.flush()).toEqual([`${high}${low}ij`]);
+    }
+    // a complete pair at the cap does not make it wait
+    expect(new SentenceChunker(o).push('abcdefgh\uD800\uDC00ij', 0)).toEqual(['abcdefgh']);
+    // a stream that ends after half a pair is still cut at the cap
+    const c = new SentenceChunker(o);
+    expect(c.push('abcdefgh\uD83D', 0)).toEqual([]);
+    expect(c.flush()).toEqual(['abcdefgh', '\uD83D']);
+  });
+
+  it('a first grapheme longer than the cap is one chunk, and the text after it another', () => {
+    const long = `e${'\u0301'.repeat(10)}`;
+    expect(split(`${long}abc`, { maxChars: 8, firstChunkMinChars: 0 })).toEqual([long, 'abc']);
+  });
+
+  it('flushStale first makes the cuts a growing grapheme deferred', () => {
+    const long = `e${'\u0301'.repeat(30)}`;
+    const c = new SentenceChunker({ maxWaitMs: 100, maxChars: 8, firstChunkMinChars: 0 });
+    expect(c.push(long, 0)).toEqual([]);
+    expect(c.push(' more words', 10)).toEqual([]); // deferred until the buffer doubles
+    expect(c.flushStale(99)).toEqual([]);
+    expect(c.flushStale(100)).toEqual([long, 'more']);
+    expect(c.pendingText).toBe('words');
+  });
+
+  it('flushStale never cuts a single CJK grapheme (Hangul jamo)', () => {
+    const c = new SentenceChunker({ maxWaitMs: 100 });
+    expect(c.push('\u1100\u1161\u11A8', 0)).toEqual([]);
+    expect(c.flushStale(100)).toEqual([]);
+    expect(c.staleAtMs).toBe(200);
+    expect(c.pendingText).toBe('\u1100\u1161\u11A8');
+  });
+
+  it('a run of ! ? and mixed terminals ends the sentence even before lower case', () => {
+    expect(split('Stop!. then go. Wait?!? no way.', noFirst)).toEqual([
+      'Stop!.',
+      'then go.',
+      'Wait?!?',
+      'no way.',
+    ]);
+  });
+
+  it('a single ellipsis character, alone or after ? or !, keeps the sentence before lower case', () => {
+    expect(split('Well… maybe not. Fine.', noFirst)).toEqual(['Well… maybe not.', 'Fine.']);
+    expect(split('Really?… maybe not. Fine.', noFirst)).toEqual(['Really?… maybe not.', 'Fine.']);
+  });
+
+  it('a full-width terminal anywhere in a run ends the sentence without a space', () => {
+    expect(split('好!。我们走', noFirst)).toEqual(['好!。', '我们走']);
+  });
+
+  it('a dotted acronym not in the list stays inside the sentence before lower case', () => {
+    expect(split('Ask the U.N. next week.', noFirst)).toEqual(['Ask the U.N. next week.']);
+  });
+
+  it('the digit rule: any digit after "vol." keeps it, anything else ends "no."', () => {
+    expect(split('Read vol. 0 first.', noFirst)).toEqual(['Read vol. 0 first.']);
+    expect(split('The answer is no. "Fine," he said.', noFirst)).toEqual([
+      'The answer is no.',
+      '"Fine," he said.',
+    ]);
+  });
+
+  it('a list number after a colon and a tab is a list item', () => {
+    expect(split('Steps:\t1. Open the app.', noFirst)).toEqual(['Steps:\t1. Open the app.']);
+  });
+
+  it('emits CJK chunks as soon as the character after the break has arrived', () => {
+    const text = '我们已经收到了您的订单和所有的付款信息，现在正在安排发货的时间。谢谢。';
+    const comma = text.indexOf('，');
+    const c = new SentenceChunker({ firstChunkMinChars: 5 });
+    expect(c.push(text.slice(0, comma + 1), 0)).toEqual([]); // the comma is last: wait
+    expect(c.push(text.slice(comma + 1), 0)).toEqual([
+      text.slice(0, comma + 1),
+      text.slice(comma + 1, text.indexOf('。') + 1),
+    ]);
+    expect(c.flush()).toEqual(['谢谢。']);
+    expect(new SentenceChunker(noFirst).push('你好。我', 0)).toEqual(['你好。']);
+  });
+
+  it('a mark outside the BMP after a full-width terminal attaches to it, even when it arrives in halves', () => {
+    const text = '你好。\u{E0100}我们';
+    expect(split(text, noFirst)).toEqual([text]);
+    const c = new SentenceChunker(noFirst);
+    expect(c.push('你好。\uDB40', 0)).toEqual([]);
+    expect(c.push('\uDD00我们', 0)).toEqual([]);
+    expect(c.flush()).toEqual([text]);
   });
 });
