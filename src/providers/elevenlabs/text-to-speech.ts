@@ -6,6 +6,7 @@
  */
 
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { raceAbort } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type {
   AudioChunk,
@@ -17,7 +18,6 @@ import type {
 import {
   CallControl,
   type CallOutcome,
-  raceAbort,
   type LatencyRecorder,
   lazyAsync,
   NO_RECORDING,
