@@ -56,7 +56,7 @@ const STAGE_ORDER = [
 ];
 
 /** Sort key of an operation name in reports. */
-export function stageRank(name: string): number {
+function stageRank(name: string): number {
   const i = STAGE_ORDER.indexOf(name.startsWith('tool:') ? 'tool:*' : name);
   return i === -1 ? STAGE_ORDER.length : i;
 }
