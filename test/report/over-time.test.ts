@@ -200,3 +200,26 @@ describe('labels that used to collide (issue 17 item 9, seen in Chromium)', () =
     expect(markerY).toBeGreaterThanOrEqual(28);
   });
 });
+
+describe('a real run (the load engine over synthetic turns)', () => {
+  it('records rolling windows of 20 and 50 iterations and the report draws the one that fits', async () => {
+    const { closedFixture } = await import('./fixtures.js');
+    const { parseSavedRun } = await import('../../src/loadtest/index.js');
+    const { renderHtmlReport } = await import('../../src/report/index.js');
+    const run = parseSavedRun(JSON.parse(JSON.stringify(await closedFixture())));
+    const withRolling = run.timeseries.filter((p) => p.rolling);
+    expect(withRolling.length).toBeGreaterThan(0);
+    for (const p of withRolling) {
+      expect(p.rolling!.map((r) => r.size)).toEqual([20, 50]);
+      for (const r of p.rolling!) {
+        expect(r.turns).toBeGreaterThan(0);
+        expect(r.p50).toBeLessThanOrEqual(r.p90);
+        expect(r.windowMs).toBeGreaterThanOrEqual(p.intervalMs - 0.1);
+      }
+    }
+    const { title } = latencyOverTime(run.timeseries);
+    const html = renderHtmlReport(run);
+    expect(html).toContain(`<title id="latency-over-time-title">${title.replace(/&/g, '&amp;')}</title>`);
+    expect(title).toMatch(/^Latency over time: /);
+  });
+});
