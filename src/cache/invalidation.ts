@@ -5,7 +5,7 @@ import type { InvalidationBus, InvalidationMessage } from './tier.js';
 import type { TierStack } from './tier-stack.js';
 
 /** @internal What {@link Invalidation} needs from its manager. */
-export interface InvalidationDeps {
+interface InvalidationDeps {
   readonly instanceId: string;
   readonly tiers: TierStack;
   readonly flights: SingleFlight;

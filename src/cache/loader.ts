@@ -39,7 +39,7 @@ export interface Job<T> {
   superseded: boolean;
 }
 
-export function loaderError(err: unknown, job: Job<unknown>): unknown {
+function loaderError(err: unknown, job: Job<unknown>): unknown {
   if (err instanceof Error) return err;
   return new CacheError(
     'EARSHOT_CACHE_LOADER_FAILED',

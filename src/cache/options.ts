@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cacheConfigSchema, type NamespaceConfig } from '../config/schema.js';
+import { cacheConfigSchema } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { PerformanceMonitor } from '../perf/index.js';
 import type { CacheTier } from './tier.js';
@@ -71,5 +71,3 @@ export function parseCacheManagerOptions(input: CacheManagerOptions): ResolvedCa
     { source: 'createCacheManager options' },
   );
 }
-
-export type { NamespaceConfig };

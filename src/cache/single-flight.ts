@@ -9,7 +9,7 @@ import type { CacheEntry, DistributedLock } from './tier.js';
 import type { TierStack, WriteItem } from './tier-stack.js';
 
 /** @internal What {@link SingleFlight} needs from its manager. */
-export interface SingleFlightDeps {
+interface SingleFlightDeps {
   readonly tiers: TierStack;
   readonly metrics: CacheMetrics;
   /** Distributed lock settings (`lock` option). */

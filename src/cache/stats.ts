@@ -145,7 +145,7 @@ export class NamespaceState {
 }
 
 /** @internal The counters of {@link CacheNamespaceStats} without the derived rate. */
-export type Counters = Omit<CacheNamespaceStats, 'hitRate'>;
+type Counters = Omit<CacheNamespaceStats, 'hitRate'>;
 
 export function toStats(c: Counters): CacheNamespaceStats {
   const reads = c.hits + c.stale + c.misses + c.joined;

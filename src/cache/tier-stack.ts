@@ -5,7 +5,7 @@ import type { NamespaceState } from './stats.js';
 import { type Awaitable, type CacheEntry, type CacheTier, isPromiseLike, type TierHealth } from './tier.js';
 
 /** @internal The best entry found for one id, and whether it is past its TTL (inside grace). */
-export interface Found {
+interface Found {
   entry: CacheEntry;
   stale: boolean;
 }

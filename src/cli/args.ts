@@ -89,7 +89,7 @@ export function str(values: ParsedValues, name: string): string | undefined {
 }
 
 /** Every value of a repeatable flag. */
-export function list(values: ParsedValues, name: string): string[] {
+function list(values: ParsedValues, name: string): string[] {
   const v = values[name];
   if (Array.isArray(v)) return v;
   return typeof v === 'string' ? [v] : [];

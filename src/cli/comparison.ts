@@ -32,7 +32,7 @@ interface Row {
  * end-to-end figure time to first audio (what the user waits for); the LLM figure is the whole
  * answer of one model call.
  */
-export const DESIGN_ROWS: readonly Row[] = [
+const DESIGN_ROWS: readonly Row[] = [
   { metric: 'STT P90', op: OP.stt, before: '~150', after: '~80', claimed: '47 % faster' },
   { metric: 'LLM P90', op: OP.llm, before: '~400', after: '~250', claimed: '38 % faster' },
   { metric: 'TTS P90', op: OP.ttsTtfb, before: '~150', after: '~85', claimed: '43 % faster' },

@@ -96,7 +96,7 @@ export interface PipelineTarget {
 }
 
 /** Provider keys the live mode needs, by stage. */
-export const LIVE_KEYS = ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ELEVENLABS_API_KEY'] as const;
+const LIVE_KEYS = ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ELEVENLABS_API_KEY'] as const;
 
 async function companyApiFor(
   o: PipelineTargetOptions,

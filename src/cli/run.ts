@@ -35,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** The top-level help. */
-export function mainHelp(version: string): string {
+function mainHelp(version: string): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return [
     `earshot ${version}: latency-tracked voice pipelines`,
@@ -51,7 +51,7 @@ export function mainHelp(version: string): string {
 }
 
 /** The exit code and message for an error that escaped a command. */
-export function describeFailure(err: unknown): { code: ExitCode; message: string } {
+function describeFailure(err: unknown): { code: ExitCode; message: string } {
   if (err instanceof ConfigError || err instanceof InvalidArgumentError)
     return { code: EXIT.usage, message: err.message };
   if (err instanceof MissingDependencyError) return { code: EXIT.usage, message: err.message };

@@ -44,7 +44,7 @@ export interface CacheLike {
  * What a negative entry stores: enough to rebuild the NotFoundError, small, JSON-safe (it may
  * live in Redis). No resource has a `$earshotNotFound` field, so it cannot be mistaken for one.
  */
-export interface NotFoundMarker {
+interface NotFoundMarker {
   $earshotNotFound: 1;
   message: string;
   provider: string;
@@ -72,7 +72,7 @@ function markerOf(err: unknown, ttlSeconds: number): NotFoundMarker {
 }
 
 /** One cached call. */
-export interface CachedCallSpec<T> {
+interface CachedCallSpec<T> {
   cache: CacheLike;
   namespace: string;
   key: string;
@@ -90,7 +90,7 @@ export interface CachedCallSpec<T> {
 }
 
 /** How a cached call ended, for the monitor. */
-export interface CachedCallResult<T> {
+interface CachedCallResult<T> {
   value: T;
   /** True unless this very call ran the loader to completion (a hit, a stale hit, or a single-flight joiner). */
   fromCache: boolean;

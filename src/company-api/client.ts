@@ -68,7 +68,6 @@ export {
 } from './client-options.js';
 export {
   COMPANY_API_OPERATION,
-  COMPANY_API_PROVIDER,
   type CompanyApi,
   type CompanyApiCallOptions,
   type CompanyApiListMethod,

@@ -147,7 +147,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The known key closest to `key`, when it is close enough to be a typo. */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
+function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Number.POSITIVE_INFINITY;
   for (const k of known) {

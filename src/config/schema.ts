@@ -205,7 +205,7 @@ export const monitorConfigSchema = z.object({
 const apiKey = z.string().min(1, 'must not be empty').optional();
 
 /** Provider credentials. Every key is registered as a secret and never printed. */
-export const providersConfigSchema = z.object({
+const providersConfigSchema = z.object({
   deepgram: z.object({ apiKey }).prefault({}),
   openai: z.object({ apiKey }).prefault({}),
   elevenlabs: z.object({ apiKey }).prefault({}),

@@ -14,7 +14,7 @@ export const noop = (): void => {};
  * {@link abortReason}), or a short description of the work, which makes an `AbortedError`
  * "`<what>` was aborted." carrying the signal's reason as its cause.
  */
-export type AbortRejection = string | ((signal: AbortSignal) => unknown);
+type AbortRejection = string | ((signal: AbortSignal) => unknown);
 
 function rejection(onAbort: AbortRejection, signal: AbortSignal): unknown {
   return typeof onAbort === 'string'

@@ -25,11 +25,3 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
 export function stripControl(text: string, replacement = '?'): string {
   return text.replace(CONTROL, replacement);
 }
-
-/**
- * Like {@link stripControl}, but keeps line feeds and tabs: for multi-line text the CLI itself
- * composes around foreign values (each foreign value should still go through `stripControl`).
- */
-export function stripControlKeepLines(text: string, replacement = '?'): string {
-  return text.replace(CONTROL, (c) => (c === '\n' || c === '\t' ? c : replacement));
-}

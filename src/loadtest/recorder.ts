@@ -58,7 +58,7 @@ interface KeptWaterfall {
 }
 
 /** Options of a {@link RunRecorder}. */
-export interface RunRecorderOptions {
+interface RunRecorderOptions {
   monitor: PerformanceMonitor;
   random: () => number;
   keepWaterfalls: number;
@@ -258,7 +258,7 @@ export class RunRecorder {
 }
 
 /** The latency a waterfall is ranked by: time to first audio, else the end of the turn. */
-export function waterfallLatency(w: TurnWaterfall): number | undefined {
+function waterfallLatency(w: TurnWaterfall): number | undefined {
   return w.timeToFirstAudioMs ?? w.marks?.firstAudioMs ?? w.e2eMs ?? w.marks?.doneMs;
 }
 

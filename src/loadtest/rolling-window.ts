@@ -11,7 +11,7 @@
 export const ROLLING_WINDOW_SIZES: readonly number[] = [20, 50];
 
 /** Rolling percentiles at the end of one interval (saved in the run file's time series). */
-export interface RollingPercentiles {
+interface RollingPercentiles {
   /** The window's size: the last `size` iterations. */
   size: number;
   /** Iterations in the window (fewer than `size` early in a run). */

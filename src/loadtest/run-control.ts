@@ -61,7 +61,7 @@ export interface LoadRunResult {
 }
 
 /** A promise with its resolve function. (`Promise.withResolvers` is Node 22+.) */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => {
     resolve = r;
@@ -70,7 +70,7 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
 }
 
 /** Resolves `true` when `promise` settles within `ms`, `false` otherwise. Clears its timer. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((r) => {
     timer = setTimeout(() => r(false), ms);
@@ -103,7 +103,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** A readable reason from an AbortSignal's `reason`. */
-export function abortReasonText(reason: unknown): string {
+function abortReasonText(reason: unknown): string {
   if (typeof reason === 'string') return reason;
   if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
   return 'interrupted';
@@ -115,7 +115,7 @@ export function monitorOf(input: LoadRunInput): PerformanceMonitor {
 }
 
 /** How long to wait for iterations that ignore the abort before giving up on them. */
-export const ABANDON_AFTER_MS = 2000;
+const ABANDON_AFTER_MS = 2000;
 
 /**
  * The stop state both load models share: the first stop request wins, and an interrupting one

@@ -15,10 +15,10 @@ const ms = z.number().finite().min(0);
 const count = z.number().int().min(0);
 
 /** A point of a stage's percentile distribution. */
-export const distributionPointSchema = z.object({ percentile: z.number().min(0).max(100), ms });
+const distributionPointSchema = z.object({ percentile: z.number().min(0).max(100), ms });
 
 /** The verdict on one stage's target. */
-export const stageTargetSchema = z.object({
+const stageTargetSchema = z.object({
   percentile: z.number().gt(0).max(100),
   targetMs: z.number().positive(),
   actualMs: ms.nullable(),

@@ -62,7 +62,7 @@ const STAGE_ORDER: readonly string[] = [
 ];
 
 /** Sort key of an operation name in reports. */
-export function stageRank(name: string): number {
+function stageRank(name: string): number {
   const i = STAGE_ORDER.indexOf(name.startsWith('tool:') ? 'tool:*' : name);
   return i === -1 ? STAGE_ORDER.length : i;
 }

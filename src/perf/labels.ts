@@ -9,11 +9,11 @@ export type NormalizedLabels = Readonly<Record<string, string>>;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Longest label value kept. */
-export const MAX_LABEL_VALUE_LENGTH = 256;
+const MAX_LABEL_VALUE_LENGTH = 256;
 /** Longest label name accepted. */
-export const MAX_LABEL_NAME_LENGTH = 64;
+const MAX_LABEL_NAME_LENGTH = 64;
 /** Longest operation name accepted. */
-export const MAX_OPERATION_NAME_LENGTH = 128;
+const MAX_OPERATION_NAME_LENGTH = 128;
 /** Most entries each module-level "seen valid" cache keeps (bounded memory, whatever the input). */
 export const VALID_NAME_CACHE_SIZE = 1000;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
@@ -46,7 +46,7 @@ export function validateOperationName(name: string): void {
 }
 
 /** Throws `InvalidArgumentError` unless `k` is a usable label name. */
-export function validateLabelName(k: string): void {
+function validateLabelName(k: string): void {
   if (validLabelNames.has(k)) return;
   if (k.length > MAX_LABEL_NAME_LENGTH) {
     throw new InvalidArgumentError(

@@ -24,8 +24,6 @@ import { type CheckTargetsOptions, checkTargetsWith, targetFailures } from './ta
 import { type SeriesPair, type TrackedDecorator, trackedWith } from './tracked-decorator.js';
 import type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
 
-export type { OperationStats, SeriesSnapshot, StatsQuery, TargetResult, TargetsInput } from './types.js';
-
 /** Options of a {@link PerformanceMonitor}. Every field has a default. */
 export interface PerformanceMonitorOptions {
   /** HDR precision in significant decimal digits, 1–5. Default 3 (0.1 %). */

@@ -17,7 +17,7 @@ import { Series } from './series.js';
 import type { SeriesPair } from './tracked-decorator.js';
 
 /** @internal what the registry needs to create series, validated by the monitor. */
-export interface SeriesRegistryOptions {
+interface SeriesRegistryOptions {
   maxSeries: number;
   overflowMode: 'overflow' | 'throw';
   sliceMs: number;

@@ -2,7 +2,7 @@ import { LatencyHistogram, type SparseCounts } from './histogram.js';
 import type { NormalizedLabels } from './labels.js';
 
 /** Outcome label values that count as errors. */
-export const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['error', 'timeout']);
+const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['error', 'timeout']);
 
 interface Slice {
   start: number;

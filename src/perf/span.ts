@@ -9,12 +9,7 @@ export interface SpanEndOptions {
 }
 
 /** @internal what a span calls when it ends. */
-export type SpanSink = (
-  name: string,
-  durationMs: number,
-  labels: Labels | undefined,
-  outcome: string,
-) => void;
+type SpanSink = (name: string, durationMs: number, labels: Labels | undefined, outcome: string) => void;
 
 /**
  * A running measurement, from `monitor.start(name)`. End it with {@link Span.end} or let a

@@ -34,7 +34,7 @@ export interface CheckTargetsOptions {
  * @internal the successful samples of one operation (`hist`, `count`) and the error samples
  * the success filter left out (`excludedErrors`), as the monitor merges them.
  */
-export interface SuccessSamples {
+interface SuccessSamples {
   hist: LatencyHistogram;
   count: number;
   excludedErrors: number;

@@ -14,7 +14,7 @@ export interface SeriesPair {
 }
 
 /** @internal what a decorated method needs of a monitor (a `PerformanceMonitor`). */
-export interface PairInvoker {
+interface PairInvoker {
   /** Bumped by `reset()`: a cached pair is resolved again when it changes. */
   readonly generation: number;
   pairFor(name: string, labels?: Labels): SeriesPair;

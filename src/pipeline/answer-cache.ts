@@ -11,7 +11,7 @@ import type { WaitedOn } from './speech-queue.js';
 import type { TurnState } from './turn-state.js';
 
 /** A hit: the stored answer and the cache span it waited on. */
-export interface AnswerHit {
+interface AnswerHit {
   answer: CachedLlmAnswer;
   wait: WaitedOn;
 }

@@ -36,10 +36,10 @@ export interface SpeechItem {
 }
 
 /** @internal The synthesis of one item; receives chunks through `onChunk`. */
-export type Synthesize = (item: SpeechItem, onChunk: (chunk: AudioChunk) => void) => Promise<void>;
+type Synthesize = (item: SpeechItem, onChunk: (chunk: AudioChunk) => void) => Promise<void>;
 
 /** @internal */
-export interface SpeechQueueHooks {
+interface SpeechQueueHooks {
   synthesize: Synthesize;
   /** Hands one audio chunk out (in order). */
   emit(item: SpeechItem, chunk: AudioChunk): void;

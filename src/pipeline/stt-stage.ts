@@ -22,7 +22,7 @@ import { consume } from './streams.js';
 import type { TurnState } from './turn-state.js';
 
 /** What a streamed transcription tells the turn before it ends. */
-export interface TranscribeHooks {
+interface TranscribeHooks {
   /** A final transcript (the text so far) before the end of turn is confirmed: preemption may start. */
   onCandidate?(text: string): void;
   /** Settles when the host confirms the end of turn (`turn.endOfTurn()`). */

@@ -25,7 +25,7 @@ export interface PipelineMonitor {
 }
 
 /** Labels the pipeline records with. */
-export interface PipelineLabels {
+interface PipelineLabels {
   provider?: string;
   cached?: boolean;
   outcome?: string;

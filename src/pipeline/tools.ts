@@ -114,7 +114,7 @@ export interface ToolCallOutcome {
 }
 
 /** Longest tool result handed to the model, in characters; longer ones are cut with a note. */
-export const MAX_TOOL_CONTENT_CHARS = 16_000;
+const MAX_TOOL_CONTENT_CHARS = 16_000;
 
 function stringify(result: unknown): string {
   if (typeof result === 'string') return result;

@@ -10,7 +10,7 @@
  */
 import { noop, raceAbort } from '../internal/abort.js';
 import { OP } from '../perf/operations.js';
-import type { AudioInput, ChatMessage } from './contracts.js';
+import type { ChatMessage } from './contracts.js';
 import type { TurnResult } from './events.js';
 import type { NormalizedInput } from './input.js';
 import { answer } from './llm-stage.js';
@@ -21,7 +21,7 @@ import { transcribe } from './stt-stage.js';
 import type { TurnStream } from './turn.js';
 import { type PipelineContext, TurnState } from './turn-state.js';
 
-export { type NormalizedInput, normalizeInput } from './input.js';
+export { normalizeInput } from './input.js';
 export type { PipelineContext } from './turn-state.js';
 
 /** The answer phase of one child state: search context, then the cached answer or the model. */
@@ -203,6 +203,3 @@ export class TurnRun {
     return result;
   }
 }
-
-/** @internal */
-export type { AudioInput };

@@ -53,7 +53,7 @@ export function messageOf(err: unknown): string {
 }
 
 /** `err` as an EarshotError (a `PipelineError` "`<what>`: …" wrapping anything else). */
-export function asEarshotError(err: unknown, what: string): EarshotError {
+function asEarshotError(err: unknown, what: string): EarshotError {
   return err instanceof EarshotError ? err : new PipelineError(`${what}: ${messageOf(err)}`, { cause: err });
 }
 

@@ -3,7 +3,7 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { MissingDependencyError, registerSecret } from '../errors.js';
 
 /** The parts of the ioredis module earshot constructs. */
-export interface IoredisModule {
+interface IoredisModule {
   Redis: typeof Redis;
   Cluster: typeof Cluster;
 }

@@ -16,7 +16,7 @@ import { LatencyHistogram } from '../perf/index.js';
  */
 
 /** Version of the blob header; readers skip blobs with a version they do not know. */
-export const FLEET_FORMAT_VERSION = 1;
+const FLEET_FORMAT_VERSION = 1;
 
 const V2_ENCODING_COOKIE_BASE = 0x1c849303;
 const V2_COMPRESSED_COOKIE_BASE = 0x1c849304;
@@ -35,7 +35,7 @@ export interface FleetSeriesEntry {
 }
 
 /** The decoded header of one blob. */
-export interface FleetBlobHeader {
+interface FleetBlobHeader {
   version: number;
   instanceId: string;
   windowStart: number;

@@ -16,7 +16,7 @@ export function extent(values: Iterable<number>, empty: [number, number] = [0, 1
 }
 
 /** Series longer than this are thinned before drawing (a chart is ~1000 px wide). */
-export const MAX_DRAWN_POINTS = 2000;
+const MAX_DRAWN_POINTS = 2000;
 
 /**
  * Thins a long series to at most about `max` points for drawing: the points are cut into

@@ -12,11 +12,9 @@
  */
 export { type BarChartOptions, type BarDatum, barChart } from './bar-chart.js';
 export { PALETTE, stageColor } from './chart-colors.js';
-export { extent, MAX_DRAWN_POINTS, thinPoints } from './chart-data.js';
-export { textWidth } from './chart-frame.js';
+export { extent, thinPoints } from './chart-data.js';
 export {
   type WaterfallChartOptions,
-  type WaterfallMarker,
   type WaterfallRow,
   type WaterfallStep,
   waterfallChart,

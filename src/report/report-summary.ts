@@ -45,7 +45,7 @@ export function figure(k: string, v: string, id: string): string {
   ]);
 }
 
-export function cell(stage: string, field: string, value: number, text = formatMs(value)): string {
+function cell(stage: string, field: string, value: number, text = formatMs(value)): string {
   return el('td', { 'data-stage': stage, 'data-field': field, 'data-value': String(value) }, esc(text));
 }
 

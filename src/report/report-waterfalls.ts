@@ -7,7 +7,7 @@ import { type WaterfallRow, waterfallChart } from './charts.js';
 import { formatMs } from './format.js';
 import { el, esc } from './svg.js';
 
-export function waterfallRows(w: SavedWaterfall): WaterfallRow[] {
+function waterfallRows(w: SavedWaterfall): WaterfallRow[] {
   const critical = new Set((w.criticalPath ?? []).map((s) => s.spanId).filter((x) => x !== undefined));
   return w.spans.map((s) => {
     const row: WaterfallRow = {

@@ -18,7 +18,7 @@ export function esc(text: string | number): string {
 }
 
 /** Attribute values; `undefined`/`false` attributes are omitted, `true` renders the bare name. */
-export type Attrs = Record<string, string | number | boolean | undefined>;
+type Attrs = Record<string, string | number | boolean | undefined>;
 
 /** Rounds a coordinate to 2 decimals: keeps files small and output deterministic. */
 export function coord(n: number): string {

@@ -31,7 +31,7 @@ export interface WaterfallStep {
 }
 
 /** A vertical marker of a {@link waterfallChart} (first audio, last audio...). */
-export interface WaterfallMarker {
+interface WaterfallMarker {
   label: string;
   ms: number;
   color?: string;

@@ -280,10 +280,12 @@ export function xyChart(o: XYChartOptions): string {
     );
     marks++;
   }
+  // Guides go under the marks: a curve crossing a guide's label stays visible over its halo.
+  const guidesOut: string[] = [];
   for (const g of o.guides ?? []) {
     const py = y(g.y);
     const c = g.color ?? '#c00';
-    marksOut.push(
+    guidesOut.push(
       el('g', { class: 'guide' }, [
         el('line', { x1: m.left, x2: m.left + pw, y1: py, y2: py, stroke: c, 'stroke-dasharray': '3 3' }),
         // Above the line, or below it when the line is at the top of the plot (the label would
@@ -304,7 +306,7 @@ export function xyChart(o: XYChartOptions): string {
       ]),
     );
   }
-  parts.push(el('g', { class: 'marks' }, marksOut));
+  parts.push(el('g', { class: 'guides' }, guidesOut), el('g', { class: 'marks' }, marksOut));
 
   if (legendRows) {
     const items: string[] = [];

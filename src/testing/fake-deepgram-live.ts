@@ -24,7 +24,7 @@ export interface FakeDeepgramLiveStats {
 }
 
 /** What a live session needs from its server; `state` is read live, so runtime changes apply. */
-export interface LiveSessionContext {
+interface LiveSessionContext {
   latency: LatencyModel;
   /** Counters this session adds to. */
   live: FakeDeepgramLiveStats;

@@ -28,7 +28,7 @@ import {
 } from './latency.js';
 
 /** What the prerecorded route needs from its server. */
-export interface PrerecordedContext {
+interface PrerecordedContext {
   faults: FaultInjector;
   latency: LatencyModel;
   /** Seeds the broken bodies of `malformed` faults. */

@@ -44,7 +44,7 @@ export function obfuscationOf(i: number): string {
   return out;
 }
 
-export function textOf(content: unknown): string {
+function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content

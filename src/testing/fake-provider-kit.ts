@@ -86,7 +86,7 @@ export class RequestLog {
 }
 
 /** Options every provider fake takes: where it listens and how it misbehaves. */
-export interface FakeServerBaseOptions {
+interface FakeServerBaseOptions {
   /** Port to listen on. Default 0 (an ephemeral port). */
   port?: number;
   /** Interface to bind. Default `127.0.0.1`. */
@@ -104,7 +104,7 @@ export interface FakeServerBaseOptions {
 }
 
 /** The seed, latency model, fault injector and request log of a provider fake. */
-export interface FakeServerParts {
+interface FakeServerParts {
   seed: number | string;
   latency: LatencyModel;
   faults: FaultInjector;
@@ -200,12 +200,12 @@ export function rejectUpgrade(
 }
 
 /** Handler of an HTTP request; the server answers 404 when it returns `false`. */
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 /**
  * Handler of a WebSocket upgrade. Call `accept` to complete the handshake; return `false` to
  * have the server reject it with 404.
  */
-export type UpgradeHandler = (
+type UpgradeHandler = (
   req: IncomingMessage,
   socket: Socket,
   url: URL,
@@ -213,7 +213,7 @@ export type UpgradeHandler = (
 ) => Promise<boolean> | boolean;
 
 /** A started fake server. */
-export interface StartedServer {
+interface StartedServer {
   server: Server;
   port: number;
   /** `http://127.0.0.1:<port>` */
@@ -401,7 +401,7 @@ export async function sleepWhile(ms: number, isAlive: () => boolean): Promise<bo
 }
 
 /** Byte length of `ms` of audio in `format` (16-bit PCM at the format's rate; 1 byte/sample for ulaw/alaw). */
-export function audioBytesPerMs(format: string): number {
+function audioBytesPerMs(format: string): number {
   const m = /^(pcm|ulaw|alaw|mp3|opus)_(\d+)/.exec(format);
   const rate = m ? Number(m[2]) : 16_000;
   const bytesPerSample = m && (m[1] === 'ulaw' || m[1] === 'alaw') ? 1 : 2;

@@ -127,3 +127,99 @@ describe('xyChart legend', () => {
     for (const p of xs) expect(p.x + 'a fairly long series name 0'.length * 6.6).toBeLessThanOrEqual(500);
   });
 });
+
+describe('labels that used to collide (issue 17 item 9, seen in Chromium)', () => {
+  const guideText = (svg: string) => {
+    const m = /<g class="guide">.*?<text x="[\d.]+" y="([\d.]+)"/.exec(svg);
+    const line = /<g class="guide"><line [^>]*y1="([\d.]+)"/.exec(svg);
+    return { textY: Number(m?.[1]), lineY: Number(line?.[1]) };
+  };
+
+  it('puts a guide label under its line when the line is at the top of the plot, above it otherwise', () => {
+    const pts = [[0, 10] as const, [50, 448] as const];
+    const top = guideText(
+      xyChart({
+        id: 't',
+        title: 'time_to_first_audio (40 samples)',
+        series: [{ name: 'a', points: pts }],
+        guides: [{ y: 500, label: 'target P90 500 ms' }],
+      }),
+    );
+    expect(top.textY).toBeGreaterThan(top.lineY);
+    const mid = guideText(
+      xyChart({
+        id: 'm',
+        title: 'stt',
+        series: [
+          {
+            name: 'a',
+            points: [
+              [0, 10],
+              [50, 480],
+            ],
+          },
+        ],
+        guides: [{ y: 100, label: 'target P90 100 ms' }],
+      }),
+    );
+    expect(mid.textY).toBeLessThan(mid.lineY);
+  });
+
+  it('widens the waterfall label column for a long row label and cuts one that cannot fit', async () => {
+    const { waterfallChart } = await import('../../src/report/waterfall-chart.js');
+    const rows = (label: string) => [
+      { label: 'stt', stage: 'stt', startMs: 0, endMs: 50, critical: true },
+      { label, stage: 'tool:x', startMs: 50, endMs: 60, critical: true },
+    ];
+    const barX = (svg: string) =>
+      Number(/<g class="mark"[^>]*><title>[^<]*<\/title><rect x="([\d.]+)"/.exec(svg)?.[1]);
+    const long = 'tool:get_equipment_status (cached)';
+    const wide = waterfallChart({ id: 'w', title: 'P90 turn', rows: rows(long), width: 1000 });
+    expect(wide).toContain(`>${long}<`);
+    // the bars start right of the label column, which holds the whole label (bold: ~7.1 px a character)
+    expect(barX(wide)).toBeGreaterThanOrEqual(long.length * 7.1);
+    const huge = 'x'.repeat(200);
+    const cut = waterfallChart({ id: 'c', title: 'P90 turn', rows: rows(huge), width: 600 });
+    expect(cut).not.toContain(`>${huge}<`); // cut in the label (whole in the tooltip)
+    expect(cut).toContain(`<title>${huge}: 50.0 → 60.0 ms</title>`);
+    expect(cut).toMatch(/>x+…</);
+    expect(barX(cut)).toBeLessThanOrEqual(600 * 0.4);
+  });
+
+  it('keeps the first marker lane below the waterfall title', async () => {
+    const { waterfallChart } = await import('../../src/report/waterfall-chart.js');
+    const svg = waterfallChart({
+      id: 'm',
+      title: 'Typical turn (median time to first audio): first audio after 126 ms (cached answer)',
+      rows: [{ label: 'stt', stage: 'stt', startMs: 0, endMs: 60 }],
+      markers: [{ label: 'first audio', ms: 126 }],
+      width: 1000,
+    });
+    const markerY = Number(/<g class="marker"[^>]*>.*?<text x="[\d.]+" y="([\d.]+)"/.exec(svg)?.[1]);
+    // title baseline 16 at 13 px (descenders to ~19); an 11 px label needs its baseline ≥ 28
+    expect(markerY).toBeGreaterThanOrEqual(28);
+  });
+});
+
+describe('a real run (the load engine over synthetic turns)', () => {
+  it('records rolling windows of 20 and 50 iterations and the report draws the one that fits', async () => {
+    const { closedFixture } = await import('./fixtures.js');
+    const { parseSavedRun } = await import('../../src/loadtest/index.js');
+    const { renderHtmlReport } = await import('../../src/report/index.js');
+    const run = parseSavedRun(JSON.parse(JSON.stringify(await closedFixture())));
+    const withRolling = run.timeseries.filter((p) => p.rolling);
+    expect(withRolling.length).toBeGreaterThan(0);
+    for (const p of withRolling) {
+      expect(p.rolling!.map((r) => r.size)).toEqual([20, 50]);
+      for (const r of p.rolling!) {
+        expect(r.turns).toBeGreaterThan(0);
+        expect(r.p50).toBeLessThanOrEqual(r.p90);
+        expect(r.windowMs).toBeGreaterThanOrEqual(p.intervalMs - 0.1);
+      }
+    }
+    const { title } = latencyOverTime(run.timeseries);
+    const html = renderHtmlReport(run);
+    expect(html).toContain(`<title id="latency-over-time-title">${title.replace(/&/g, '&amp;')}</title>`);
+    expect(title).toMatch(/^Latency over time: /);
+  });
+});
