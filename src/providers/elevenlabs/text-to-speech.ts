@@ -17,11 +17,11 @@ import type {
 import {
   CallControl,
   type CallOutcome,
-  raceAbort,
   type LatencyRecorder,
   lazyAsync,
   NO_RECORDING,
   outcomeOf,
+  raceAbort,
   raceControl,
   resolveApiKey,
   throwIfAborted,
