@@ -183,10 +183,11 @@ describe('a full turn with no monitor options: each call counted once in the sha
     const sttCalls =
       fakes.deepgram.requests.countFor('transcribe') + fakes.deepgram.requests.countFor('live');
     const llmCalls = fakes.openai.requests.countFor('chat');
-    // A TTS call is an HTTP synthesis (sentence mode); the WebSocket the pipeline's per-turn
-    // prewarm opens (101) is a connection made ready, not a call, and is not recorded.
+    // A TTS call is an HTTP synthesis (sentence mode); what the pipeline's per-turn prewarm
+    // sends (the WebSocket, 101, and `GET /v1/models`) makes a connection ready, is not a call,
+    // and is not recorded.
     const ttsCalls = fakes.elevenlabs.requests.entries.filter(
-      (r) => r.transport === 'http' && r.status === 200,
+      (r) => r.transport === 'http' && (r.route === 'stream' || r.route === 'convert') && r.status === 200,
     ).length;
     expect(sttCalls).toBe(turns.length);
     expect(llmCalls).toBeGreaterThan(turns.length); // the tool turn takes two rounds
