@@ -159,7 +159,9 @@ async function turn(s: Setup, question: (typeof QUESTIONS)[number], measured: bo
 
 function percentile(xs: readonly number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  );
 }
 
 export async function run({ smoke }: BenchOptions): Promise<void> {

@@ -49,14 +49,31 @@ interface Phase {
   faults: (p: ServersPipeline) => FaultInjector[];
   /** Question kinds that reach this provider (weights). */
   scenarios: Partial<Record<QuestionKind, number>>;
+  /**
+   * The fake's routes that serve calls, when it also serves the prewarm requests the pipeline
+   * sends at the start of each audio turn (OpenAI `GET /models`, Pinecone
+   * `describe_index_stats`): a fault there only leaves a connection cold and is never a failed
+   * call, so faults go to the call routes only and the count below stays exact.
+   */
+  routes?: [string, ...string[]];
 }
 
 const ALL_KINDS = { loads: 4, inventory: 2, equipment: 2, documents: 2, smalltalk: 1 };
 const PHASES: Phase[] = [
   { provider: 'deepgram', faults: (p) => [p.fakes.deepgram.faults], scenarios: ALL_KINDS },
-  { provider: 'openai', faults: (p) => [p.fakes.openai.faults], scenarios: ALL_KINDS },
+  {
+    provider: 'openai',
+    faults: (p) => [p.fakes.openai.faults],
+    scenarios: ALL_KINDS,
+    routes: ['chat', 'embeddings'],
+  },
   { provider: 'elevenlabs', faults: (p) => [p.fakes.elevenlabs.faults], scenarios: ALL_KINDS },
-  { provider: 'pinecone', faults: (p) => [p.fakes.pinecone.faults], scenarios: { documents: 1 } },
+  {
+    provider: 'pinecone',
+    faults: (p) => [p.fakes.pinecone.faults],
+    scenarios: { documents: 1 },
+    routes: ['query'],
+  },
   {
     provider: 'company_api',
     faults: (p) => [p.fakes.companyApi.faults],
@@ -139,9 +156,10 @@ describe('providers misbehave under load', () => {
         const injectors = phase.faults(p);
         for (const f of injectors) {
           f.resetCounts();
-          f.set(TEN_PERCENT);
+          const routes = phase.routes;
+          f.set(routes ? { ...TEN_PERCENT, routes } : TEN_PERCENT);
           // At least one of each kind, whatever the dice say.
-          f.enqueue(...INJECTED_KINDS);
+          f.enqueue(...INJECTED_KINDS.map((kind) => (routes ? { kind, route: routes[0] } : kind)));
         }
         p.primary.clear();
         p.fallback.clear();

@@ -184,10 +184,11 @@ describe('a full turn with no monitor options: each call counted once in the sha
       fakes.deepgram.requests.countFor('transcribe') + fakes.deepgram.requests.countFor('live');
     const llmCalls = fakes.openai.requests.countFor('chat');
     // A TTS call is an HTTP synthesis (sentence mode) or a multi-stream-input context (streamed
-    // input, the default with ElevenLabs); the WebSocket itself (101, opened by the per-turn
-    // prewarm) is a connection made ready, not a call, and is not recorded.
+    // input, the default with ElevenLabs); what the pipeline's per-turn prewarm sends (the
+    // WebSocket, 101, and `GET /v1/models`) makes a connection ready, is not a call, and is not
+    // recorded.
     const httpSyntheses = fakes.elevenlabs.requests.entries.filter(
-      (r) => r.transport === 'http' && r.status === 200,
+      (r) => r.transport === 'http' && (r.route === 'stream' || r.route === 'convert') && r.status === 200,
     ).length;
     const ttsCalls = httpSyntheses + fakes.elevenlabs.stats.contexts;
     expect(fakes.elevenlabs.stats.contexts).toBeGreaterThan(0);

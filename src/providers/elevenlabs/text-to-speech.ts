@@ -22,6 +22,7 @@ import {
   lazyAsync,
   NO_RECORDING,
   outcomeOf,
+  raceAbort,
   raceControl,
   resolveApiKey,
   throwIfAborted,
