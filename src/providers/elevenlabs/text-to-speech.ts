@@ -22,7 +22,6 @@ import {
   lazyAsync,
   NO_RECORDING,
   outcomeOf,
-  raceAbort,
   raceControl,
   resolveApiKey,
   throwIfAborted,
