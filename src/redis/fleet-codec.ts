@@ -186,11 +186,44 @@ export function decodeFleetBlob(
 export interface ParsedV2 {
   readonly significantDigits: number;
   readonly unitMagnitude: number;
-  readonly indices: number[];
-  readonly counts: number[];
+  /** Indices of the non-empty buckets, ascending (a view into a {@link ParseScratch} when one was given). */
+  readonly indices: Int32Array;
+  /** Their counts, same order. */
+  readonly counts: Float64Array;
   readonly total: number;
   readonly minUs: number;
   readonly maxUs: number;
+}
+
+/**
+ * Buffers {@link parseRawV2} writes the non-empty buckets into, reused across histograms so a
+ * fleet merge does not allocate two arrays per histogram. Views handed out stay valid until
+ * {@link ParseScratch.reset}: when the buffers are full, new ones are allocated and the old
+ * ones live on in the views that point into them.
+ */
+export class ParseScratch {
+  indices: Int32Array;
+  counts: Float64Array;
+  used = 0;
+
+  constructor(capacity = 1 << 15) {
+    this.indices = new Int32Array(capacity);
+    this.counts = new Float64Array(capacity);
+  }
+
+  /** Forgets every view handed out so far: their memory is written over from now on. */
+  reset(): void {
+    this.used = 0;
+  }
+
+  /** Makes room for `n` more buckets. */
+  reserve(n: number): void {
+    if (this.used + n <= this.indices.length) return;
+    const capacity = Math.max(this.indices.length, 2 * n);
+    this.indices = new Int32Array(capacity);
+    this.counts = new Float64Array(capacity);
+    this.used = 0;
+  }
 }
 
 function subBucketHalfCountFor(digits: number): number {
@@ -218,7 +251,12 @@ function bucketRange(index: number, half: number, unitMagnitude: number): [lowUs
  * non-empty buckets (a forged `maxMs` cannot become the fleet maximum). Throws
  * `InvalidArgumentError`.
  */
-export function parseRawV2(bytes: Uint8Array, minMs: number, maxMs: number): ParsedV2 {
+export function parseRawV2(
+  bytes: Uint8Array,
+  minMs: number,
+  maxMs: number,
+  scratch?: ParseScratch,
+): ParsedV2 {
   if (bytes.length < V2_HEADER_BYTES)
     throw new InvalidArgumentError('Truncated HDR histogram in fleet data.');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -239,8 +277,13 @@ export function parseRawV2(bytes: Uint8Array, minMs: number, maxMs: number): Par
   const subBucketCountMagnitude = Math.log2(half) + 1;
   // Highest index a value below 2^53 µs can have: buckets beyond hold no real latency.
   const maxIndex = (54 - subBucketCountMagnitude - unitMagnitude + 1) * half + half;
-  const indices: number[] = [];
-  const counts: number[] = [];
+  // Every non-empty bucket takes at least one payload byte: payloadLength bounds their number.
+  const buffers = scratch ?? new ParseScratch(payloadLength);
+  buffers.reserve(payloadLength);
+  const start = buffers.used;
+  const outIndices = buffers.indices;
+  const outCounts = buffers.counts;
+  let k = start;
   let total = 0;
   let pos = V2_HEADER_BYTES;
   const end = V2_HEADER_BYTES + payloadLength;
@@ -270,8 +313,9 @@ export function parseRawV2(bytes: Uint8Array, minMs: number, maxMs: number): Par
     else {
       if (n > 0) {
         if (index > maxIndex) break;
-        indices.push(index);
-        counts.push(n);
+        outIndices[k] = index;
+        outCounts[k] = n;
+        k++;
         total += n;
       }
       index++;
@@ -282,6 +326,9 @@ export function parseRawV2(bytes: Uint8Array, minMs: number, maxMs: number): Par
     throw new InvalidArgumentError('HDR histogram bucket index out of range in fleet data.');
   if (!Number.isSafeInteger(total))
     throw new InvalidArgumentError('HDR histogram counts overflow in fleet data.');
+  const indices = outIndices.subarray(start, k);
+  const counts = outCounts.subarray(start, k);
+  buffers.used = k;
   const minUs = Math.round(minMs * 1000);
   const maxUs = Math.round(maxMs * 1000);
   if (indices.length > 0) {

@@ -11,6 +11,7 @@ import {
   type FleetSeriesEntry,
   HistogramCountsAccumulator,
   type ParsedV2,
+  ParseScratch,
   parseRawV2,
 } from './fleet-codec.js';
 
@@ -102,7 +103,10 @@ export function mergeFleetBlobs(
   const ops = new Map<string, OperationAccumulator>();
   const instances = new Set<string>();
   const skipped: FleetSkip[] = [];
+  // The staged histograms of one blob are views into these buffers, added before the next blob.
+  const scratch = new ParseScratch();
   for (const [instance, blob] of blobs) {
+    scratch.reset();
     // A blob is validated whole before any of it is merged: one bad publisher (corrupt data,
     // another version, forged counts) is skipped and counted, the rest of the fleet is merged.
     const staged: { entry: FleetSeriesEntry; hist: ParsedV2 }[] = [];
@@ -115,7 +119,7 @@ export function mergeFleetBlobs(
             if (!Object.hasOwn(entry.labels, k) || entry.labels[k] !== String(filter[k])) return;
           }
         }
-        const hist = parseRawV2(rawV2, entry.minMs, entry.maxMs);
+        const hist = parseRawV2(rawV2, entry.minMs, entry.maxMs, scratch);
         if (hist.total > entry.count) {
           throw new InvalidArgumentError(
             'Invalid fleet blob: the histogram holds more samples than its count.',

@@ -6,6 +6,8 @@ import {
   decodeFleetBlob,
   encodeFleetBlob,
   HistogramCountsAccumulator,
+  ParseScratch,
+  parseRawV2,
   rawV2FromEncoded,
 } from '../../src/redis/fleet-codec.js';
 
@@ -25,6 +27,31 @@ const sampleArrays = fc.array(
 );
 
 describe('fleet codec', () => {
+  it.each([
+    ['one buffer holds them all', 1 << 15],
+    ['every parse outgrows the buffers', 1],
+  ])('parses into a shared scratch (%s): the views handed out stay intact', (_, capacity) => {
+    fc.assert(
+      fc.property(sampleArrays, (groups) => {
+        const scratch = new ParseScratch(capacity);
+        const raws = groups.map((samples) => {
+          const h = new LatencyHistogram();
+          for (const s of samples) h.recordMs(s);
+          return { raw: rawV2FromEncoded(h.encode()), minMs: h.minMs, maxMs: h.maxMs };
+        });
+        const shared = raws.map((r) => parseRawV2(r.raw, r.minMs, r.maxMs, scratch));
+        raws.forEach((r, i) => {
+          const alone = parseRawV2(r.raw, r.minMs, r.maxMs);
+          expect([...shared[i]!.indices]).toEqual([...alone.indices]);
+          expect([...shared[i]!.counts]).toEqual([...alone.counts]);
+          expect(shared[i]!.total).toBe(alone.total);
+          expect(alone.total).toBe(groups[i]!.length);
+        });
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('sums V2 counts into the same histogram as adding the histograms', () => {
     fc.assert(
       fc.property(sampleArrays, (groups) => {
