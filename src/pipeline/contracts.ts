@@ -90,6 +90,13 @@ export interface Transcript {
    * (Deepgram `speech_final`). Absent when the provider does not say.
    */
   speechFinal?: boolean;
+  /**
+   * An interim transcript (`isFinal: false`) that the provider expects to be the final one: a
+   * "preflight" or "eager end of turn" transcript (Deepgram Flux `EagerEndOfTurn`, or a last
+   * interim that repeats the final). Preemptive generation may start the answer on it; the
+   * answer is kept only when the final transcript matches (normalised).
+   */
+  preflight?: boolean;
 }
 
 /** Options of a one-shot transcription. */

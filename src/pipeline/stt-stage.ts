@@ -22,8 +22,11 @@ import { consume } from './streams.js';
 import type { TurnState } from './turn-state.js';
 
 /** What a streamed transcription tells the turn before it ends. */
-interface TranscribeHooks {
-  /** A final transcript (the text so far) before the end of turn is confirmed: preemption may start. */
+export interface TranscribeHooks {
+  /**
+   * A final transcript (the text so far) or a preflight transcript (`Transcript.preflight`)
+   * before the end of turn is confirmed: preemption may start.
+   */
   onCandidate?(text: string): void;
   /** Settles when the host confirms the end of turn (`turn.endOfTurn()`). */
   endOfTurn?: Promise<void>;
@@ -119,6 +122,7 @@ async function streamSession(
   // that final did not end the utterance (`speechFinal: false`): then by its endpointing
   // (`end-of-speech`), by the host (`turn.endOfTurn()`), or by the end of the session.
   let hostEnded = false;
+  let confirmed = false;
   const confirm = (
     transcript: Transcript,
     endpointing: Extract<SpeechToTextEvent, { type: 'end-of-speech' }> | undefined,
@@ -128,14 +132,22 @@ async function streamSession(
       const timeline = state.timeline;
       timeline.record(OP.endOfTurn, performance.now() - timeline.origin, { provider: attempt.provider });
     }
+    confirmed = true;
     resolve(transcript);
   };
   const reader = consume(session, signal, (event) => {
+    if (event.type === 'transcript' && !event.transcript.isFinal) {
+      // A preflight transcript: the final text expected, before the final itself.
+      const text = event.transcript.text.trim();
+      if (event.transcript.preflight === true && text && !confirmed)
+        hooks.onCandidate?.([...finals, text].join(' '));
+      return;
+    }
     if (event.type === 'transcript' && event.transcript.isFinal) {
       if (event.transcript.text) finals.push(event.transcript.text);
       last = event.transcript;
       if (finalized && (event.transcript.speechFinal !== false || hostEnded)) confirm(make(), undefined);
-      else if (finals.length > 0) hooks.onCandidate?.(make().text);
+      else if (finals.length > 0 && !confirmed) hooks.onCandidate?.(make().text);
     } else if (event.type === 'end-of-speech' && finalized) {
       confirm(make(event.transcript), event);
     }

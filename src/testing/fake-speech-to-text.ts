@@ -57,6 +57,17 @@ export interface FakeSpeechToTextOptions {
    * turn only after a stretch of silence. Default none (both at once, as before).
    */
   endOfTurnDelayMs?: LatencyProfile;
+  /**
+   * Streaming sessions: a preflight transcript (`isFinal: false, preflight: true`) carrying the
+   * final text this long after `finalize()` (the end of the audio), before the final itself,
+   * the way Deepgram's last interim result usually equals the final (or Deepgram Flux's
+   * `EagerEndOfTurn`). Drawn independently of `latency`; when a draw is not earlier than the
+   * final's, no preflight is sent for that utterance (the fake is never faster than `latency`
+   * for the final). Default: no preflight.
+   */
+  preflightMs?: LatencyProfile;
+  /** The preflight's text from the final's (default: the same text). Use it to script a miss. */
+  preflightText?: (finalText: string) => string;
 }
 
 /**
@@ -78,6 +89,8 @@ export class FakeSpeechToText implements SpeechToText {
   readonly latency: LatencyModel;
   /** The endpointing delay of streaming sessions, when set. */
   readonly endOfTurnDelay: LatencyModel | undefined;
+  /** End of audio → preflight transcript of streaming sessions, when set. */
+  readonly preflight: LatencyModel | undefined;
   #calls = 0;
   readonly #options: FakeSpeechToTextOptions;
 
@@ -90,6 +103,10 @@ export class FakeSpeechToText implements SpeechToText {
       options.endOfTurnDelayMs === undefined
         ? undefined
         : new LatencyModel(options.endOfTurnDelayMs, { seed: `${options.seed ?? 1}:eot` });
+    this.preflight =
+      options.preflightMs === undefined
+        ? undefined
+        : new LatencyModel(options.preflightMs, { seed: `${options.seed ?? 1}:preflight` });
     if (options.streaming !== false) {
       this.stream = async (o = {}) => {
         throwIfAborted(o.signal);
@@ -109,6 +126,11 @@ export class FakeSpeechToText implements SpeechToText {
     if (typeof t === 'string') return t;
     if (typeof t === 'function') return t(audio);
     return transcribeFakeSpeech(audio);
+  }
+
+  /** @internal The preflight text for a final text. */
+  preflightTextOf(finalText: string): string {
+    return this.#options.preflightText?.(finalText) ?? finalText;
   }
 
   /** @internal Next call number; throws the scripted failure if any. */
@@ -204,6 +226,16 @@ class FakeSpeechToTextSession implements SpeechToTextSession {
     const bytes = concat(this.#chunks);
     this.#chunks = [];
     const call = this.#stt.nextCall();
+    const finalMs = this.#stt.latency.sample();
+    const preflightMs = this.#stt.preflight?.sample();
+    if (preflightMs !== undefined && preflightMs < finalMs) {
+      const early = setTimeout(() => {
+        this.#timers.delete(early);
+        const text = this.#stt.preflightTextOf(this.#stt.textOf(bytes));
+        if (text) this.#push({ type: 'transcript', transcript: { text, isFinal: false, preflight: true } });
+      }, preflightMs);
+      this.#timers.add(early);
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       const err = this.#stt.failure(call);
@@ -235,7 +267,7 @@ class FakeSpeechToTextSession implements SpeechToTextSession {
         this.#endIfIdle();
       }, delay.sample());
       this.#timers.add(endpoint);
-    }, this.#stt.latency.sample());
+    }, finalMs);
     this.#timers.add(timer);
   }
 

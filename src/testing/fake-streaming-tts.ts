@@ -75,7 +75,10 @@ export class FakeStreamingTextToSpeech extends FakeTextToSpeech {
         }
         const inner: SynthesizeOptions = { format: options.format ?? this.defaultFormat };
         if (signal) inner.signal = signal;
-        for await (const chunk of this.synthesize(piece, inner)) {
+        // White space at a piece's edges is not spoken.
+        const spoken = piece.trim();
+        if (spoken.length === 0) continue;
+        for await (const chunk of this.synthesize(spoken, inner)) {
           record.chunks++;
           yield chunk;
         }

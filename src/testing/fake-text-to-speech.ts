@@ -106,15 +106,49 @@ export class FakeTextToSpeech implements TextToSpeech {
     return audio;
   }
 
+  /**
+   * Streamed text input, modelled on a streaming provider with one request per stream: the
+   * first audio comes the time to first byte after the first piece; each later piece is
+   * generated as it arrives (no new time to first byte) and the audio is paced at
+   * `bytesPerSecond` across the whole stream. Each piece counts as a call (`texts`, `fail`).
+   */
   async *synthesizeStream(
     text: AsyncIterable<string>,
     options: SynthesizeOptions = {},
   ): AsyncIterable<AudioChunk> {
-    for await (const piece of text) {
-      throwIfAborted(options.signal);
-      // White space at a piece's edges is not spoken (pieces end with the space before the next word).
-      const spoken = piece.trim();
-      if (spoken.length > 0) yield* this.synthesize(spoken, options);
+    const signal = options.signal;
+    throwIfAborted(signal);
+    const format = options.format ?? this.defaultFormat;
+    const pacer = new Pacer(signal);
+    const paced = Number.isFinite(this.bytesPerSecond);
+    // When the next audio byte is due (ms), once the first byte came.
+    let due: number | undefined;
+    try {
+      for await (const piece of text) {
+        throwIfAborted(signal);
+        // White space at a piece's edges is not spoken (pieces end with the space before the next word).
+        const spoken = piece.trim();
+        if (spoken.length === 0) continue;
+        const call = this.#calls++;
+        log(this.texts, spoken);
+        if (due === undefined) {
+          await pacer.wait(this.ttfb.sample());
+          due = performance.now();
+        }
+        const err = this.#fail?.(spoken, call);
+        if (err) throw err;
+        const audio = this.#audio(spoken, format);
+        due = Math.max(due, performance.now());
+        for (let o = 0; o < audio.byteLength; o += this.#chunkBytes) {
+          if (paced) await pacer.until(due);
+          throwIfAborted(signal);
+          const end = Math.min(audio.byteLength, o + this.#chunkBytes);
+          if (paced) due += ((end - o) / this.bytesPerSecond) * 1000;
+          yield { data: audio.subarray(o, end), format };
+        }
+      }
+    } finally {
+      pacer.dispose();
     }
   }
 }

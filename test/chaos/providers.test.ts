@@ -138,7 +138,13 @@ describe('providers misbehave under load', () => {
 
   beforeAll(async () => {
     before = activeResources();
-    p = await startServersPipeline({ seed: 9, fallbacks: true, ttsConcurrency: 1 });
+    // Sentence TTS input: the fakes decide faults per request (per connection for a
+    // WebSocket), and this test counts every injected fault against the failures the monitor
+    // saw. With streamed input (the default) ElevenLabs is one pooled multi-stream-input socket
+    // opened a handful of times, so its 2 % fault rates would hardly ever fire. Streamed input
+    // under barge-in is covered by barge-in-storm.test.ts; under injected faults it is not yet
+    // (the fake would have to decide faults per context).
+    p = await startServersPipeline({ seed: 9, fallbacks: true, ttsConcurrency: 1, ttsInput: 'sentence' });
   });
 
   afterAll(async () => {

@@ -161,6 +161,8 @@ export interface ServersPipelineOptions {
   seed?: number;
   fallbacks?: boolean;
   ttsConcurrency?: number;
+  /** The pipeline's `ttsInput` (default: the pipeline's default, `'auto'`). */
+  ttsInput?: 'auto' | 'sentence' | 'stream';
   /** Stage deadlines; default {@link PIPELINE_DEADLINES}. */
   deadlines?: Partial<Record<keyof typeof PIPELINE_DEADLINES, number>>;
 }
@@ -280,6 +282,7 @@ export async function startServersPipeline(o: ServersPipelineOptions = {}): Prom
       deadlines: { ...PIPELINE_DEADLINES, ...o.deadlines },
       fallbacks,
       ttsConcurrency: o.ttsConcurrency ?? 2,
+      ...(o.ttsInput ? { ttsInput: o.ttsInput } : {}),
     });
     const ids: DemoIds = {
       loads: fakes.companyApi.data.loads.slice(0, 40).map((l) => l.id),

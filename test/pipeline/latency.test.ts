@@ -16,6 +16,7 @@ import { OP } from '../../src/perf/operations.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,
+  FakeStreamingTextToSpeech,
   FakeTextToSpeech,
   synthesizeFakeSpeech,
 } from '../../src/testing/index.js';
@@ -498,5 +499,92 @@ describe('warm connections', () => {
     const aborted = new AbortController();
     aborted.abort();
     await expect(pipeline.prewarm({ signal: aborted.signal })).rejects.toThrow(/aborted/);
+  });
+});
+
+describe('preemptive generation on a preflight transcript', () => {
+  /** The final 40 ms after the end of the audio, confirmed at once; a preflight before it. */
+  function preflightPipeline(
+    stt: FakeSpeechToText,
+    extra: Partial<VoicePipelineOptions> = {},
+    tokensPerSecond = 400,
+  ) {
+    const tts = new FakeStreamingTextToSpeech({ msPerChar: 2, chunkBytes: 512, streamFirstByteMs: 1 });
+    const llm = new FakeLanguageModel({ respond: echo, latency: { ttft: 20, tokensPerSecond } });
+    const monitor = new PerformanceMonitor();
+    const pipeline = createVoicePipeline({ stt, llm, tts, systemPrompt: '', monitor, ...extra });
+    return { pipeline, llm, tts, monitor };
+  }
+
+  it('starts the answer on the preflight before the final, plays nothing before the final, and keeps it when they match', async () => {
+    const stt = new FakeSpeechToText({ latency: 40, preflightMs: 0 });
+    const { pipeline, llm, monitor } = preflightPipeline(stt);
+    const { events, result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    expect(result.preemptive).toEqual({ outcome: 'hit', attempts: 1, wastedLlmCalls: 0, wastedTokens: 0 });
+    expect(llm.calls).toHaveLength(1);
+    expect(heard).toBe('You asked: Where is load 2314?');
+    const tl = result.timeline;
+    const llmSpan = tl.spans.find((s) => s.name === OP.llm);
+    // The model started on the preflight, well before the final transcript (40 ms)…
+    expect(llmSpan?.startMs).toBeLessThan(tl.marks.transcriptMs as number);
+    expect(tl.marks.transcriptMs).toBeGreaterThanOrEqual(35);
+    // …and nothing was emitted before the final confirmed the turn.
+    const transcriptAt = firstIndex(events, 'transcript');
+    expect(firstIndex(events, 'llm-delta')).toBeGreaterThan(transcriptAt);
+    expect(firstIndex(events, 'audio')).toBeGreaterThan(transcriptAt);
+    expect(tl.marks.firstAudioMs).toBeGreaterThanOrEqual(tl.marks.transcriptMs as number);
+    expect(monitor.stats(OP.preemptive, { labels: { outcome: 'hit' } })?.count).toBe(1);
+  });
+
+  it('drops the answer started on a preflight that the final contradicts: no audio from it, the stream aborted, the final answered', async () => {
+    const stt = new FakeSpeechToText({
+      latency: 250,
+      preflightMs: 0,
+      preflightText: (final) => final.replace('2314', '2315'),
+    });
+    // A slow model (first text piece at about 155 ms, the last token at about 355 ms): the
+    // abandoned answer is still being written and spoken (held) when the final arrives (250 ms).
+    const { pipeline, llm, tts, monitor } = preflightPipeline(stt, {}, 15);
+    const timers = trackTimers();
+    const { events, result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    await settle();
+    const leftover = await timers.pending();
+    timers.stop();
+    expect(leftover).toEqual([]);
+    expect(result.transcript).toBe('Where is load 2314?');
+    expect(llm.calls.map((c) => c.messages.at(-1)?.content)).toEqual([
+      'Where is load 2315?',
+      'Where is load 2314?',
+    ]);
+    // No audio, no sentence, no delta from the abandoned answer ever reached the host.
+    expect(heard).toBe('You asked: Where is load 2314?');
+    const said = events.flatMap((e) => (e.type === 'llm-delta' ? [e.text] : [])).join('');
+    expect(said).not.toContain('2315');
+    expect(result.preemptive).toMatchObject({ outcome: 'miss', attempts: 1, wastedLlmCalls: 1 });
+    expect(monitor.stats(OP.preemptive, { labels: { outcome: 'miss' } })?.count).toBe(1);
+    // The abandoned answer's TTS stream had started (held audio) and was aborted, not completed.
+    const abandoned = tts.streams.filter((x) => x.pieces.join('').includes('You asked'));
+    expect(abandoned.map((x) => x.state)).toEqual(['aborted', 'ended']);
+    expect(abandoned[0]?.chunks).toBeGreaterThan(0);
+  });
+
+  it('sends no preflight when its draw is not earlier than the final (the fake is never faster than its latency)', async () => {
+    const stt = new FakeSpeechToText({ latency: 10, preflightMs: 30 });
+    const { pipeline, llm } = preflightPipeline(stt);
+    const { result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    expect(heard).toBe('You asked: Where is load 2314?');
+    expect(llm.calls).toHaveLength(1);
+    // No early start: the final confirmed the turn before anything else arrived.
+    expect(result.preemptive).toBeUndefined();
+  });
+
+  it('ignores a preflight when preemptive generation is off', async () => {
+    const stt = new FakeSpeechToText({ latency: 40, preflightMs: 0 });
+    const { pipeline, llm } = preflightPipeline(stt, { preemptive: false });
+    const { result } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+    const llmSpan = result.timeline.spans.find((s) => s.name === OP.llm);
+    expect(llmSpan?.startMs).toBeGreaterThanOrEqual(result.timeline.marks.transcriptMs as number);
+    expect(llm.calls).toHaveLength(1);
+    expect(result.preemptive).toBeUndefined();
   });
 });

@@ -273,7 +273,8 @@ describe("ttsInput: 'stream' through the real ElevenLabs adapter (multi-stream-i
       expect(events.slice(cut).some((e) => e.type === 'audio')).toBe(false);
       await new Promise((r) => setTimeout(r, 50));
       const ws = fake.requests.entries.slice(before).find((e) => e.route === 'multi-stream-input');
-      const messages = (ws?.body as { messages: Record<string, unknown>[] }).messages;
+      expect(ws).toBeDefined();
+      const messages = (ws?.body as { messages?: Record<string, unknown>[] } | undefined)?.messages ?? [];
       const close = messages.findIndex((m) => m.close_context === true);
       expect(close).toBeGreaterThan(0);
       // The message before the close is text of the answer, not the end-of-input flush.
