@@ -82,10 +82,17 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
   const progress = progressFor(ctx, values, 2000);
   const monitor = new PerformanceMonitor();
   const profile = profileOf(values);
-  const target = await pipelineTargetFor(ctx, values, { monitor, seed, profile });
+  const target = await pipelineTargetFor(ctx, values, {
+    monitor,
+    seed,
+    profile,
+    log: (l) => progress.log(l),
+  });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;
     progress.log(`earshot check: ${calls} calls of each component, then ${turns} turns one after another`);
+    progress.log(`  providers: ${target.providers}`);
+    progress.log(`  cache: ${target.cacheDescription}`);
     if (target.cacheWarning) progress.log(`  ${target.cacheWarning}`);
     // Each phase has its own counter; the clock runs on across phases.
     let offsetMs = 0;
