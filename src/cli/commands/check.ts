@@ -107,6 +107,10 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
       calls > 0
         ? await runClosedModel({
             ...common,
+            // The load engine's own `scenario` records of this phase stay out of the run's
+            // monitor: there `scenario` is a turn, as in every other run (component calls are
+            // recorded as their own operations by the scenario itself).
+            monitor: new PerformanceMonitor(),
             iterations: calls,
             scenarios: [componentScenario(target, monitor)],
             onProgress: onProgressOf('phase 1/2 component calls', calls),
