@@ -104,14 +104,20 @@ function explainStage(run: SavedRun, name: string, ctx: MissContext, profile: st
         .join(', ');
       return `${name} = stt + llm_ttft to the first sentence + tts_ttfb, plus a tool call (company_api or search) and a second LLM round in tool turns — the slowest turns are tool turns (P90s here: ${parts || 'n/a'}).${failedParts(run)} Fix the slowest part above; earshot's latency techniques (preemptive generation, prefetch, warm connections, streamed TTS input: docs/latency.md) cut it further.`;
     }
+    case 'scenario':
     case 'http':
     case 'http_ttfb':
-    case 'scenario':
+      // For --url an iteration (`scenario`) is one request; for the pipeline it is a turn.
+      if (name === 'scenario' && ctx.url === undefined) return defaultExplanation(name);
       return `${name} = ${name === 'http_ttfb' ? 'request → first response byte' : 'the whole request'} to ${ctx.url ?? 'the endpoint'} (the configuration's end-to-end target, judged on the whole request), measured from this machine. Fix it in the app: its own timeline (answer JSON with a "timeline" field and the report draws the waterfall), or run earshot load closer to it.`;
     case OP.cacheRead:
     case OP.cacheWrite:
       return `${name} = a memory-tier ${name === OP.cacheRead ? 'lookup' : 'store'}, plus a Redis round trip with REDIS_URL (commandTimeoutMs bounds it). Fix: Redis closer to the app, or a larger memory tier (EARSHOT_CACHE_MAX_ENTRIES) so fewer reads reach Redis.`;
     default:
-      return `a user-set target on "${name}"; see its row above and the HTML report's waterfall for what it waits on.`;
+      return defaultExplanation(name);
   }
+}
+
+function defaultExplanation(name: string): string {
+  return `a user-set target on "${name}"; see its row above and the HTML report's waterfall for what it waits on.`;
 }

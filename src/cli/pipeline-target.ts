@@ -374,15 +374,18 @@ async function adapterStages(o: PipelineTargetOptions, at: AdapterEndpoints, liv
 }
 
 /**
- * The fake servers need `ws` (a dev dependency of earshot, not a dependency): loaded only for
- * `servers` mode, so the CLI itself starts without it.
+ * The fake servers need `ws` (a dev dependency of earshot, not a dependency). `earshot/testing`
+ * loads it on first use, so a missing `ws` surfaces when the servers start: said here in the
+ * CLI's words (the user asked for `--providers servers`, not for `earshot/testing`).
  */
-async function loadFakeProviders(): Promise<typeof import('../testing/fake-providers.js')> {
+async function startFakeServers(
+  options: Parameters<typeof import('../testing/fake-providers.js').startFakeProviders>[0],
+): Promise<FakeProviders> {
+  const { startFakeProviders } = await import('../testing/fake-providers.js');
   try {
-    return await import('../testing/fake-providers.js');
+    return await startFakeProviders(options);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /'ws'|"ws"/.test(e.message)) {
+    if (err instanceof MissingDependencyError && err.packageName === 'ws') {
       throw new MissingDependencyError('ws', 'The fake provider servers (--providers servers)', {
         cause: err,
       });
@@ -422,8 +425,7 @@ export async function createPipelineTarget(o: PipelineTargetOptions): Promise<Pi
     closers.push(c.close);
     let fakes: FakeProviders | undefined;
     if (o.mode === 'servers') {
-      const { startFakeProviders } = await loadFakeProviders();
-      fakes = await startFakeProviders({
+      fakes = await startFakeServers({
         latency: o.profile ?? 'sourceDesignAfter',
         seed: o.seed ?? 1,
         documents: DEMO_DOCUMENTS,

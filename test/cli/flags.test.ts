@@ -348,6 +348,20 @@ describe('demo: the source design table', () => {
   );
 });
 
+describe('check: the phases stay apart (issue 17 item 2)', () => {
+  it('the scenario row counts turns only; the component calls are recorded as their own operations', async () => {
+    const r = await runInProcess(['check', ...FAKE, '--turns', '2', '--calls', '3', '--json']);
+    const run = parseSavedRun(JSON.parse(r.stdout));
+    const count = (name: string) => run.stages.find((s) => s.name === name)?.count;
+    expect(run.summary.turns).toBe(2);
+    expect(count('scenario')).toBe(2);
+    expect(count('turn')).toBe(2);
+    expect(count('search')).toBeGreaterThanOrEqual(3);
+    expect(r.stderr).toMatch(/^ {2}providers: earshot fakes/m);
+    expect(r.stderr).toMatch(/^ {2}cache: /m);
+  }, 120_000);
+});
+
 describe('docs/cli.md', () => {
   it('every --flag it documents appears in a test', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'cli.md'), 'utf8');

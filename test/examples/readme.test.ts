@@ -56,14 +56,17 @@ function typeErrors(blocks: Block[]): string[] {
 describe('documentation code blocks', () => {
   const readme = tsBlocks('README.md');
   const cli = tsBlocks('docs/cli.md', (h) => h.startsWith('Using the load engine from code'));
+  // Self-contained: it passed `p.tts.ttfb` where FakeTextToSpeech takes the whole TTS profile.
+  const testing = tsBlocks('docs/testing.md', (h) => h.startsWith('Fake stages'));
 
   it('finds the blocks', () => {
     expect(readme.length).toBeGreaterThanOrEqual(2);
     expect(cli.length).toBeGreaterThanOrEqual(1);
+    expect(testing.length).toBe(1);
   });
 
-  it('README.md and docs/cli.md library blocks type-check as written', () => {
-    expect(typeErrors([...readme, ...cli])).toEqual([]);
+  it('README.md, docs/cli.md library and docs/testing.md fake-stage blocks type-check as written', () => {
+    expect(typeErrors([...readme, ...cli, ...testing])).toEqual([]);
   }, 240_000);
 
   it('the check catches an undeclared name (what TS2304 "reply" was)', () => {

@@ -71,4 +71,34 @@ describe('earshot/testing without ws', () => {
       expect(out[name].message).toContain('earshot/testing');
     }
   }, 120_000);
+
+  it('the CLI: --providers servers exits 2 naming ws and the flag; auto falls back to the fakes', async () => {
+    const register = join(dir, 'register.mjs');
+    const main = join(root, 'src', 'cli', 'main.ts');
+    const cli = (args: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', '--import', pathToFileURL(register).href, main, ...args],
+        {
+          cwd: dir,
+          timeout: 90_000,
+          env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+        },
+      ).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => ({
+          code: e.code,
+          stdout: e.stdout,
+          stderr: e.stderr,
+        }),
+      );
+    const servers = await cli(['check', '--providers', 'servers', '--turns', '1', '--calls', '1']);
+    expect(servers.code).toBe(2);
+    expect(servers.stderr).toContain('--providers servers');
+    expect(servers.stderr).toContain('npm install ws');
+    expect(servers.stderr).not.toContain('earshot/testing');
+    const auto = await cli(['check', '--turns', '1', '--calls', '1', '--profile', 'instant', '--json']);
+    expect(auto.stderr).toContain('ws missing): using the in-process fake stages');
+    expect(JSON.parse(auto.stdout).summary.turns).toBe(1);
+  }, 180_000);
 });

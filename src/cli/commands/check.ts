@@ -83,10 +83,17 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
   const progress = progressFor(ctx, values, 2000);
   const monitor = new PerformanceMonitor();
   const profile = profileOf(values);
-  const target = await pipelineTargetFor(ctx, values, { monitor, seed, profile });
+  const target = await pipelineTargetFor(ctx, values, {
+    monitor,
+    seed,
+    profile,
+    log: (l) => progress.log(l),
+  });
   try {
     if (ctx.signal.aborted) return EXIT.interrupted;
     progress.log(`earshot check: ${calls} calls of each component, then ${turns} turns one after another`);
+    progress.log(`  providers: ${target.providers}`);
+    progress.log(`  cache: ${target.cacheDescription}`);
     if (target.cacheWarning) progress.log(`  ${target.cacheWarning}`);
     // Each phase has its own counter; the clock runs on across phases.
     let offsetMs = 0;
@@ -101,6 +108,10 @@ export async function checkCommand(ctx: CliContext, values: ParsedValues): Promi
       calls > 0
         ? await runClosedModel({
             ...common,
+            // The load engine's own `scenario` records of this phase stay out of the run's
+            // monitor: there `scenario` is a turn, as in every other run (component calls are
+            // recorded as their own operations by the scenario itself).
+            monitor: new PerformanceMonitor(),
             iterations: calls,
             scenarios: [componentScenario(target, monitor)],
             onProgress: onProgressOf('phase 1/2 component calls', calls),
