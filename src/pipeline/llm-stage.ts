@@ -20,13 +20,13 @@ import type {
 } from './contracts.js';
 import type { TurnEvent } from './events.js';
 import { runStage } from './run-stage.js';
-import { abortReason, noop } from './scope.js';
+import { abortReason, noop, Scope } from './scope.js';
 import { runSearch } from './search-stage.js';
 import type { WaitedOn } from './speech-queue.js';
 import { consume } from './streams.js';
 import type { LiveSpan } from './timeline.js';
 import { canonicalArguments, executeToolCall, type ToolCallOutcome, toolResultOutcome } from './tools.js';
-import { messageOf, type TurnState } from './turn-state.js';
+import { messageOf, PREFETCH_UNUSED, type TurnState } from './turn-state.js';
 
 /** A tool call's outcome and its span. */
 type ToolRun = ToolCallOutcome & { span: LiveSpan };
@@ -272,7 +272,9 @@ function startPrefetches(state: TurnState): void {
     if (!tool.readOnly || tool.sideEffects || typeof prefetch !== 'function') continue;
     const started = performance.now();
     const deadlineMs = state.options.deadlines.tool;
-    const scope = state.stageScope(deadlineMs);
+    // its own scope, always: a finished turn stops a prefetch nobody used (stopUnusedPrefetches)
+    const scope = new Scope(state.scope.signal);
+    state.prefetchScopes.add(scope);
     scope.deadline(
       deadlineMs,
       () =>
@@ -295,14 +297,17 @@ function startPrefetches(state: TurnState): void {
         return list;
       },
       () => {
-        if (!state.scope.aborted)
+        if (!state.scope.aborted && scope.signal.reason !== PREFETCH_UNUSED)
           state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'error' });
         return [] as readonly ToolPrefetch[];
       },
     );
     state.prefetches.set(
       tool.name,
-      run.finally(() => scope.dispose()),
+      run.finally(() => {
+        scope.dispose();
+        state.prefetchScopes.delete(scope);
+      }),
     );
   }
 }

@@ -147,6 +147,9 @@ export class TurnRun {
     // every stream, and aborting now would cut short what may still end gracefully (an STT
     // session closing).
     if (error) speech.queue.abandon(error);
+    // The answer is complete: a prefetch still running was not needed and must not hold `done`.
+    root.stopUnusedPrefetches();
+    for (const run of runs) run.state.stopUnusedPrefetches();
     // Every stage call races the turn's signal, so these settle at once after an abort.
     await Promise.allSettled([
       ...runs.flatMap((run) => [run.done, ...run.state.speech.queue.tasks, ...run.state.prefetches.values()]),

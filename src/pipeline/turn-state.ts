@@ -29,6 +29,9 @@ import type { WaitedOn } from './speech-queue.js';
 import { type LiveSpan, type MetricSink, TimelineRecorder } from './timeline.js';
 import type { TurnStream } from './turn.js';
 
+/** Abort reason of a prefetch the finished turn did not need (not an error: never recorded as one). */
+export const PREFETCH_UNUSED: AbortedError = new AbortedError('The turn finished without using this prefetch.');
+
 /** @internal Everything a turn needs from its pipeline, resolved once. */
 export interface PipelineContext {
   options: ResolvedPipelineOptions;
@@ -99,6 +102,8 @@ export class TurnState {
   recoveredErrors = 0;
   /** Prefetches of read-only tools, by tool name (never reject). */
   readonly prefetches = new Map<string, Promise<readonly ToolPrefetch[]>>();
+  /** Scopes of the prefetches still running. */
+  readonly prefetchScopes = new Set<Scope>();
   /** Model calls started by this state. */
   llmCalls = 0;
   /** Output tokens of its model calls (streamed pieces for a call cut before its usage report). */
@@ -242,6 +247,15 @@ export class TurnState {
   /** A scope of its own for a stage call with a deadline; the turn's signal, borrowed, otherwise. */
   stageScope(deadlineMs: number | undefined): StageScope {
     return deadlineMs === undefined ? borrowScope(this.scope) : new Scope(this.scope.signal);
+  }
+
+  /**
+   * Stops the prefetches still running: the answer is complete without them, so the turn does
+   * not wait for them. A load they started through the cache goes on there (single-flight never
+   * cancels a load for a caller that leaves), so the data is still cached for the next turn.
+   */
+  stopUnusedPrefetches(): void {
+    for (const scope of this.prefetchScopes) scope.abort(PREFETCH_UNUSED);
   }
 
   /** The span that ended last with this name, as a `waitedOn` for the next stage. */

@@ -341,6 +341,32 @@ describe('prefetched tool data', () => {
     expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(2);
   });
 
+  it('a prefetch the answer did not use never holds the turn: done settles, the prefetch is stopped, no error is recorded', async () => {
+    let signal: AbortSignal | undefined;
+    const slow = {
+      name: 'slow_lookup',
+      description: 'A read-only lookup whose upstream never answers.',
+      parameters: z.object({}),
+      readOnly: true,
+      execute: async () => 'unused',
+      prefetch: (_text: string, ctx: { signal?: AbortSignal }) =>
+        new Promise<never>((_, reject) => {
+          const s = ctx.signal as AbortSignal;
+          signal = s;
+          s.addEventListener('abort', () => reject(s.reason), { once: true });
+        }),
+    };
+    const monitor = new PerformanceMonitor();
+    // the model answers without calling the tool; the tool deadline is far away
+    const { pipeline } = pipelineWith({ tools: [slow], deadlines: { tool: 60_000 } }, monitor);
+    const done = pipeline.respond({ text: 'Hello there.' }).done;
+    const late = new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 10_000).unref());
+    const first = await Promise.race([done.then(() => 'done' as const), late]);
+    expect(first).toBe('done');
+    expect(signal?.aborted).toBe(true);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count ?? 0).toBe(0);
+  });
+
   it('never prefetches for a tool with side effects or without readOnly, nor with prefetch off', async () => {
     let calls = 0;
     const prefetch = async () => {
