@@ -144,6 +144,12 @@ export interface SpeechToText extends StageInfo, StageLifecycle {
   transcribe(audio: AudioInput, options?: TranscribeOptions): Promise<Transcript>;
   /** Opens a streaming session, for providers that stream. */
   stream?(options?: TranscribeOptions & { interimResults?: boolean }): Promise<SpeechToTextSession>;
+  /**
+   * {@link StageLifecycle.prewarm}, with the settings of the `stream()` call the warm session is
+   * for (format, language, interim results), so an adapter can open a matching one. Without
+   * them an adapter uses its best guess (earshot's Deepgram adapter: the last `stream()` call's).
+   */
+  prewarm?(options?: TranscribeOptions & { interimResults?: boolean }): Promise<void>;
 }
 
 // ───────────────────────────── LLM ─────────────────────────────

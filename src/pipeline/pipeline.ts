@@ -7,11 +7,19 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import { noop, raceAbort, throwIfAborted } from '../internal/abort.js';
 import { performanceMonitor } from '../perf/index.js';
-import type { AudioFormat, AudioInput, ChatMessage, StageLifecycle, Tool } from './contracts.js';
+import type {
+  AudioFormat,
+  AudioInput,
+  ChatMessage,
+  SpeechToText,
+  StageLifecycle,
+  Tool,
+} from './contracts.js';
 import type { TurnResult } from './events.js';
 import { parsePipelineOptions, type ResolvedPipelineOptions, type VoicePipelineOptions } from './options.js';
 import { createDocumentSearchTool } from './search.js';
 import { preResolvedChunkerOptions } from './sentence-chunker.js';
+import { prewarmStreamingStt } from './stt-stage.js';
 import { MetricSink } from './timeline.js';
 import { toolDefinition, validateTool } from './tools.js';
 import { type Turn, TurnStream } from './turn.js';
@@ -154,12 +162,18 @@ export function createVoicePipeline(options: VoicePipelineOptions): VoicePipelin
     async prewarm(prewarmOptions: { signal?: AbortSignal } = {}): Promise<void> {
       const signal = prewarmOptions.signal;
       throwIfAborted(signal, 'The pipeline prewarm');
+      // A streaming STT is prewarmed for the session a turn opens (same format and settings).
+      const streamingStt = [resolved.stt, resolved.fallbacks.stt].filter(
+        (s) => typeof s?.stream === 'function',
+      );
       const warming = lifecycles().map((stage) =>
-        typeof stage.prewarm === 'function'
-          ? Promise.resolve()
-              .then(() => stage.prewarm?.(signal ? { signal } : {}))
-              .catch(noop)
-          : undefined,
+        streamingStt.includes(stage as SpeechToText)
+          ? prewarmStreamingStt(stage as SpeechToText, resolved, signal)
+          : typeof stage.prewarm === 'function'
+            ? Promise.resolve()
+                .then(() => stage.prewarm?.(signal ? { signal } : {}))
+                .catch(noop)
+            : undefined,
       );
       await raceAbort(Promise.all(warming), signal, 'The pipeline prewarm');
     },

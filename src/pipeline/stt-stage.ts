@@ -9,6 +9,7 @@
 import { raceAbort } from '../internal/abort.js';
 import { OP } from '../perf/operations.js';
 import type {
+  AudioFormat,
   SpeechToText,
   SpeechToTextEvent,
   SpeechToTextSession,
@@ -20,6 +21,28 @@ import { runStage, type StageAttempt } from './run-stage.js';
 import { abortReason, noop } from './scope.js';
 import { consume } from './streams.js';
 import type { TurnState } from './turn-state.js';
+
+/** What the pipeline asks of every streaming STT session (finals only: interims are not read). */
+const STREAM_SETTINGS = { interimResults: false } as const;
+
+/**
+ * Prewarms `stt` for the streaming session the pipeline will open (same format, language and
+ * interim setting), in the background: a failed prewarm only leaves the connection cold.
+ */
+export function prewarmStreamingStt(
+  stt: SpeechToText | undefined,
+  options: { audioFormat?: AudioFormat | undefined; language?: string | undefined },
+  signal?: AbortSignal,
+): Promise<void> {
+  if (typeof stt?.prewarm !== 'function' || typeof stt.stream !== 'function') return Promise.resolve();
+  const settings: TranscribeOptions & { interimResults?: boolean } = { ...STREAM_SETTINGS };
+  if (options.audioFormat !== undefined) settings.format = options.audioFormat;
+  if (options.language !== undefined) settings.language = options.language;
+  if (signal) settings.signal = signal;
+  return Promise.resolve()
+    .then(() => stt.prewarm?.(settings))
+    .catch(noop);
+}
 
 /** What a streamed transcription tells the turn before it ends. */
 export interface TranscribeHooks {
@@ -100,7 +123,7 @@ async function streamSession(
   const signal = attempt.signal;
   const open = attempt.stage.stream as NonNullable<SpeechToText['stream']>;
   const session: SpeechToTextSession = await raceAbort(
-    open.call(attempt.stage, { ...callOptions, interimResults: false }),
+    open.call(attempt.stage, { ...callOptions, ...STREAM_SETTINGS }),
     signal,
     abortReason,
   );

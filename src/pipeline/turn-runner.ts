@@ -17,7 +17,7 @@ import { answer } from './llm-stage.js';
 import { type AnswerRun, PreemptiveAnswers } from './preemptive.js';
 import { abortReason } from './scope.js';
 import { formatSearchContext, runSearch } from './search-stage.js';
-import { transcribe } from './stt-stage.js';
+import { prewarmStreamingStt, transcribe } from './stt-stage.js';
 import type { TurnStream } from './turn.js';
 import { type PipelineContext, TurnState } from './turn-state.js';
 
@@ -111,6 +111,10 @@ export class TurnRun {
         endOfTurn: this.#endOfTurn,
         ...(preemptive ? { onCandidate: (text: string) => preemptive.onCandidate(text) } : {}),
       });
+      // Ready the next utterance's STT session while the answer plays (not bound to this turn:
+      // the adapter bounds an idle warm session itself).
+      if (this.#input.kind === 'stream' && root.options.prewarm && !root.scope.aborted)
+        void prewarmStreamingStt(root.options.stt, root.options);
       if (root.transcript.trim().length > 0) {
         let run = preemptive?.claim(root.transcript);
         if (!run) {

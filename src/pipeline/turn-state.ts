@@ -30,7 +30,9 @@ import { type LiveSpan, type MetricSink, TimelineRecorder } from './timeline.js'
 import type { TurnStream } from './turn.js';
 
 /** Abort reason of a prefetch the finished turn did not need (not an error: never recorded as one). */
-export const PREFETCH_UNUSED: AbortedError = new AbortedError('The turn finished without using this prefetch.');
+export const PREFETCH_UNUSED: AbortedError = new AbortedError(
+  'The turn finished without using this prefetch.',
+);
 
 /** @internal Everything a turn needs from its pipeline, resolved once. */
 export interface PipelineContext {

@@ -3,7 +3,7 @@
  * fake servers: the ElevenLabs HTTP prewarm, keep-alive reuse by every adapter and the
  * company-API client, search prewarm, and a TTS WebSocket that dies mid-turn.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCompanyApiClient, createEmbeddingSearch, createVoicePipeline } from '../../src/index.js';
 import { DeepgramSpeechToText } from '../../src/providers/deepgram/index.js';
 import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js';
@@ -12,6 +12,7 @@ import { PineconeVectorIndex } from '../../src/providers/pinecone/index.js';
 import {
   FakeLanguageModel,
   type FakeProviders,
+  FakeTextToSpeech,
   startFakeProviders,
   synthesizeFakeSpeech,
 } from '../../src/testing/index.js';
@@ -224,4 +225,76 @@ describe('a TTS WebSocket that dies mid-turn (streamed TTS input, real ElevenLab
       await tts.close();
     }
   });
+});
+
+describe('the pipeline readies the next utterance’s STT socket', () => {
+  async function* streamed(audio: Uint8Array): AsyncIterable<Uint8Array> {
+    for (let offset = 0; offset < audio.byteLength; offset += 3200)
+      yield audio.subarray(offset, offset + 3200);
+  }
+
+  it('pipeline.prewarm() readies a socket the first streamed turn uses (same settings as the turn’s session)', async () => {
+    const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram });
+    try {
+      const p = createVoicePipeline({
+        stt,
+        llm: new FakeLanguageModel({ script: ['Load 2314 is on its way.'] }),
+        tts: new FakeTextToSpeech(),
+        systemPrompt: '',
+        audioFormat: 'pcm_16000',
+      });
+      await p.prewarm();
+      const startedAt = performance.now();
+      let transcriptAt = Number.POSITIVE_INFINITY;
+      const turn = p.respond(streamed(synthesizeFakeSpeech('Where is load 2314?')));
+      for await (const e of turn)
+        if (e.type === 'transcript') transcriptAt = Math.min(transcriptAt, performance.now());
+      expect(norm((await turn.done).transcript)).toBe('Where is load 2314?');
+      const upgrades = fakes.deepgram.requests.entries.filter(
+        (r) => r.route === 'live' && r.atMs >= startedAt && r.atMs <= transcriptAt,
+      );
+      expect(upgrades).toHaveLength(0);
+    } finally {
+      await stt.close();
+    }
+  });
+
+  for (const prewarm of [true, false]) {
+    it(`after a streamed turn, ${prewarm ? 'a live socket is readied, so the next turn opens none before its transcript' : 'with prewarm: false, the next turn opens its own live socket'}`, async () => {
+      const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram });
+      try {
+        const p = createVoicePipeline({
+          stt,
+          llm: new FakeLanguageModel({ script: ['Load 2314 is on its way.', 'It arrives tomorrow.'] }),
+          tts: new FakeTextToSpeech(),
+          systemPrompt: '',
+          prewarm,
+        });
+        const before = fakes.deepgram.live.sessions;
+        const first = await collect(p.respond(streamed(synthesizeFakeSpeech('Where is load 2314?'))));
+        expect(norm(first.result.transcript)).toBe('Where is load 2314?');
+        if (prewarm) {
+          // the turn's own session, then the warm one for the next utterance
+          await vi.waitFor(() => expect(fakes.deepgram.live.sessions).toBe(before + 2), { timeout: 10_000 });
+        } else {
+          await pause(300);
+          expect(fakes.deepgram.live.sessions).toBe(before + 1);
+        }
+        // Live upgrades that reach the fake between the second turn's start and its transcript.
+        const startedAt = performance.now();
+        let transcriptAt = Number.POSITIVE_INFINITY;
+        const turn = p.respond(streamed(synthesizeFakeSpeech('When does it arrive?')));
+        for await (const e of turn)
+          if (e.type === 'transcript') transcriptAt = Math.min(transcriptAt, performance.now());
+        const second = await turn.done;
+        expect(norm(second.transcript)).toBe('When does it arrive?');
+        const upgrades = fakes.deepgram.requests.entries.filter(
+          (r) => r.route === 'live' && r.atMs >= startedAt && r.atMs <= transcriptAt,
+        );
+        expect(upgrades).toHaveLength(prewarm ? 0 : 1);
+      } finally {
+        await stt.close();
+      }
+    });
+  }
 });

@@ -166,6 +166,8 @@ export class DeepgramSpeechToText implements SpeechToText {
   /** A live socket opened by prewarm(), waiting for the next stream() with the same settings. */
   #warm: { key: string; session: DeepgramLiveSession; timer: ReturnType<typeof setTimeout> } | undefined;
   #warming: Promise<void> | undefined;
+  /** Settings of the last `stream()` call: what the next utterance's prewarmed socket uses. */
+  #lastStreamSettings: LiveSettings | undefined;
   readonly #getClient = lazyAsync(() =>
     loadDeepgramSdk().then(
       (sdk) =>
@@ -261,6 +263,7 @@ export class DeepgramSpeechToText implements SpeechToText {
   async stream(options: TranscribeOptions & { interimResults?: boolean } = {}): Promise<SpeechToTextSession> {
     throwIfAborted(options.signal, 'Opening a Deepgram live session');
     const settings = this.#liveSettings(options);
+    this.#lastStreamSettings = settings;
     const warm = this.#takeWarm(settings.key);
     if (warm) {
       warm.attachSignal(options.signal);
@@ -271,9 +274,12 @@ export class DeepgramSpeechToText implements SpeechToText {
 
   /**
    * Opens a live socket now and keeps it ready (with KeepAlive messages, for at most
-   * `warmIdleMs`) for the next {@link DeepgramSpeechToText.stream} call with the default format,
-   * language and interim setting, so that call skips the WebSocket handshake. Idempotent; never
-   * rejects for a provider fault (the next `stream()` then connects as usual).
+   * `warmIdleMs`) for the next {@link DeepgramSpeechToText.stream} call, so that call skips the
+   * WebSocket handshake. The socket is opened with the settings given (format, language,
+   * interim results: those of the `stream()` call it is for; the pipeline passes its own), else
+   * those of the last `stream()` call (the next utterance is expected to look like the last
+   * one), else the defaults. A `stream()` with other settings opens its own.
+   * Idempotent; never rejects for a provider fault (the next `stream()` then connects as usual).
    *
    * @example
    * ```ts
@@ -281,9 +287,13 @@ export class DeepgramSpeechToText implements SpeechToText {
    * const session = await stt.stream(); // no handshake here
    * ```
    */
-  async prewarm(options: StageCallOptions = {}): Promise<void> {
+  async prewarm(options: TranscribeOptions & { interimResults?: boolean } = {}): Promise<void> {
     throwIfAborted(options.signal, 'Prewarming the Deepgram live socket');
-    const settings = this.#liveSettings({});
+    const explicit =
+      options.format !== undefined || options.language !== undefined || options.interimResults !== undefined;
+    const settings = explicit
+      ? this.#liveSettings(options)
+      : (this.#lastStreamSettings ?? this.#liveSettings({}));
     if (this.#warm?.session.isOpen && this.#warm.key === settings.key) return;
     this.#warming ??= (async () => {
       try {
