@@ -540,9 +540,11 @@ describe('single-flight edges pinned by the mutation run', () => {
     const negativeGrace = await bad(10, -1);
     expect(negativeGrace.code).toBe('EARSHOT_CACHE_TTL_INVALID');
     expect(negativeGrace.message).toMatch(/^graceSeconds must be/);
-    expect(await cache.getOrSet('k', 'llm', (ctx) => (ctx.setTtl(10, 0), 'zero grace is fine'))).toBe(
-      'zero grace is fine',
-    );
+    const zeroGrace = await cache.getOrSet('k', 'llm', (ctx) => {
+      ctx.setTtl(10, 0);
+      return 'zero grace is fine';
+    });
+    expect(zeroGrace).toBe('zero grace is fine');
     await cache.close();
   });
 
