@@ -227,6 +227,7 @@ describe('single-flight with a distributed lock', () => {
       expect(results).toEqual(['mine', 'mine', 'mine', 'mine', 'mine']);
       expect(runs).toBe(1);
       expect(errors).toEqual(['lock']);
+      expect(s.lock.released).toEqual([]); // no lock was taken, so none is released
     } finally {
       await cache.close();
     }
@@ -250,6 +251,7 @@ describe('single-flight with a distributed lock', () => {
       s.lock.failAcquire = true;
       expect(await pending).toBe('mine');
       expect(errors).toContain('lock');
+      expect(s.lock.released).toEqual([]);
     } finally {
       await cache.close();
     }
@@ -595,6 +597,114 @@ describe('single-flight edges pinned by the mutation run', () => {
       .catch(() => undefined);
     expect(monitor.stats(OP.cacheLoad, { labels: { namespace: 'llm', outcome: 'ok' } })?.count).toBe(1);
     expect(monitor.stats(OP.cacheLoad, { labels: { namespace: 'llm', outcome: 'error' } })?.count).toBe(1);
+    await cache.close();
+  });
+});
+
+describe('single-flight: more edges pinned by the mutation run', () => {
+  it('reports nothing on an ordinary load: memory only, a shared tier without a lock, distributed: false', async () => {
+    const infos: CacheErrorInfo[] = [];
+    const onError = (_e: unknown, i: CacheErrorInfo) => infos.push(i);
+    const memoryOnly = createCacheManager({ monitor: false, onError });
+    expect(await memoryOnly.getOrSet('k', 'llm', () => 'v')).toBe('v');
+    await memoryOnly.close();
+    const s = shared();
+    const { lock: _lock, ...lockless } = s.tier;
+    const noLock = createCacheManager({ monitor: false, l1: false, l2: lockless, onError });
+    await noLock.connect();
+    expect(await noLock.getOrSet('k', 'llm', () => 'v')).toBe('v');
+    await noLock.close();
+    const local = createCacheManager({ monitor: false, l1: false, l2: s.tier, onError });
+    await local.connect();
+    expect(await local.getOrSet('j', 'llm', () => 'v', { distributed: false })).toBe('v');
+    await local.close();
+    expect(infos).toEqual([]);
+    expect(s.lock.acquired).toEqual([]);
+  });
+
+  it('a waiter whose holder never writes nor releases loads by itself once the lock TTL has passed', async () => {
+    const s = shared();
+    const cache = createCacheManager({
+      monitor: false,
+      l1: false,
+      l2: s.tier,
+      lock: { ttlMs: 200, pollMs: 10 }, // the wait is at least 1 s (no loader timeout + 1 s)
+    });
+    await cache.connect();
+    try {
+      // the fake lock never expires: only the waiter's own deadline ends the wait
+      s.lock.held.set('llm:k', 'stuck-process');
+      expect(await cache.getOrSet('k', 'llm', () => 'mine')).toBe('mine');
+      expect(s.lock.acquired.length).toBeGreaterThanOrEqual(2);
+      expect(s.lock.acquired.every((a) => a.ttlMs === 1000)).toBe(true);
+    } finally {
+      await cache.close();
+    }
+  }, 30_000);
+
+  it("a caller aborted while it waits gets an error naming the key, with the signal's reason as cause", async () => {
+    const cache = createCacheManager({ monitor: false });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const controller = new AbortController();
+    const waiting = cache
+      .getOrSet(
+        'load-8',
+        'llm',
+        async () => {
+          await gate;
+          return 'v';
+        },
+        { signal: controller.signal },
+      )
+      .catch((e: unknown) => e);
+    await tick();
+    const reason = new Error('caller hung up');
+    controller.abort(reason);
+    const err = (await waiting) as AbortedError;
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(err.message).toBe('getOrSet("load-8") was aborted by its caller.');
+    expect(err.cause).toBe(reason);
+    release();
+    await cache.close();
+  });
+
+  it('a null result without negativeTtlSeconds is cached with the ordinary TTL', async () => {
+    let now = 1_700_000_000_000;
+    const cache = createCacheManager({ monitor: false, now: () => now });
+    let runs = 0;
+    const loader = () => {
+      runs++;
+      return null;
+    };
+    expect(await cache.getOrSet('gone', 'llm', loader, { ttlSeconds: 60 })).toBeNull();
+    now += 59_000;
+    expect(await cache.getOrSet('gone', 'llm', loader, { ttlSeconds: 60 })).toBeNull();
+    expect(runs).toBe(1);
+    now += 2_000;
+    expect(await cache.get('gone', 'llm')).toBeUndefined();
+    await cache.close();
+  });
+
+  it('a write of another key while a load runs neither fails nor stops that load from being stored', async () => {
+    const cache = createCacheManager({ monitor: false });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const load = cache.getOrSet('a', 'llm', async () => {
+      await gate;
+      return 'loaded';
+    });
+    await tick();
+    await cache.set('b', 'written', 'llm');
+    await cache.setMany([{ key: 'c', value: 'written too' }], 'llm');
+    release();
+    expect(await load).toBe('loaded');
+    expect(await cache.get('a', 'llm')).toBe('loaded');
+    expect(await cache.get('b', 'llm')).toBe('written');
     await cache.close();
   });
 });
