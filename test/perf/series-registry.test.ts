@@ -93,4 +93,26 @@ describe('series registry', () => {
     expect(m.stats('op')?.count).toBe(2);
     expect(m.footprint().series).toBe(1);
   });
+  it('number and boolean label values take the cached hot path too', () => {
+    const m = new PerformanceMonitor();
+    m.record('n', 1, { attempt: 2 });
+    m.record('n', 1, { attempt: 2 });
+    m.record('b', 1, { cached: true });
+    m.record('b', 1, { cached: true });
+    expect(m.footprint().labelledCache).toBe(2);
+    expect(m.stats('n', { labels: { attempt: '2' } })?.count).toBe(2);
+    expect(m.stats('b', { labels: { cached: 'true' } })?.count).toBe(2);
+  });
+
+  it('names too long are quoted cut short in the error', () => {
+    const m = new PerformanceMonitor();
+    expect(() => m.record('x'.repeat(200), 1)).toThrow(
+      new InvalidArgumentError(
+        `Operation name must be a non-empty string of at most 128 characters without control characters, got ${`"${'x'.repeat(200)}"`.slice(0, 60)}.`,
+      ),
+    );
+    expect(() => m.record('op', 1, { ['y'.repeat(100)]: 'v' })).toThrow(
+      new InvalidArgumentError(`Label name "${'y'.repeat(40)}…" is longer than 64 characters.`),
+    );
+  });
 });
