@@ -16,6 +16,8 @@ export const PERF_TESTS = [
   'test/perf/spans.test.ts',
   'test/perf/units.test.ts',
   'test/perf/decorators.test.ts',
+  'test/perf/series-registry.test.ts',
+  'test/perf/tracked-decorator.test.ts',
 ];
 
 export default areaConfig({

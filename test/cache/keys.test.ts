@@ -218,3 +218,23 @@ describe('key and namespace validation', () => {
     expect(() => validateNamespace('company_api:load')).not.toThrow();
   });
 });
+
+describe('cache ids: edges pinned by the mutation run', () => {
+  it('splits an id whose namespace is empty (the inverse of cacheId for any string)', () => {
+    expect(cacheId('', 'k')).toBe(':k');
+    expect(splitCacheId(':k')).toEqual({ namespace: '', key: 'k' });
+  });
+
+  it('quotes a bad id of up to 40 characters whole, and cuts a longer one with an ellipsis', () => {
+    const message = (id: string) => {
+      try {
+        splitCacheId(id);
+      } catch (e) {
+        return (e as CacheError).message;
+      }
+      throw new Error('expected splitCacheId to throw');
+    };
+    expect(message('x'.repeat(40))).toBe(`Not a cache id: "${'x'.repeat(40)}".`);
+    expect(message('x'.repeat(41))).toBe(`Not a cache id: "${'x'.repeat(40)}"….`);
+  });
+});

@@ -185,3 +185,40 @@ describe('safeJsonParse, pinned', () => {
     expect(({} as Record<string, unknown>).p).toBeUndefined();
   });
 });
+
+describe('jsonSerializer: edges pinned by the mutation run', () => {
+  it("keeps the replacer's own message for a refused value, with no cause", () => {
+    const err = serializeError({ n: 10n });
+    expect(err.message).toBe(
+      'Cannot serialize a BigInt (at "n") to JSON: convert it to a string first. Nothing was written.',
+    );
+    expect(Object.hasOwn(err, 'cause')).toBe(false);
+  });
+
+  it('calls only a TypeError about a cycle a circular structure; other errors keep their message and cause', () => {
+    const typeError = new TypeError('no dates here');
+    const err = serializeError({
+      toJSON() {
+        throw typeError;
+      },
+    });
+    expect(err.message).toBe('Cannot serialize the value to JSON (no dates here). Nothing was written.');
+    expect(err.cause).toBe(typeError);
+    const named = serializeError({
+      toJSON() {
+        throw new Error('circular reference in my model');
+      },
+    });
+    expect(named.message).toBe(
+      'Cannot serialize the value to JSON (circular reference in my model). Nothing was written.',
+    );
+  });
+
+  it('the safe parse path keeps null values and strips a constructor.prototype key', () => {
+    const parsed = safeJsonParse(
+      '{"constructor": {"prototype": {"x": 1}}, "a": null, "b": [null, 1]}',
+    ) as Record<string, unknown>;
+    expect(parsed).toEqual({ a: null, b: [null, 1] });
+    expect(Object.hasOwn(parsed, 'constructor')).toBe(false);
+  });
+});

@@ -222,3 +222,93 @@ describe('failures cannot flatter a verdict (issue 18 item 1)', () => {
     );
   });
 });
+
+describe('checkTargets: exact results and inputs pinned by the mutation run', () => {
+  it('a result carries failedOn and stretch fields only when they apply', () => {
+    const m = seeded();
+    const [pass, fail, none] = m.checkTargets({
+      operations: { [OP.stt]: 95, [OP.llm]: 5 },
+      stretch: { [OP.stt]: 80 },
+    });
+    expect(none).toBeUndefined();
+    expect(pass?.actualMs).toBeCloseTo(90, 0); // the histogram's 3-digit bucket of 90
+    expect(pass).toStrictEqual({
+      operation: OP.stt,
+      percentile: 90,
+      targetMs: 95,
+      actualMs: pass?.actualMs,
+      count: 100,
+      okCount: 100,
+      errors: 0,
+      errorRate: 0,
+      maxErrorRate: DEFAULT_MAX_ERROR_RATE,
+      pass: true,
+      status: 'pass',
+      stretchMs: 80,
+      stretchPass: false,
+    });
+    expect(fail).toStrictEqual({
+      operation: OP.llm,
+      percentile: 90,
+      targetMs: 5,
+      actualMs: null,
+      count: 0,
+      okCount: 0,
+      errors: 0,
+      errorRate: 0,
+      maxErrorRate: DEFAULT_MAX_ERROR_RATE,
+      pass: false,
+      status: 'no-data',
+    });
+    const err = (() => {
+      try {
+        m.assertTargets({ [OP.llm]: 5 });
+      } catch (e) {
+        return e as TargetError;
+      }
+      throw new Error('expected assertTargets to throw');
+    })();
+    expect(err.failures).toStrictEqual([
+      {
+        operation: OP.llm,
+        percentile: 90,
+        targetMs: 5,
+        actualMs: null,
+        count: 0,
+        errors: 0,
+        errorRate: 0,
+        maxErrorRate: DEFAULT_MAX_ERROR_RATE,
+        status: 'no-data',
+      },
+    ]);
+  });
+
+  it('an operation named "operations" with a number is a flat target, not a block', () => {
+    const m = new PerformanceMonitor();
+    m.record('operations', 10);
+    const results = m.checkTargets({ operations: 20 });
+    expect(results.map((r) => [r.operation, r.status])).toEqual([['operations', 'pass']]);
+    expect(() => m.checkTargets({ operations: null } as never)).toThrow(
+      'Target of "operations" must be a positive number of ms, got null.',
+    );
+  });
+
+  it('refuses targets that are not an object, and percentiles or error rates of the wrong type or range', () => {
+    const m = seeded();
+    const message =
+      'Targets must be an object: { operation: ms } or { operations: { operation: ms }, percentile?, stretch?, maxErrorRate? }.';
+    expect(() => m.checkTargets(5 as never)).toThrow(message);
+    expect(() => m.checkTargets(null as never)).toThrow(message);
+    expect(() => m.checkTargets([] as never)).toThrow(message);
+    expect(() => m.checkTargets({ [OP.stt]: 95 }, { percentile: 0 })).toThrow(
+      'percentile must be in (0, 100], got 0.',
+    );
+    expect(() => m.checkTargets({ [OP.stt]: 95 }, { percentile: '90' as never })).toThrow(
+      'percentile must be in (0, 100], got 90.',
+    );
+    expect(() => m.checkTargets({ [OP.stt]: 95 }, { maxErrorRate: '0.1' as never })).toThrow(
+      'maxErrorRate must be a number from 0 to 1, got 0.1.',
+    );
+    expect(m.checkTargets({ [OP.stt]: 95 }, { maxErrorRate: 0, percentile: 100 })[0]?.status).toBe('fail');
+  });
+});

@@ -275,4 +275,37 @@ describe('monitor read side', () => {
     expect(text).toMatch(/P90 ≤ 2\s+PASS$/m);
     expect(text.endsWith('times in ms')).toBe(true);
   });
+  it('the text report, whole: names and target columns left-aligned, numbers right-aligned, rows for targets without data', () => {
+    const m = new PerformanceMonitor();
+    m.record('op', 1.25);
+    m.record('a_much_longer_name', 12.5);
+    expect(m.report({ decimals: 2, targets: { op: 2, gone: 5 } })).toBe(
+      [
+        'operation           count  errors    p50    p90    p95    p99    max  target   status',
+        '──────────────────  ─────  ──────  ─────  ─────  ─────  ─────  ─────  ───────  ───────',
+        'a_much_longer_name      1       0  12.50  12.50  12.50  12.50  12.50',
+        'op                      1       0   1.25   1.25   1.25   1.25   1.25  P90 ≤ 2  PASS',
+        'gone                    0       0      -      -      -      -      -  P90 ≤ 5  NO DATA',
+        'times in ms',
+      ].join('\n'),
+    );
+    expect(m.report()).toBe(
+      [
+        'operation           count  errors   p50   p90   p95   p99   max',
+        '──────────────────  ─────  ──────  ────  ────  ────  ────  ────',
+        'a_much_longer_name      1       0  12.5  12.5  12.5  12.5  12.5',
+        'op                      1       0   1.3   1.3   1.3   1.3   1.3',
+        'times in ms',
+      ].join('\n'),
+    );
+    // targets but nothing recorded: the target rows, and no "(no operations recorded)" line
+    expect(new PerformanceMonitor().report({ targets: { gone: 5 } })).toBe(
+      [
+        'operation  count  errors  p50  p90  p95  p99  max  target   status',
+        '─────────  ─────  ──────  ───  ───  ───  ───  ───  ───────  ───────',
+        'gone           0       0    -    -    -    -    -  P90 ≤ 5  NO DATA',
+        'times in ms',
+      ].join('\n'),
+    );
+  });
 });
