@@ -9,7 +9,9 @@
  *     the automatic prewarm at the start of each audio turn, while speech-to-text runs (OpenAI,
  *     Pinecone, ElevenLabs HTTP);
  *  3. prewarm on, streamed TTS input (`ttsInput: 'stream'`, ElevenLabs multi-stream-input over
- *     one WebSocket kept across turns).
+ *     one WebSocket kept across turns), with the adapter's default `flush: 'first-and-sentence'`;
+ *  4. the same with `flush: 'sentence'` (the adapter's default before issue 14 item 3: ElevenLabs
+ *     waits for the whole first sentence), the same-run baseline of the first-piece flush.
  *
  * Turns are separated by an idle gap long enough that pooled HTTP connections are cold: Node's
  * fetch pool closes an idle socket after ~4 s, real conversations pause longer than that between
@@ -65,12 +67,20 @@ interface Config {
   name: string;
   prewarm: boolean;
   ttsInput: 'sentence' | 'stream';
+  /** The ElevenLabs adapter's `flush` (default: the adapter's). */
+  flush?: 'sentence';
 }
 
 const CONFIGS: readonly Config[] = [
   { name: 'prewarm off, sentence TTS (HTTP)', prewarm: false, ttsInput: 'sentence' },
   { name: 'prewarm on, sentence TTS (HTTP)', prewarm: true, ttsInput: 'sentence' },
   { name: 'prewarm on, streamed TTS input (WebSocket)', prewarm: true, ttsInput: 'stream' },
+  {
+    name: "prewarm on, streamed TTS input, flush 'sentence'",
+    prewarm: true,
+    ttsInput: 'stream',
+    flush: 'sentence',
+  },
 ];
 
 interface Setup {
@@ -110,7 +120,11 @@ async function setUp(config: Config, seed: number): Promise<Setup> {
   fakes.elevenlabs.audioRate = Number.POSITIVE_INFINITY;
   const stt = await DeepgramSpeechToText.create({ ...fakes.options.deepgram });
   const llm = await OpenAILanguageModel.create({ ...fakes.options.openai });
-  const tts = await ElevenLabsTextToSpeech.create({ ...fakes.options.elevenlabs, outputFormat: 'pcm_16000' });
+  const tts = await ElevenLabsTextToSpeech.create({
+    ...fakes.options.elevenlabs,
+    outputFormat: 'pcm_16000',
+    ...(config.flush ? { flush: config.flush } : {}),
+  });
   const search = createEmbeddingSearch(
     await OpenAIEmbedder.create({ ...fakes.options.embedder }),
     await PineconeVectorIndex.create({ ...fakes.options.pinecone }),
@@ -197,7 +211,7 @@ export async function run({ smoke }: BenchOptions): Promise<void> {
       'connect ms paid / turn': s.connectMs / s.ttfa.length,
     })),
   );
-  const [, sentence, stream] = setups as [Setup, Setup, Setup];
+  const [, sentence, stream, streamSentenceFlush] = setups as [Setup, Setup, Setup, Setup];
   const cut = (s: Setup) => p(base, 90) - p(s, 90);
   goal({
     id: 'prewarm.stream-ttfa-cut',
@@ -212,6 +226,13 @@ export async function run({ smoke }: BenchOptions): Promise<void> {
     measured: `${cut(sentence).toFixed(0)} ms (${(p(sentence, 90) / p(base, 90)).toFixed(2)}x)`,
     goal: `≥ ${CONNECT_MS} ms (the connection cost)`,
     verdict: smoke ? 'info' : judge(cut(sentence), '>=', CONNECT_MS),
+  });
+  goal({
+    id: 'prewarm.stream-first-flush',
+    what: `TTFA P50 / P90, same setup: streamed TTS input with flush 'first-and-sentence' (default) vs flush 'sentence', and vs sentence TTS (HTTP)`,
+    measured: `P50 ${p(stream, 50).toFixed(0)} vs ${p(streamSentenceFlush, 50).toFixed(0)} ms (${(p(stream, 50) / p(streamSentenceFlush, 50)).toFixed(2)}x), P90 ${p(stream, 90).toFixed(0)} vs ${p(streamSentenceFlush, 90).toFixed(0)} ms (${(p(stream, 90) / p(streamSentenceFlush, 90)).toFixed(2)}x); vs sentence TTS P50 ${(p(stream, 50) / p(sentence, 50)).toFixed(2)}x, P90 ${(p(stream, 90) / p(sentence, 90)).toFixed(2)}x`,
+    goal: 'lower than flush sentence (informational)',
+    verdict: 'info',
   });
 }
 

@@ -549,7 +549,7 @@ describe('ElevenLabsTextToSpeech WebSocket multi-stream-input (default)', () => 
         voice_settings: { stability: 0.5, similarity_boost: 0.75 },
         generation_config: { chunk_length_schedule: [50, 120] },
       });
-      expect(messages[1]).toEqual({ text: 'Load 2314 ', context_id: id });
+      expect(messages[1]).toEqual({ text: 'Load 2314 ', context_id: id, flush: true }); // the first piece
       expect(messages[2]).toEqual({ text: 'is in transit. ', context_id: id, flush: true });
       expect(messages.slice(-2)).toEqual([
         { text: '', context_id: id, flush: true },
@@ -788,5 +788,90 @@ describe.skipIf(!LIVE_KEY)('ElevenLabsTextToSpeech against the real API (EARSHOT
     const tts = new ElevenLabsTextToSpeech({ apiKey: LIVE_KEY as string, monitor });
     const chunks = await collect(tts.synthesizeStream(pieces(['Hello ', 'there.'])));
     expect(joined(chunks).length).toBeGreaterThan(1000);
+  });
+});
+
+describe.each([
+  ['multi-stream-input', 'multi-stream-input'],
+  ['stream-input', 'stream-input'],
+] as const)('ElevenLabsTextToSpeech streamed-input flush modes (%s)', (_name, route) => {
+  const PARTS = ['Load 2314 ', 'is in ', 'transit. ', 'It arrives ', 'at noon.'];
+
+  /** The text frames of the last WebSocket session, without init and end-of-input frames. */
+  function textFrames(): { text: string; flush: boolean }[] {
+    const r = fake.requests.entries.filter((e) => e.transport === 'ws').at(-1);
+    expect(r?.route).toBe(route);
+    const messages = (r?.body as { messages?: Record<string, unknown>[] } | undefined)?.messages ?? [];
+    return messages
+      .filter((m) => typeof m.text === 'string' && m.text.trim() !== '')
+      .map((m) => ({ text: m.text as string, flush: m.flush === true }));
+  }
+
+  async function run(options: ElevenLabsTextToSpeechOptions): Promise<AudioChunk[]> {
+    const tts = make({ webSocketRoute: route, ...options });
+    try {
+      return await collect(tts.synthesizeStream(pieces(PARTS)));
+    } finally {
+      await tts.close();
+    }
+  }
+
+  it("flushes the first piece and the sentence ends by default ('first-and-sentence')", async () => {
+    expect(ELEVENLABS_DEFAULTS.flush).toBe('first-and-sentence');
+    const chunks = await run({});
+    expect(textFrames()).toEqual([
+      { text: 'Load 2314 ', flush: true },
+      { text: 'is in ', flush: false },
+      { text: 'transit. ', flush: true },
+      { text: 'It arrives ', flush: false },
+      { text: 'at noon. ', flush: true },
+    ]);
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Load 2314 is in transit. It arrives at noon.');
+  });
+
+  it("flush 'sentence' flushes only the sentence ends; 'always' every piece; 'never' none", async () => {
+    await run({ flush: 'sentence' });
+    expect(textFrames().map((f) => f.flush)).toEqual([false, false, true, false, true]);
+    await run({ flush: 'always' });
+    expect(textFrames().map((f) => f.flush)).toEqual([true, true, true, true, true]);
+    const chunks = await run({ flush: 'never' });
+    expect(textFrames().map((f) => f.flush)).toEqual([false, false, false, false, false]);
+    expect(transcribeFakeSpeech(joined(chunks))).toBe('Load 2314 is in transit. It arrives at noon.');
+  });
+
+  it('the first-piece flush makes the fake generate the first words before the sentence is written', async () => {
+    const heardBeforeRest = async (options: ElevenLabsTextToSpeechOptions) => {
+      const early: AudioChunk[] = [];
+      let writing = true;
+      let firstAudio!: () => void;
+      const heard = new Promise<void>((r) => {
+        firstAudio = r;
+      });
+      async function* llm(): AsyncGenerator<string> {
+        yield 'Load 2314 ';
+        // The "model" writes on once audio came back, or after 300 ms without any.
+        await Promise.race([heard, new Promise((r) => setTimeout(r, 300))]);
+        writing = false;
+        yield 'is in transit.';
+      }
+      const tts = make({ webSocketRoute: route, ...options });
+      const all: AudioChunk[] = [];
+      try {
+        for await (const c of tts.synthesizeStream(llm())) {
+          if (writing) early.push(c);
+          all.push(c);
+          firstAudio();
+        }
+      } finally {
+        await tts.close();
+      }
+      expect(transcribeFakeSpeech(joined(all))).toBe('Load 2314 is in transit.');
+      return early;
+    };
+    const early = await heardBeforeRest({});
+    expect(early.length).toBeGreaterThan(0);
+    expect(transcribeFakeSpeech(joined(early))).toBe('Load 2314');
+    // Without it, ElevenLabs (and the fake) wait for the sentence or the chunk schedule.
+    expect(await heardBeforeRest({ flush: 'sentence' })).toEqual([]);
   });
 });

@@ -6,7 +6,9 @@
  */
 export {
   ELEVENLABS_DEFAULTS,
+  ELEVENLABS_FLUSH_MODES,
   ELEVENLABS_OUTPUT_FORMATS,
+  type ElevenLabsFlushMode,
   type ElevenLabsOutputFormat,
   type ElevenLabsTextToSpeechOptions,
   type ElevenLabsUsage,

@@ -3,8 +3,8 @@
  * one connection kept open and reused across turns, one context (`context_id`) per synthesis.
  * A turn then pays no TCP/TLS/WebSocket handshake, and text goes in while the model writes it.
  *
- * Per synthesis: an init message opens the context, text pieces follow (`flush` on sentence ends
- * by default), then `flush` + `close_context` at the end of input; the context's final message
+ * Per synthesis: an init message opens the context, text pieces follow (`flush` on the first
+ * piece and on sentence ends by default), then `flush` + `close_context` at the end of input; the context's final message
  * (`isFinal`) ends it. A consumer that stops early (barge-in, abort) sends `close_context` and
  * drops any audio that still arrives for that context; the connection stays for the next turn.
  * An idle connection is closed after `idleConnectionMs` (below the server's inactivity timeout,
@@ -30,13 +30,12 @@ import {
   providerError,
 } from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
-import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
+import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
 type Ws = InstanceType<WsClass>;
 
-const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 const WHAT = 'ElevenLabs multi-stream synthesis';
 
@@ -419,7 +418,7 @@ export async function* multiStreamSynthesis(
       if (next.done) break;
       const piece = next.value;
       if (typeof piece !== 'string' || piece.length === 0) continue;
-      const flush = o.flush === 'always' || (o.flush === 'sentence' && SENTENCE_END.test(piece));
+      const flush = flushesPiece(o.flush, piece, sent.length);
       // ElevenLabs wants each piece to end with a space so words are not glued together.
       const out = /\s$/.test(piece) ? piece : `${piece} `;
       const a = await current;

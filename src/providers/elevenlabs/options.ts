@@ -36,6 +36,30 @@ export const ELEVENLABS_OUTPUT_FORMATS = [
 /** One ElevenLabs output format. */
 export type ElevenLabsOutputFormat = (typeof ELEVENLABS_OUTPUT_FORMATS)[number];
 
+/** When streamed input forces generation: see `flush` in {@link ElevenLabsTextToSpeechOptions}. */
+export const ELEVENLABS_FLUSH_MODES = ['first-and-sentence', 'sentence', 'always', 'never'] as const;
+/** One `flush` mode of the ElevenLabs adapter's streamed input. */
+export type ElevenLabsFlushMode = (typeof ELEVENLABS_FLUSH_MODES)[number];
+
+const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
+
+/**
+ * Whether streamed input sends `piece` with `flush: true`: `index` is the piece's position in the
+ * synthesis (0 for the first piece that carries text).
+ */
+export function flushesPiece(mode: ElevenLabsFlushMode, piece: string, index: number): boolean {
+  switch (mode) {
+    case 'always':
+      return true;
+    case 'never':
+      return false;
+    case 'first-and-sentence':
+      return index === 0 || SENTENCE_END.test(piece);
+    case 'sentence':
+      return SENTENCE_END.test(piece);
+  }
+}
+
 /** Characters billed or sent by one synthesis, reported to `onUsage`. */
 export interface ElevenLabsUsage {
   /** `http` (one request) or `websocket` (stream-input). */
@@ -63,7 +87,7 @@ export const ELEVENLABS_DEFAULTS = {
   timeoutMs: 10_000,
   maxRetries: 0,
   chunkLengthSchedule: [120, 160, 250, 290],
-  flush: 'sentence',
+  flush: 'first-and-sentence',
   autoMode: false,
   inactivityTimeoutSeconds: 20,
   webSocketRoute: 'multi-stream-input',
@@ -124,11 +148,13 @@ export const elevenLabsOptionsSchema = z
       .max(8)
       .default([...ELEVENLABS_DEFAULTS.chunkLengthSchedule]),
     /**
-     * stream-input: when to force generation of the buffered text. `sentence` (default) flushes
-     * after each piece that ends a sentence, so the first sentence is spoken without waiting for
-     * the chunk schedule; `always` after every piece; `never` leaves it to the schedule.
+     * stream-input: when to force generation of the buffered text (ElevenLabs' `flush`).
+     * `first-and-sentence` (default): after the first piece of a synthesis, so ElevenLabs starts
+     * speaking on the first words instead of waiting for the whole first sentence or the chunk
+     * schedule, then after each piece that ends a sentence. `sentence`: only after pieces that end
+     * a sentence. `always`: after every piece. `never`: leave it to the chunk schedule.
      */
-    flush: z.enum(['sentence', 'always', 'never']).default(ELEVENLABS_DEFAULTS.flush),
+    flush: z.enum(ELEVENLABS_FLUSH_MODES).default(ELEVENLABS_DEFAULTS.flush),
     /** stream-input: ElevenLabs' `auto_mode` (generation on sentence boundaries server-side). Default false. */
     autoMode: z.boolean().default(ELEVENLABS_DEFAULTS.autoMode),
     /** stream-input: seconds without text before ElevenLabs closes the socket (max 180). Default 20. */

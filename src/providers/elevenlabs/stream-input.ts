@@ -6,8 +6,9 @@
  *
  * Measured (labels `provider`, `model`, `mode: 'websocket'`):
  * - `tts_ttfb`: first text piece sent → first audio byte received. With the default
- *   `flush: 'sentence'` the first complete sentence is generated at once; otherwise ElevenLabs
- *   waits for `chunkLengthSchedule[0]` characters, and that wait is counted.
+ *   `flush: 'first-and-sentence'` the first piece is generated at once (then each complete
+ *   sentence); with `sentence` the first complete sentence; with `never` ElevenLabs waits for
+ *   `chunkLengthSchedule[0]` characters, and that wait is counted.
  * - `tts`: first text piece sent → the final message.
  * @module
  */
@@ -27,10 +28,9 @@ import {
 } from '../shared/index.js';
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
-import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
+import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
 
-const SENTENCE_END = /[.!?…。！？]["'”’)\]]*\s*$/;
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
 /** Everything one stream-input call needs from the adapter. */
@@ -199,13 +199,14 @@ export async function* streamInput(
   const pump = async () => {
     ws.send(JSON.stringify({ text: ' ', ...initSettings(o) }));
     textIterator = text[Symbol.asyncIterator]();
+    let pieces = 0;
     for (;;) {
       const next = await textIterator.next();
       if (!pumping || queue.settled) return;
       if (next.done) break;
       const piece = next.value;
       if (typeof piece !== 'string' || piece.length === 0) continue;
-      const flush = o.flush === 'always' || (o.flush === 'sentence' && SENTENCE_END.test(piece));
+      const flush = flushesPiece(o.flush, piece, pieces++);
       // ElevenLabs wants each piece to end with a space so words are not glued together.
       const sent = /\s$/.test(piece) ? piece : `${piece} `;
       ws.send(JSON.stringify(flush ? { text: sent, flush: true } : { text: sent }));

@@ -288,8 +288,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
 
   /**
    * WebSocket stream-input: sends each text piece as the language model writes it and yields
-   * audio as ElevenLabs produces it. With `flush: 'sentence'` (default) every piece that ends
-   * a sentence is generated at once. Needs the `ws` package.
+   * audio as ElevenLabs produces it. With `flush: 'first-and-sentence'` (default) the first
+   * piece and every piece that ends a sentence are generated at once. Needs the `ws` package.
    *
    * @example
    * ```ts
