@@ -50,7 +50,7 @@ export function visibleMessage(msg: Record<string, unknown>): Record<string, unk
 }
 
 /** What a multi-stream session needs from the fake server. */
-interface MultiStreamDeps {
+export interface MultiStreamDeps {
   latency: LatencyModel;
   settings: { audioRate: number; chunkMs: number; faultAfterChunks: number };
   stats: {

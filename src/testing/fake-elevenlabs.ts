@@ -46,15 +46,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RawData, WebSocket } from 'ws';
 import { synthesizeFakeSpeech } from './audio.js';
-import {
-  alignmentOf,
-  DEFAULT_SCHEDULE,
-  inMessageKey,
-  runMultiStreamInput,
-  visibleMessage,
-} from './fake-elevenlabs-multi.js';
+import { runMultiStreamInput } from './fake-elevenlabs-multi.js';
+import { runStreamInput, type StreamInputDeps } from './fake-elevenlabs-stream-input.js';
 import {
   chunkAudio,
   connectionOf,
@@ -73,7 +67,6 @@ import {
   withSettings,
 } from './fake-provider-kit.js';
 import {
-  type FaultDecision,
   type FaultInjector,
   type FaultProfile,
   type LatencyModel,
@@ -235,6 +228,16 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       ? detail(problem, 'Neither authorization header nor xi-api-key received, please provide one.')
       : detail(problem, 'Invalid API key');
 
+  const sessionDeps: StreamInputDeps = {
+    latency,
+    settings: state,
+    stats,
+    msPerChar,
+    keyProblem,
+    keyProblemMessage: (problem) => keyProblemBody(problem).detail.message,
+    faultDetail: (status) => faultBody(status).detail,
+  };
+
   type RouteName = 'stream' | 'convert' | 'stream-input' | 'multi-stream-input';
   const route = (url: URL): { name: RouteName; voice: string } | undefined => {
     const m = /^\/v1\/text-to-speech\/([^/]+)(\/stream|\/stream-input|\/multi-stream-input)?\/?$/.exec(
@@ -337,15 +340,13 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         const format = FORMAT.test(query.output_format ?? '')
           ? (query.output_format as string)
           : 'mp3_44100_128';
-        runMultiStreamInput(ws, query, typeof headerKey === 'string', decision, record, format, {
-          latency,
-          settings: state,
-          stats,
-          msPerChar,
-          keyProblem,
-          keyProblemMessage: (problem) => keyProblemBody(problem).detail.message,
-        });
-      } else runStreamInput(ws, query, typeof headerKey === 'string', decision, record);
+        runMultiStreamInput(ws, query, typeof headerKey === 'string', decision, record, format, sessionDeps);
+      } else {
+        const format = FORMAT.test(query.output_format ?? '')
+          ? (query.output_format as string)
+          : 'mp3_44100_128';
+        runStreamInput(ws, query, typeof headerKey === 'string', decision, record, format, sessionDeps);
+      }
       return true;
     },
   });
@@ -451,172 +452,6 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
       res.write(chunk);
     }
     res.end();
-  }
-
-  function runStreamInput(
-    ws: WebSocket,
-    query: Record<string, string>,
-    headerAuthed: boolean,
-    decision: FaultDecision,
-    record: FakeRequestRecord,
-  ): void {
-    // Messages received, without credentials, for tests to inspect (`requests.entries[i].body.messages`).
-    const received: Record<string, unknown>[] = [];
-    record.body = { messages: received };
-    stats.sessions++;
-    stats.open++;
-    const format = FORMAT.test(query.output_format ?? '') ? (query.output_format as string) : 'mp3_44100_128';
-    const inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
-    const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
-    const alive = () => ws.readyState === ws.OPEN;
-    let authed = headerAuthed;
-    let initialized = false;
-    let schedule = DEFAULT_SCHEDULE;
-    let generation = 0;
-    let buffer = '';
-    let ended = false;
-    let chunksSent = 0;
-    let stalled = false;
-    let chain: Promise<void> = Promise.resolve();
-
-    const fail = (message: string, error: string, code = 1008) => {
-      if (!alive()) return;
-      ws.send(JSON.stringify({ message, error, code }));
-      ws.close(code, error);
-    };
-
-    let idle: NodeJS.Timeout | undefined;
-    const touch = () => {
-      if (idle) clearTimeout(idle);
-      idle = setTimeout(
-        () =>
-          fail(
-            `Have not received new text for ${inactivityMs / 1000} seconds. Closing the connection.`,
-            'input_timeout_exceeded',
-          ),
-        inactivityMs,
-      );
-      idle.unref();
-    };
-    touch();
-
-    const generate = (text: string) => {
-      const spoken = text.trim();
-      if (!spoken) return;
-      stats.characters += spoken.length;
-      const audio = synthesizeFakeSpeech(spoken, { format, msPerChar });
-      const chunks = chunkAudio(audio, format, state.chunkMs);
-      chain = chain.then(async () => {
-        if (!alive() || stalled) return;
-        if (!(await sleepWhile(latency.sample() + extraMs, alive))) return;
-        const gap = pacingMs(state.chunkMs, state.audioRate);
-        for (let i = 0; i < chunks.length; i++) {
-          if (!alive() || stalled) return;
-          if (chunksSent === state.faultAfterChunks) {
-            if (decision.kind === 'reset') {
-              ws.terminate();
-              return;
-            }
-            if (decision.kind === 'timeout') {
-              stalled = true;
-              setTimeout(() => ws.terminate(), decision.hangMs).unref();
-              return;
-            }
-            if (decision.kind === 'malformed') ws.send('{"audio": "AAAA", "isFin');
-          }
-          if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
-          const chunk = chunks[i]!;
-          chunksSent++;
-          stats.audioBytes += chunk.length;
-          // Alignment rides on a generation's first chunk only; later chunks leave it out (never null).
-          const alignment = i === 0 ? alignmentOf(spoken, msPerChar) : undefined;
-          ws.send(
-            JSON.stringify({
-              audio: Buffer.from(chunk).toString('base64'),
-              ...(alignment ? { normalizedAlignment: alignment, alignment } : {}),
-            }),
-          );
-        }
-      });
-    };
-
-    const maybeGenerate = (force: boolean) => {
-      const threshold = schedule[Math.min(generation, schedule.length - 1)] ?? 50;
-      if (!force && buffer.length < threshold) return;
-      // Without a flush, ElevenLabs generates up to the last word boundary and keeps the rest.
-      let cut = buffer.length;
-      if (!force) {
-        const space = buffer.lastIndexOf(' ');
-        if (space > 0) cut = space + 1;
-      }
-      const text = buffer.slice(0, cut);
-      buffer = buffer.slice(cut);
-      generation++;
-      generate(text);
-    };
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (ended) return;
-      touch();
-      let msg: Record<string, unknown>;
-      try {
-        if (isBinary) throw new Error('binary');
-        msg = JSON.parse(String(data)) as Record<string, unknown>;
-      } catch {
-        fail('Invalid message: expected a JSON text frame.', 'invalid_message');
-        return;
-      }
-      if (received.length < 500) received.push(visibleMessage(msg));
-      if (!authed) {
-        const problem = keyProblem(inMessageKey(msg));
-        if (problem) {
-          fail(keyProblemBody(problem).detail.message, problem);
-          return;
-        }
-        authed = true;
-      }
-      if (typeof msg.text !== 'string') {
-        fail('Invalid message: "text" must be a string.', 'invalid_message');
-        return;
-      }
-      if (!initialized) {
-        initialized = true;
-        const cfg = msg.generation_config as { chunk_length_schedule?: unknown } | undefined;
-        const s = cfg?.chunk_length_schedule;
-        if (
-          Array.isArray(s) &&
-          s.every((n) => typeof n === 'number' && n >= 50 && n <= 500) &&
-          s.length > 0
-        ) {
-          schedule = s as number[];
-        }
-        if (msg.text === ' ' || msg.text === '') return; // the init message carries no speech
-      }
-      if (msg.text === '') {
-        ended = true;
-        if (buffer.trim()) maybeGenerate(true);
-        chain = chain.then(() => {
-          if (!alive() || stalled) return;
-          ws.send(JSON.stringify({ isFinal: true }));
-          ws.close(1000);
-        });
-        return;
-      }
-      buffer += msg.text;
-      const force = msg.flush === true || msg.try_trigger_generation === true || query.auto_mode === 'true';
-      maybeGenerate(force);
-    });
-    ws.on('close', () => {
-      stats.open--;
-      if (idle) clearTimeout(idle);
-    });
-    ws.on('error', () => {});
-    if (decision.kind === 'error' || decision.kind === 'rateLimit') {
-      // In-band form of an error fault (wsErrorsInBand).
-      const b = faultBody(decision.status).detail;
-      ended = true;
-      fail(b.message, b.status, decision.kind === 'rateLimit' ? 1008 : 1011);
-    }
   }
 
   return withSettings(

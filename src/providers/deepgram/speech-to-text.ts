@@ -13,7 +13,6 @@ import type {
   AudioInput,
   SpeechToText,
   SpeechToTextSession,
-  StageCallOptions,
   TranscribeOptions,
   Transcript,
 } from '../../pipeline/contracts.js';
