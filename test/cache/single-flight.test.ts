@@ -535,7 +535,12 @@ describe('single-flight edges pinned by the mutation run', () => {
           ctx.setTtl(ttl, grace);
           return 'v';
         })
-        .catch((e: unknown) => e as CacheError);
+        .then(
+          () => {
+            throw new Error('expected setTtl to throw');
+          },
+          (e: unknown) => e as CacheError,
+        );
     const zeroTtl = await bad(0);
     expect(zeroTtl.code).toBe('EARSHOT_CACHE_TTL_INVALID');
     expect(zeroTtl.message).toMatch(/^ttlSeconds must be/);
