@@ -676,6 +676,17 @@ describe('single-flight: more edges pinned by the mutation run', () => {
     await cache.close();
   });
 
+  it('negativeTtlSeconds applies to a null result only, never to a value', async () => {
+    let now = 1_700_000_000_000;
+    const cache = createCacheManager({ monitor: false, now: () => now });
+    expect(await cache.getOrSet('k', 'llm', () => 'value', { ttlSeconds: 600, negativeTtlSeconds: 30 })).toBe(
+      'value',
+    );
+    now += 31_000;
+    expect(await cache.get('k', 'llm')).toBe('value');
+    await cache.close();
+  });
+
   it('a null result without negativeTtlSeconds is cached with the ordinary TTL', async () => {
     let now = 1_700_000_000_000;
     const cache = createCacheManager({ monitor: false, now: () => now });
