@@ -536,7 +536,9 @@ describe('single-flight edges pinned by the mutation run', () => {
           return 'v';
         })
         .then(
-          () => new Error('expected a rejection') as CacheError,
+          () => {
+            throw new Error('expected setTtl to throw');
+          },
           (e: unknown) => e as CacheError,
         );
     const zeroTtl = await bad(0);
@@ -671,6 +673,17 @@ describe('single-flight: more edges pinned by the mutation run', () => {
     expect(err.message).toBe('getOrSet("load-8") was aborted by its caller.');
     expect(err.cause).toBe(reason);
     release();
+    await cache.close();
+  });
+
+  it('negativeTtlSeconds applies to a null result only, never to a value', async () => {
+    let now = 1_700_000_000_000;
+    const cache = createCacheManager({ monitor: false, now: () => now });
+    expect(await cache.getOrSet('k', 'llm', () => 'value', { ttlSeconds: 600, negativeTtlSeconds: 30 })).toBe(
+      'value',
+    );
+    now += 31_000;
+    expect(await cache.get('k', 'llm')).toBe('value');
     await cache.close();
   });
 

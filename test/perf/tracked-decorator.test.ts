@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { PerformanceMonitor, performanceMonitor, tracked } from '../../src/perf/index.js';
 
-const method = function format(this: { p: string }, id: string) {
-  return `${this.p}${id}`;
+const method = function format(this: unknown, id: string) {
+  return `${(this as { p: string }).p}${id}`;
 };
 
 describe('@tracked applied by hand', () => {
