@@ -23,11 +23,9 @@
  * Exit code: 0 flat, 1 memory grows or more than 1 % of turns failed, 2 bad arguments.
  * Not part of `npm test` or `npm run bench` (bench/run.ts only runs *.bench.ts): it is long by design.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
@@ -51,6 +49,7 @@ import { OpenAIEmbedder, OpenAILanguageModel } from '../src/providers/openai/ind
 import { PineconeVectorIndex } from '../src/providers/pinecone/index.js';
 import { createRedisTier } from '../src/redis/index.js';
 import { type FakeProviders, startFakeProviders, synthesizeFakeSpeech } from '../src/testing/index.js';
+import { startChildFakes } from './child-fakes.js';
 
 // A forced GC before each heap sample measures live objects, not garbage waiting for collection.
 v8.setFlagsFromString('--expose-gc');
@@ -218,28 +217,12 @@ interface FakesHandle {
  * not the fakes' request logs and servers.
  */
 async function startFakesProcess(seed: number): Promise<FakesHandle> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--serve-fakes', '--seed', String(seed)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(() => {
-      throw new Error('the fakes process exited before it was ready');
-    }),
-  ])) as [string];
-  const ready = JSON.parse(first) as { options: FakeProviders['options']; ids: DemoIds };
-  return {
-    ...ready,
-    async close() {
-      const exited = once(child, 'exit');
-      child.stdin!.end();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+  const { ready, close } = await startChildFakes<Omit<FakesHandle, 'close'>>(fileURLToPath(import.meta.url), [
+    '--serve-fakes',
+    '--seed',
+    String(seed),
+  ]);
+  return { ...ready, close };
 }
 
 /** `--serve-fakes`: starts every fake, prints where they are, serves until stdin closes. */

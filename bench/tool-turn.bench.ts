@@ -21,10 +21,9 @@
  * that produced it is not recorded in this repository). Goal: not more than 10 % above it.
  * Run: `npx tsx bench/tool-turn.bench.ts` (or `--smoke`).
  */
-import { spawn } from 'node:child_process';
+
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DeepgramClient } from '@deepgram/sdk';
 import { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
@@ -39,6 +38,7 @@ import { DEEPGRAM_DEFAULTS, DeepgramSpeechToText } from '../src/providers/deepgr
 import { ELEVENLABS_DEFAULTS, ElevenLabsTextToSpeech } from '../src/providers/elevenlabs/index.js';
 import { OPENAI_LLM_DEFAULTS, OpenAILanguageModel } from '../src/providers/openai/index.js';
 import { type FakeProviders, startFakeProviders, synthesizeFakeSpeech } from '../src/testing/index.js';
+import { startChildFakes } from './child-fakes.js';
 import {
   type BenchOptions,
   exposeGc,
@@ -66,31 +66,11 @@ interface FakesHandle {
 
 /** Starts the fakes in a child process (this file with `--serve-fakes`). */
 async function startFakesProcess(): Promise<FakesHandle> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--serve-fakes'],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
+  const { ready, child, close } = await startChildFakes<Pick<FakesHandle, 'options' | 'loadId'>>(
+    fileURLToPath(import.meta.url),
+    ['--serve-fakes'],
   );
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(() => {
-      throw new Error('the fakes process exited before it was ready');
-    }),
-  ])) as [string];
-  const ready = JSON.parse(first) as { options: FakeProviders['options']; loadId: string };
-  return {
-    ...ready,
-    cpuMs: () => procCpuMs(`/proc/${child.pid}/stat`),
-    async close() {
-      const exited = once(child, 'exit');
-      child.stdin!.end();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+  return { ...ready, cpuMs: () => procCpuMs(`/proc/${child.pid}/stat`), close };
 }
 
 /** `--serve-fakes`: every fake at zero added latency; prints where they are; serves until stdin closes. */

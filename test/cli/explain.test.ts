@@ -17,20 +17,25 @@ const OPS = [
   'cache_write',
 ];
 
+/** `check` on the fake stages with the instant profile: `turns` turns, `calls` component calls. */
+function quickCheck(turns: number, calls: number, ...extra: string[]): string[] {
+  return [
+    'check',
+    '--turns',
+    String(turns),
+    '--calls',
+    String(calls),
+    '--providers',
+    'fake',
+    '--profile',
+    'instant',
+    ...extra,
+  ];
+}
+
 describe('missed targets explain themselves', () => {
   it('check: one "why" line per missed default target, naming what the stage is made of', async () => {
-    const r = await runInProcess([
-      'check',
-      '--turns',
-      '4',
-      '--calls',
-      '4',
-      '--providers',
-      'fake',
-      '--profile',
-      'instant',
-      ...OPS.flatMap((op) => ['--target', `${op}=0.0001`]),
-    ]);
+    const r = await runInProcess(quickCheck(4, 4, ...OPS.flatMap((op) => ['--target', `${op}=0.0001`])));
     expect(r.code).toBe(1);
     const why = r.stdout.slice(r.stdout.indexOf('Why the targets were missed:'));
     expect(why.length).toBeGreaterThan(30);
@@ -40,38 +45,14 @@ describe('missed targets explain themselves', () => {
   }, 120_000);
 
   it('with --json the explanation goes to stderr and stdout stays one JSON document', async () => {
-    const r = await runInProcess([
-      'check',
-      '--turns',
-      '2',
-      '--calls',
-      '2',
-      '--providers',
-      'fake',
-      '--profile',
-      'instant',
-      '--target',
-      'stt=0.0001',
-      '--json',
-    ]);
+    const r = await runInProcess(quickCheck(2, 2, '--target', 'stt=0.0001', '--json'));
     expect(r.code).toBe(1);
     expect(() => JSON.parse(r.stdout)).not.toThrow();
     expect(r.stderr).toMatch(/- stt \(P90 .*\): stt = /);
   }, 120_000);
 
   it('the instant profile has an instant fake company API (no miss by construction)', async () => {
-    const r = await runInProcess([
-      'check',
-      '--turns',
-      '2',
-      '--calls',
-      '2',
-      '--providers',
-      'fake',
-      '--profile',
-      'instant',
-      '--json',
-    ]);
+    const r = await runInProcess(quickCheck(2, 2, '--json'));
     const run = parseSavedRun(JSON.parse(r.stdout));
     expect(run.config.target?.description).toContain('fake company API (no latency)');
     const before = await runInProcess([
@@ -140,20 +121,7 @@ describe('missed targets explain themselves', () => {
   }, 120_000);
 
   it('with --no-cache the company-API fix is to turn the cache on, not to run longer', async () => {
-    const r = await runInProcess([
-      'check',
-      '--turns',
-      '2',
-      '--calls',
-      '2',
-      '--providers',
-      'fake',
-      '--profile',
-      'instant',
-      '--no-cache',
-      '--target',
-      'company_api=0.0001',
-    ]);
+    const r = await runInProcess(quickCheck(2, 2, '--no-cache', '--target', 'company_api=0.0001'));
     expect(r.code).toBe(1);
     const line = r.stdout.split('\n').find((l) => l.startsWith('  - company_api ('));
     expect(line).toContain('the cache is off (--no-cache)');
@@ -162,18 +130,7 @@ describe('missed targets explain themselves', () => {
   }, 120_000);
 
   it('a slow first audio names the stages whose calls failed (a timeout is not in their P90)', async () => {
-    const r = await runInProcess([
-      'check',
-      '--turns',
-      '2',
-      '--calls',
-      '1',
-      '--providers',
-      'fake',
-      '--profile',
-      'instant',
-      '--json',
-    ]);
+    const r = await runInProcess(quickCheck(2, 1, '--json'));
     const run = parseSavedRun(JSON.parse(r.stdout));
     const ttfa = run.stages.find((s) => s.name === 'time_to_first_audio')!;
     ttfa.target = { percentile: 90, targetMs: 500, actualMs: 10_900, status: 'fail' };
