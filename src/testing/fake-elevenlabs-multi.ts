@@ -49,6 +49,83 @@ export function visibleMessage(msg: Record<string, unknown>): Record<string, unk
   return visible;
 }
 
+/**
+ * What both WebSocket routes of the fake (stream-input, multi-stream-input) share per session:
+ * liveness, an in-band failure, ElevenLabs' inactivity timeout (`inactivity_timeout`, default
+ * 20 s) and the injected fault due at a chunk.
+ */
+export class FakeSessionBasics {
+  /** A `timeout` fault fired: the session sends nothing more. */
+  stalled = false;
+  /** Audio chunks sent over the session. */
+  chunksSent = 0;
+  /** Added latency of a `slow` fault. */
+  readonly extraMs: number;
+  readonly #ws: WebSocket;
+  readonly #decision: FaultDecision;
+  readonly #inactivityMs: number;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(ws: WebSocket, query: Record<string, string>, decision: FaultDecision) {
+    this.#ws = ws;
+    this.#decision = decision;
+    this.#inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
+    this.extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
+    this.touch();
+  }
+
+  /** The socket is open. */
+  readonly alive = (): boolean => this.#ws.readyState === this.#ws.OPEN;
+
+  /** Sends an in-band error and closes, as ElevenLabs does. */
+  fail(message: string, error: string, code = 1008): void {
+    if (!this.alive()) return;
+    this.#ws.send(JSON.stringify({ message, error, code }));
+    this.#ws.close(code, error);
+  }
+
+  /** Restarts the inactivity timer (a message arrived). */
+  touch(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    const ms = this.#inactivityMs;
+    this.#idle = setTimeout(
+      () =>
+        this.fail(
+          `Have not received new text for ${ms / 1000} seconds. Closing the connection.`,
+          'input_timeout_exceeded',
+        ),
+      ms,
+    );
+    this.#idle.unref();
+  }
+
+  /** Stops the inactivity timer (the socket closed). */
+  stop(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+  }
+
+  /**
+   * Applies the injected fault due before the next chunk (`faultAfterChunks`): `reset`
+   * terminates, `timeout` stalls then terminates, `malformed` sends `brokenFrame`. False when
+   * the generation must stop.
+   */
+  beforeChunk(faultAfterChunks: number, brokenFrame: string): boolean {
+    if (this.chunksSent !== faultAfterChunks) return true;
+    const decision = this.#decision;
+    if (decision.kind === 'reset') {
+      this.#ws.terminate();
+      return false;
+    }
+    if (decision.kind === 'timeout') {
+      this.stalled = true;
+      setTimeout(() => this.#ws.terminate(), decision.hangMs).unref();
+      return false;
+    }
+    if (decision.kind === 'malformed') this.#ws.send(brokenFrame);
+    return true;
+  }
+}
+
 /** What a multi-stream session needs from the fake server. */
 export interface MultiStreamDeps {
   latency: LatencyModel;
@@ -95,35 +172,12 @@ export function runMultiStreamInput(
   const { stats, settings } = deps;
   stats.sessions++;
   stats.open++;
-  const inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
-  const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
-  const alive = () => ws.readyState === ws.OPEN;
+  const session = new FakeSessionBasics(ws, query, decision);
+  const { alive } = session;
+  const fail = (message: string, error: string, code?: number) => session.fail(message, error, code);
   const contexts = new Map<string, Context>();
   let authed = headerAuthed;
-  let chunksSent = 0;
-  let stalled = false;
   let closing = false;
-
-  const fail = (message: string, error: string, code = 1008) => {
-    if (!alive()) return;
-    ws.send(JSON.stringify({ message, error, code }));
-    ws.close(code, error);
-  };
-
-  let idle: NodeJS.Timeout | undefined;
-  const touch = () => {
-    if (idle) clearTimeout(idle);
-    idle = setTimeout(
-      () =>
-        fail(
-          `Have not received new text for ${inactivityMs / 1000} seconds. Closing the connection.`,
-          'input_timeout_exceeded',
-        ),
-      inactivityMs,
-    );
-    idle.unref();
-  };
-  touch();
 
   const generate = (contextId: string, ctx: Context, text: string) => {
     const spoken = text.trim();
@@ -132,26 +186,15 @@ export function runMultiStreamInput(
     const audio = synthesizeFakeSpeech(spoken, { format, msPerChar: deps.msPerChar });
     const chunks = chunkAudio(audio, format, settings.chunkMs);
     ctx.chain = ctx.chain.then(async () => {
-      if (!alive() || stalled) return;
-      if (!(await sleepWhile(deps.latency.sample() + extraMs, alive))) return;
+      if (!alive() || session.stalled) return;
+      if (!(await sleepWhile(deps.latency.sample() + session.extraMs, alive))) return;
       const gap = pacingMs(settings.chunkMs, settings.audioRate);
       for (let i = 0; i < chunks.length; i++) {
-        if (!alive() || stalled) return;
-        if (chunksSent === settings.faultAfterChunks) {
-          if (decision.kind === 'reset') {
-            ws.terminate();
-            return;
-          }
-          if (decision.kind === 'timeout') {
-            stalled = true;
-            setTimeout(() => ws.terminate(), decision.hangMs).unref();
-            return;
-          }
-          if (decision.kind === 'malformed') ws.send('{"audio": "AAAA", "contextId');
-        }
+        if (!alive() || session.stalled) return;
+        if (!session.beforeChunk(settings.faultAfterChunks, '{"audio": "AAAA", "contextId')) return;
         if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
         const chunk = chunks[i] as Uint8Array;
-        chunksSent++;
+        session.chunksSent++;
         stats.audioBytes += chunk.length;
         if (ctx.abandoned) stats.audioBytesAfterAbandon += chunk.length;
         const alignment = i === 0 ? alignmentOf(spoken, deps.msPerChar) : undefined;
@@ -182,7 +225,7 @@ export function runMultiStreamInput(
 
   const finish = (contextId: string, ctx: Context) => {
     ctx.chain = ctx.chain.then(() => {
-      if (!alive() || stalled) return;
+      if (!alive() || session.stalled) return;
       ws.send(JSON.stringify({ isFinal: true, contextId }));
     });
   };
@@ -208,7 +251,7 @@ export function runMultiStreamInput(
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (closing) return;
-    touch();
+    session.touch();
     let msg: Record<string, unknown>;
     try {
       if (isBinary) throw new Error('binary');
@@ -236,7 +279,7 @@ export function runMultiStreamInput(
         finish(id, ctx);
       }
       void Promise.all([...contexts.values()].map((c) => c.chain)).then(() => {
-        if (alive() && !stalled) ws.close(1000);
+        if (alive() && !session.stalled) ws.close(1000);
       });
       return;
     }
@@ -275,7 +318,7 @@ export function runMultiStreamInput(
   });
   ws.on('close', () => {
     stats.open--;
-    if (idle) clearTimeout(idle);
+    session.stop();
   });
   ws.on('error', () => {});
   if (decision.kind === 'error' || decision.kind === 'rateLimit') {

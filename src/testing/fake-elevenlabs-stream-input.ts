@@ -11,6 +11,7 @@ import { synthesizeFakeSpeech } from './audio.js';
 import {
   alignmentOf,
   DEFAULT_SCHEDULE,
+  FakeSessionBasics,
   inMessageKey,
   type MultiStreamDeps,
   visibleMessage,
@@ -41,39 +42,16 @@ export function runStreamInput(
   record.body = { messages: received };
   stats.sessions++;
   stats.open++;
-  const inactivityMs = (Number(query.inactivity_timeout ?? 20) || 20) * 1000;
-  const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
-  const alive = () => ws.readyState === ws.OPEN;
+  const session = new FakeSessionBasics(ws, query, decision);
+  const { alive } = session;
+  const fail = (message: string, error: string, code?: number) => session.fail(message, error, code);
   let authed = headerAuthed;
   let initialized = false;
   let schedule = DEFAULT_SCHEDULE;
   let generation = 0;
   let buffer = '';
   let ended = false;
-  let chunksSent = 0;
-  let stalled = false;
   let chain: Promise<void> = Promise.resolve();
-
-  const fail = (message: string, error: string, code = 1008) => {
-    if (!alive()) return;
-    ws.send(JSON.stringify({ message, error, code }));
-    ws.close(code, error);
-  };
-
-  let idle: NodeJS.Timeout | undefined;
-  const touch = () => {
-    if (idle) clearTimeout(idle);
-    idle = setTimeout(
-      () =>
-        fail(
-          `Have not received new text for ${inactivityMs / 1000} seconds. Closing the connection.`,
-          'input_timeout_exceeded',
-        ),
-      inactivityMs,
-    );
-    idle.unref();
-  };
-  touch();
 
   const generate = (text: string) => {
     const spoken = text.trim();
@@ -82,26 +60,15 @@ export function runStreamInput(
     const audio = synthesizeFakeSpeech(spoken, { format, msPerChar });
     const chunks = chunkAudio(audio, format, state.chunkMs);
     chain = chain.then(async () => {
-      if (!alive() || stalled) return;
-      if (!(await sleepWhile(latency.sample() + extraMs, alive))) return;
+      if (!alive() || session.stalled) return;
+      if (!(await sleepWhile(latency.sample() + session.extraMs, alive))) return;
       const gap = pacingMs(state.chunkMs, state.audioRate);
       for (let i = 0; i < chunks.length; i++) {
-        if (!alive() || stalled) return;
-        if (chunksSent === state.faultAfterChunks) {
-          if (decision.kind === 'reset') {
-            ws.terminate();
-            return;
-          }
-          if (decision.kind === 'timeout') {
-            stalled = true;
-            setTimeout(() => ws.terminate(), decision.hangMs).unref();
-            return;
-          }
-          if (decision.kind === 'malformed') ws.send('{"audio": "AAAA", "isFin');
-        }
+        if (!alive() || session.stalled) return;
+        if (!session.beforeChunk(state.faultAfterChunks, '{"audio": "AAAA", "isFin')) return;
         if (i > 0 && gap > 0 && !(await sleepWhile(gap, alive))) return;
         const chunk = chunks[i]!;
-        chunksSent++;
+        session.chunksSent++;
         stats.audioBytes += chunk.length;
         // Alignment rides on a generation's first chunk only; later chunks leave it out (never null).
         const alignment = i === 0 ? alignmentOf(spoken, msPerChar) : undefined;
@@ -132,7 +99,7 @@ export function runStreamInput(
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (ended) return;
-    touch();
+    session.touch();
     let msg: Record<string, unknown>;
     try {
       if (isBinary) throw new Error('binary');
@@ -167,7 +134,7 @@ export function runStreamInput(
       ended = true;
       if (buffer.trim()) maybeGenerate(true);
       chain = chain.then(() => {
-        if (!alive() || stalled) return;
+        if (!alive() || session.stalled) return;
         ws.send(JSON.stringify({ isFinal: true }));
         ws.close(1000);
       });
@@ -179,7 +146,7 @@ export function runStreamInput(
   });
   ws.on('close', () => {
     stats.open--;
-    if (idle) clearTimeout(idle);
+    session.stop();
   });
   ws.on('error', () => {});
   if (decision.kind === 'error' || decision.kind === 'rateLimit') {
