@@ -13,7 +13,7 @@ import type { LiveSpan } from './timeline.js';
 import { messageOf, type TurnState } from './turn-state.js';
 
 /** A deadline of a stage call, with the words its TimeoutError uses. */
-interface StageDeadline {
+export interface StageDeadline {
   ms: number | undefined;
   /** The `deadlines.<option>` to raise. */
   option: string;
@@ -39,7 +39,7 @@ export interface StageAttempt<S> {
 }
 
 /** How one stage goes through the protocol. */
-interface StageSpec<S extends StageInfo, T> {
+export interface StageSpec<S extends StageInfo, T> {
   /** Operation recorded (an `OP.*` name); also the span's name. */
   operation: string;
   /** The stage to call first. */

@@ -8,7 +8,7 @@ import { type EarshotError, InvalidArgumentError } from '../errors.js';
 import { OP } from '../perf/operations.js';
 import { decodeCachedAudio, encodeCachedAudio, ttsCacheKey } from './cache.js';
 import type { AudioChunk, TextToSpeech } from './contracts.js';
-import { runStage } from './run-stage.js';
+import { runStage, type StageDeadline, type StageSpec } from './run-stage.js';
 import { isStageDeadline } from './scope.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import type { SpeechItem } from './speech-queue.js';
@@ -86,22 +86,9 @@ export async function synthesizeSentence(
     stage: state.tts,
     waitedOn,
     spanFields: { sentenceIndex: item.index },
-    firstOutputDeadline: {
-      ms: deadlines.ttsFirstByte,
-      option: 'ttsFirstByte',
-      what: 'Text-to-speech (first byte)',
-    },
+    firstOutputDeadline: ttsFirstByteDeadline(state),
     deadline: { ms: deadlines.tts, option: 'tts', what: 'Text-to-speech' },
-    fallback: {
-      stage: 'tts',
-      to: options.fallbacks.tts,
-      // Only a chunk with no audio out yet can be redone by another voice without a repeat.
-      canTake: () => item.received === 0,
-      onSwitch: (next) => {
-        state.tts = next;
-        if (options.ttsFormat === undefined) state.ttsFormat = next.defaultFormat;
-      },
-    },
+    fallback: ttsFallback(state, item),
     call: async (attempt) => {
       const span = attempt.begin();
       item.audioSpan = span;
@@ -167,20 +154,8 @@ export async function synthesizeStreamed(
       stage: state.tts,
       waitedOn: item.waitedOn,
       spanFields: { sentenceIndex: item.index },
-      firstOutputDeadline: {
-        ms: options.deadlines.ttsFirstByte,
-        option: 'ttsFirstByte',
-        what: 'Text-to-speech (first byte)',
-      },
-      fallback: {
-        stage: 'tts',
-        to: options.fallbacks.tts,
-        canTake: () => item.received === 0,
-        onSwitch: (next) => {
-          state.tts = next;
-          if (options.ttsFormat === undefined) state.ttsFormat = next.defaultFormat;
-        },
-      },
+      firstOutputDeadline: ttsFirstByteDeadline(state),
+      fallback: ttsFallback(state, item),
       call: async (attempt) => {
         const stream = attempt.stage.synthesizeStream?.bind(attempt.stage);
         if (!stream) throw new StreamUnsupported();
@@ -249,4 +224,33 @@ async function* mapPieces(
     }
     if (text.length > 0) yield text;
   }
+}
+
+/** The first-byte deadline of a TTS request (sentence mode) or stream (streamed input). */
+function ttsFirstByteDeadline(state: TurnState): StageDeadline {
+  return {
+    ms: state.options.deadlines.ttsFirstByte,
+    option: 'ttsFirstByte',
+    what: 'Text-to-speech (first byte)',
+  };
+}
+
+/**
+ * `fallbacks.tts` for a chunk or a stream: only one with no audio out yet can be redone by
+ * another voice without a repeat; the switch keeps the rest of the turn on the new voice.
+ */
+function ttsFallback(
+  state: TurnState,
+  item: SpeechItem,
+): NonNullable<StageSpec<TextToSpeech, void>['fallback']> {
+  const options = state.options;
+  return {
+    stage: 'tts',
+    to: options.fallbacks.tts,
+    canTake: () => item.received === 0,
+    onSwitch: (next) => {
+      state.tts = next;
+      if (options.ttsFormat === undefined) state.ttsFormat = next.defaultFormat;
+    },
+  };
 }
