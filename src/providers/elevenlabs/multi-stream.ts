@@ -19,7 +19,6 @@ import type { IncomingMessage } from 'node:http';
 import { AbortedError, type EarshotError, isEarshotError, TimeoutError } from '../../errors.js';
 import { raceAbort } from '../../internal/abort.js';
 import type { Labels } from '../../perf/index.js';
-import { OP } from '../../perf/operations.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -32,6 +31,7 @@ import {
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
 import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
+import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
 type Ws = InstanceType<WsClass>;
@@ -323,13 +323,10 @@ export async function* multiStreamSynthesis(
   const queue = new AsyncQueue<AudioChunk>();
   const sent: { text: string; flush: boolean }[] = [];
   let failure: EarshotError | undefined;
-  let firstTextAt: number | undefined;
-  let firstAudioAt: number | undefined;
   let inputEnded = false;
-  let characters = 0;
   let retried = false;
   let deadline = `${WHAT}: the WebSocket did not open within ${o.timeoutMs} ms`;
-  let labels: Labels = p.labels;
+  const clock = new StreamedSynthesisClock(p.monitor, p.labels);
 
   const fail = (err: EarshotError) => {
     if (queue.settled) return;
@@ -360,17 +357,12 @@ export async function* multiStreamSynthesis(
   let current: Promise<Attempt>;
   const start = async (fresh: boolean): Promise<Attempt> => {
     const { connection, warm } = p.connect(fresh);
-    labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
+    clock.labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
     const a: Attempt = { connection, contextId: '', ended: false };
     a.contextId = connection.openContext({
       audio: (data) => {
         if (queue.settled) return;
-        const now = performance.now();
-        if (firstAudioAt === undefined) {
-          firstAudioAt = now;
-          if (firstTextAt !== undefined)
-            p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...labels, outcome: 'ok' });
-        }
+        clock.audio();
         if (inputEnded) expectAudio();
         else control.disarm();
         queue.push({ data, format: p.format });
@@ -383,7 +375,7 @@ export async function* multiStreamSynthesis(
       fail: (err) => {
         // A connection that died before any audio of this synthesis: once, a fresh one.
         const retryable = err instanceof Error && (err as { retryable?: boolean }).retryable === true;
-        if (firstAudioAt === undefined && retryable && !retried && !queue.settled) {
+        if (clock.firstAudioAt === undefined && retryable && !retried && !queue.settled) {
           retried = true;
           current = start(true);
           current.catch((e: unknown) =>
@@ -419,15 +411,13 @@ export async function* multiStreamSynthesis(
       const piece = next.value;
       if (typeof piece !== 'string' || piece.length === 0) continue;
       const flush = flushesPiece(o.flush, piece, sent.length);
-      // ElevenLabs wants each piece to end with a space so words are not glued together.
-      const out = /\s$/.test(piece) ? piece : `${piece} `;
+      const out = wirePiece(piece);
       const a = await current;
       if (!pumping || queue.settled) return;
       sent.push({ text: out, flush });
       a.connection.send({ text: out, context_id: a.contextId, ...(flush ? { flush: true } : {}) });
-      characters += piece.length;
-      firstTextAt ??= performance.now();
-      if (flush && firstAudioAt === undefined) expectAudio();
+      clock.sent(piece);
+      if (flush && clock.firstAudioAt === undefined) expectAudio();
     }
     inputEnded = true;
     endInput(await current);
@@ -436,35 +426,16 @@ export async function* multiStreamSynthesis(
 
   let completed = false;
   let failed = false;
-  const recordEnd = (outcome: CallOutcome) => {
-    if (firstTextAt === undefined) return;
-    const now = performance.now();
-    if (firstAudioAt === undefined) p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...labels, outcome });
-    p.monitor.record(OP.tts, now - firstTextAt, { ...labels, outcome });
-  };
+  const recordEnd = (outcome: CallOutcome) => clock.ended(outcome);
   current = start(false);
   current.catch((err: unknown) => fail(isEarshotError(err) ? err : malformed(WHAT, '(open)', String(err))));
   try {
     await current;
-    pump().catch((err: unknown) => {
-      fail(
-        isEarshotError(err)
-          ? err
-          : providerError(
-              PROVIDER,
-              `${WHAT}: the text stream failed (${String((err as Error)?.message ?? err)}).`,
-              {
-                retryable: false,
-              },
-            ),
-      );
-    });
+    pump().catch((err: unknown) => fail(textStreamFailure(WHAT, err)));
     for await (const chunk of queue) yield chunk;
     completed = true;
-    if (firstTextAt !== undefined) {
-      p.monitor.record(OP.tts, performance.now() - firstTextAt, { ...labels, outcome: 'ok' });
-    }
-    p.onUsage?.({ mode: 'websocket', characters });
+    clock.ended('ok');
+    p.onUsage?.({ mode: 'websocket', characters: clock.characters });
   } catch (err) {
     const mapped = failure ?? (isEarshotError(err) ? err : malformed(WHAT, '(stream)', String(err)));
     failed = true;

@@ -16,7 +16,6 @@
 import type { EarshotError } from '../../errors.js';
 import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
-import { OP } from '../../perf/operations.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import {
   AsyncQueue,
@@ -30,6 +29,7 @@ import { detailOf, inBandError, malformed, PROVIDER, statusError } from './error
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
+import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
 
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
@@ -60,10 +60,8 @@ export async function* streamInput(
   const queue = new AsyncQueue<AudioChunk>();
   let failure: EarshotError | undefined;
   let requestId: string | undefined;
-  let firstTextAt: number | undefined;
-  let firstAudioAt: number | undefined;
   let inputEnded = false;
-  let characters = 0;
+  const clock = new StreamedSynthesisClock(p.monitor, p.labels);
   let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
 
   const ws = new p.WebSocket(webSocketUrl(p.baseUrl, o, p.format, 'stream-input'), {
@@ -149,13 +147,7 @@ export async function* streamInput(
     if (typeof msg.audio === 'string' && msg.audio.length > 0) {
       const bytes = Buffer.from(msg.audio, 'base64');
       if (bytes.length > 0) {
-        const now = performance.now();
-        if (firstAudioAt === undefined) {
-          firstAudioAt = now;
-          if (firstTextAt !== undefined) {
-            p.monitor.record(OP.ttsTtfb, now - firstTextAt, { ...p.labels, outcome: 'ok' });
-          }
-        }
+        clock.audio();
         if (inputEnded) expectAudio();
         else control.disarm();
         queue.push({
@@ -207,12 +199,10 @@ export async function* streamInput(
       const piece = next.value;
       if (typeof piece !== 'string' || piece.length === 0) continue;
       const flush = flushesPiece(o.flush, piece, pieces++);
-      // ElevenLabs wants each piece to end with a space so words are not glued together.
-      const sent = /\s$/.test(piece) ? piece : `${piece} `;
+      const sent = wirePiece(piece);
       ws.send(JSON.stringify(flush ? { text: sent, flush: true } : { text: sent }));
-      characters += piece.length;
-      firstTextAt ??= performance.now();
-      if (flush && firstAudioAt === undefined) expectAudio();
+      clock.sent(piece);
+      if (flush && clock.firstAudioAt === undefined) expectAudio();
     }
     inputEnded = true;
     ws.send(JSON.stringify({ text: '' }));
@@ -223,13 +213,7 @@ export async function* streamInput(
   let failed = false;
   let started = 0;
   // Measured from the first text piece (or, before one was sent, from the open socket).
-  const recordEnd = (outcome: CallOutcome) => {
-    const at = firstTextAt ?? started;
-    if (at <= 0) return;
-    const now = performance.now();
-    if (firstAudioAt === undefined) p.monitor.record(OP.ttsTtfb, now - at, { ...p.labels, outcome });
-    p.monitor.record(OP.tts, now - at, { ...p.labels, outcome });
-  };
+  const recordEnd = (outcome: CallOutcome) => clock.ended(outcome, started);
   try {
     control.arm(o.timeoutMs);
     ws.on('message', onMessage);
@@ -242,26 +226,12 @@ export async function* streamInput(
       ),
     );
     started = performance.now();
-    pump().catch((err: unknown) => {
-      // The text source failed (or a send did): end the synthesis with that error.
-      fail(
-        isEarshotError(err)
-          ? err
-          : providerError(
-              PROVIDER,
-              `${what}: the text stream failed (${String((err as Error)?.message ?? err)}).`,
-              {
-                retryable: false,
-              },
-            ),
-      );
-    });
+    // The text source failed (or a send did): end the synthesis with that error.
+    pump().catch((err: unknown) => fail(textStreamFailure(what, err)));
     for await (const chunk of queue) yield chunk;
     completed = true;
-    if (firstTextAt !== undefined) {
-      p.monitor.record(OP.tts, performance.now() - firstTextAt, { ...p.labels, outcome: 'ok' });
-    }
-    p.onUsage?.({ mode: 'websocket', characters, ...(requestId ? { requestId } : {}) });
+    clock.ended('ok');
+    p.onUsage?.({ mode: 'websocket', characters: clock.characters, ...(requestId ? { requestId } : {}) });
   } catch (err) {
     const mapped = isEarshotError(err) ? err : (failure ?? malformed(what, '(stream)', String(err)));
     failed = true;
