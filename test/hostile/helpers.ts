@@ -668,7 +668,22 @@ export const wsMutation: fc.Arbitrary<WsMutation> = fc.oneof(
  * fake's frames are mutated by the current plan (by frame index, per connection).
  */
 export class MutatingWsProxy {
-  plan: WsMutation[] = [];
+  #plan: WsMutation[] = [];
+  /** Bumped by every `plan` assignment: live connections restart their frame count at 0. */
+  #generation = 0;
+
+  /**
+   * The mutations for the fake's frames, by frame index. Setting it applies to connections
+   * opened later and to live ones (a pooled socket reused across runs), counted from the
+   * assignment, so each run of a property sees its own plan even on a reused connection.
+   */
+  get plan(): WsMutation[] {
+    return this.#plan;
+  }
+  set plan(plan: WsMutation[]) {
+    this.#plan = plan;
+    this.#generation++;
+  }
   private readonly sockets = new Set<import('node:net').Socket>();
   private readonly peers = new Set<{ terminate(): void }>();
 
@@ -693,7 +708,7 @@ export class MutatingWsProxy {
     const self = new MutatingWsProxy(server, `http://127.0.0.1:${port}`);
     const wsOrigin = new URL(upstream).origin.replace(/^http/, 'ws');
     wss.on('connection', (client, req) => {
-      const plan = self.plan;
+      let generation = -1;
       const headers: Record<string, string> = {};
       for (const h of ['authorization', 'xi-api-key']) {
         const v = req.headers[h];
@@ -714,6 +729,11 @@ export class MutatingWsProxy {
       });
       up.on('message', (data, binary) => {
         if (stalled || client.readyState !== WebSocket.OPEN) return;
+        if (generation !== self.#generation) {
+          generation = self.#generation;
+          index = 0;
+        }
+        const plan = self.#plan;
         const i = index++;
         let out: { data: Buffer | string; binary: boolean }[] = [{ data: data as Buffer, binary }];
         for (const m of plan.filter((x) => x.at === i)) {

@@ -118,6 +118,8 @@ export class MultiStreamConnection {
   readonly #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #dead = false;
+  /** Takes no new contexts; closes once its last context is released. */
+  #retired = false;
   #closed: Promise<void>;
   #seq = 0;
   requestId: string | undefined;
@@ -180,7 +182,8 @@ export class MultiStreamConnection {
   /** True while the socket is open (or opening) and takes new contexts. */
   get usable(): boolean {
     return (
-      !this.#dead && (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
+      !this.#dead &&
+      !this.#retired && (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
     );
   }
 
@@ -198,10 +201,23 @@ export class MultiStreamConnection {
     return id;
   }
 
+  /**
+   * Stops handing this connection to new syntheses: a synthesis on it missed its deadline, so
+   * the socket may be stalled (a silent server, a half-open TCP connection) and reusing it would
+   * make every later turn wait out the same deadline. Syntheses still on it finish; the socket
+   * closes when the last one is released. Idempotent.
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.#contexts.size === 0) void this.close();
+  }
+
   /** Stops delivering a context's messages (audio still in flight for it is dropped). */
   releaseContext(id: string): void {
     this.#contexts.delete(id);
-    if (this.#contexts.size === 0 && !this.#dead) {
+    if (this.#contexts.size === 0 && this.#retired) {
+      void this.close();
+    } else if (this.#contexts.size === 0 && !this.#dead) {
       if (this.#idleTimer) clearTimeout(this.#idleTimer);
       this.#idleTimer = setTimeout(() => void this.close(), this.#idleMs);
       this.#idleTimer.unref?.();
@@ -452,6 +468,8 @@ export async function* multiStreamSynthesis(
     const a = await current.catch(() => undefined);
     if (a) {
       if (!completed) a.connection.send({ context_id: a.contextId, close_context: true });
+      // A missed deadline leaves the socket's health unknown: the next turn gets a fresh one.
+      if (failure instanceof TimeoutError) a.connection.retire();
       a.connection.releaseContext(a.contextId);
     }
   }
