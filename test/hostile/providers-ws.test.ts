@@ -19,8 +19,8 @@ import {
   runs,
   timeoutFor,
   typedOutcome,
-  withinMs,
   type WsMutation,
+  withinMs,
   wsMutation,
 } from './helpers.js';
 
@@ -284,7 +284,14 @@ describe('hostile WebSocket frames', () => {
     ['a close with code 1011', [{ kind: 'close', at: 0, code: 1011, reason: 'bye' }]],
     ['a frame that is not JSON', [{ kind: 'raw', at: 0, text: '{' }]],
     ['a binary frame', [{ kind: 'binary', at: 0, bytes: [1, 2, 3] }]],
-    ['dropped frames', [{ kind: 'drop', at: 0 }, { kind: 'drop', at: 1 }, { kind: 'drop', at: 2 }]],
+    [
+      'dropped frames',
+      [
+        { kind: 'drop', at: 0 },
+        { kind: 'drop', at: 1 },
+        { kind: 'drop', at: 2 },
+      ],
+    ],
   ];
   for (const route of ['stream-input', 'multi-stream-input'] as const) {
     it(`ElevenLabs ${route}: after any fault, the next synthesis on the same adapter gets audio`, {
@@ -318,7 +325,9 @@ describe('hostile WebSocket frames', () => {
           if (!faulted.ok) expect(faulted.error.code, what).toMatch(/^EARSHOT_/);
           elevenlabs.plan = [];
           const next = await speak();
-          expect(next.ok ? 'audio' : `${next.error.code}: ${next.error.message}`, `after ${what}`).toBe('audio');
+          expect(next.ok ? 'audio' : `${next.error.code}: ${next.error.message}`, `after ${what}`).toBe(
+            'audio',
+          );
           if (next.ok) expect(next.value.length, `after ${what}`).toBeGreaterThan(0);
         }
       } finally {
@@ -369,9 +378,14 @@ describe('hostile WebSocket frames', () => {
         deepgram.plan = [];
         await stt.prewarm({ format: 'pcm_16000' });
         const next = await utterance();
-        expect(next.ok ? 'events' : `${next.error.code}: ${next.error.message}`, `after ${what}`).toBe('events');
+        expect(next.ok ? 'events' : `${next.error.code}: ${next.error.message}`, `after ${what}`).toBe(
+          'events',
+        );
         if (next.ok)
-          expect(next.value.find((e) => e.type === 'end-of-speech'), `after ${what}`).toMatchObject({
+          expect(
+            next.value.find((e) => e.type === 'end-of-speech'),
+            `after ${what}`,
+          ).toMatchObject({
             transcript: expect.stringMatching(/2314/),
           });
       }

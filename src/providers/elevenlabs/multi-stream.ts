@@ -183,7 +183,8 @@ export class MultiStreamConnection {
   get usable(): boolean {
     return (
       !this.#dead &&
-      !this.#retired && (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
+      !this.#retired &&
+      (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING)
     );
   }
 
