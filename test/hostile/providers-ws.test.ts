@@ -147,7 +147,7 @@ describe('hostile WebSocket frames', () => {
   });
 
   it('Deepgram live: valid events or a typed error from every step of a session', {
-    timeout: timeoutFor(20_000),
+    timeout: timeoutFor(60_000),
   }, async () => {
     const stt = new DeepgramSpeechToText({
       apiKey: fakes.options.deepgram.apiKey,

@@ -210,7 +210,7 @@ describe('hostile provider responses', () => {
   });
 
   it('OpenAI chat stream: contract-valid events or a typed error', {
-    timeout: timeoutFor(20_000),
+    timeout: timeoutFor(60_000),
   }, async () => {
     const model = llm();
     const questions = [
@@ -245,7 +245,7 @@ describe('hostile provider responses', () => {
   });
 
   it('OpenAI embeddings: vectors of the right size or a typed error', {
-    timeout: timeoutFor(20_000),
+    timeout: timeoutFor(60_000),
   }, async () => {
     for (const encodingFormat of ['base64', 'float'] as const) {
       const embedder = new OpenAIEmbedder({
@@ -275,7 +275,7 @@ describe('hostile provider responses', () => {
     expectBothOutcomes('embed');
   });
 
-  it('Pinecone query: well-formed results or a typed error', { timeout: timeoutFor(20_000) }, async () => {
+  it('Pinecone query: well-formed results or a typed error', { timeout: timeoutFor(60_000) }, async () => {
     const index = new PineconeVectorIndex({
       apiKey: fakes.options.pinecone.apiKey,
       host: proxies.pinecone.url,
@@ -297,7 +297,7 @@ describe('hostile provider responses', () => {
     expectBothOutcomes('query');
   });
 
-  it('Deepgram prerecorded: a transcript or a typed error', { timeout: timeoutFor(20_000) }, async () => {
+  it('Deepgram prerecorded: a transcript or a typed error', { timeout: timeoutFor(60_000) }, async () => {
     const stt = new DeepgramSpeechToText({
       apiKey: fakes.options.deepgram.apiKey,
       baseUrl: proxies.deepgram.url,
@@ -322,7 +322,7 @@ describe('hostile provider responses', () => {
     expectBothOutcomes('transcribe');
   });
 
-  it('ElevenLabs HTTP stream: audio chunks or a typed error', { timeout: timeoutFor(20_000) }, async () => {
+  it('ElevenLabs HTTP stream: audio chunks or a typed error', { timeout: timeoutFor(60_000) }, async () => {
     const tts = new ElevenLabsTextToSpeech({
       apiKey: fakes.options.elevenlabs.apiKey,
       baseUrl: proxies.elevenlabs.url,
