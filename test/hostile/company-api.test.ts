@@ -18,7 +18,15 @@ import {
   loadSchema,
 } from '../../src/company-api/index.js';
 import { type FakeCompanyApi, startFakeCompanyApi } from '../../src/testing/index.js';
-import { assertNoPollution, MutatingProxy, responsePlan, runs, timeoutFor, typedOutcome } from './helpers.js';
+import {
+  assertNoPollution,
+  MutatingProxy,
+  type ResponsePlan,
+  responsePlan,
+  runs,
+  timeoutFor,
+  typedOutcome,
+} from './helpers.js';
 
 afterEach(() => assertNoPollution());
 
@@ -120,6 +128,36 @@ describe('hostile company-API responses', () => {
       }),
       runs(150),
     );
+  });
+
+  it('after any fault, the next call on the same client (and its kept-alive connections) succeeds', {
+    timeout: timeoutFor(60_000),
+  }, async () => {
+    const faults: [string, ResponsePlan][] = [
+      ['a stalled body', { lieAboutLength: true, pieces: 10 }],
+      ['a connection reset mid-body', { resetAfter: 0.5, pieces: 4 }],
+      ['a 503', { status: 503 }],
+      ['an HTML error page', { status: 502, contentType: 'text/html; charset=utf-8' }],
+      ['a body that is not JSON', { bytes: [{ kind: 'truncate', at: 5 }] }],
+    ];
+    try {
+      for (const call of calls()) {
+        for (const [what, plan] of faults) {
+          proxy.plan = plan;
+          const faulted = await typedOutcome(() => call.run(client), 5000, `${call.name} with ${what}`);
+          expect(faulted.ok, `${call.name} with ${what}: the fault is not vacuous`).toBe(false);
+          proxy.plan = {};
+          const next = await typedOutcome(() => call.run(client), 5000, `${call.name} after ${what}`);
+          expect(
+            next.ok ? 'ok' : `${next.error.code}: ${next.error.message}`,
+            `${call.name} after ${what}`,
+          ).toBe('ok');
+          if (next.ok) checkResult(call, next.value);
+        }
+      }
+    } finally {
+      proxy.plan = {};
+    }
   });
 
   it('a 2xx answer with a mutated body is either still valid or a ResponseValidationError', {

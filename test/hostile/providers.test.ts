@@ -27,6 +27,7 @@ import {
   assertNoPollution,
   drain,
   MutatingProxy,
+  type ResponsePlan,
   responsePlanOrClean,
   runs,
   sseMutation,
@@ -344,6 +345,111 @@ describe('hostile provider responses', () => {
       runs(100),
     );
     expectBothOutcomes('synthesize');
+  });
+});
+
+// The class found on the multi-stream WebSocket pool: whatever a fault leaves behind (a kept-alive
+// socket mid-body, a stalled one) must not outlive the call it broke. Each adapter keeps its HTTP
+// connections alive across calls; after each kind of fault, the next clean call must succeed.
+describe('after any fault, the next call on the same adapter succeeds', () => {
+  const faults: [string, ResponsePlan][] = [
+    ['a stalled body (declared longer than sent)', { lieAboutLength: true, pieces: 10 }],
+    ['a connection reset mid-body', { resetAfter: 0.5, pieces: 4 }],
+    ['a 500', { status: 500 }],
+    ['a 429 with a hostile retry-after', { status: 429, headers: { 'retry-after': '1e9' } }],
+    ['an HTML error page', { status: 502, contentType: 'text/html; charset=utf-8' }],
+    ['a truncated body', { bytes: [{ kind: 'truncate', at: 20 }] }],
+  ];
+  /** Faults that may still yield a valid answer (20 bytes of audio are audio). */
+  const mayPass = new Set(['a truncated body']);
+  const adapters: [string, keyof typeof proxies, () => Promise<unknown>][] = [];
+  beforeAll(() => {
+    const model = new OpenAILanguageModel({
+      apiKey: fakes.options.openai.apiKey,
+      baseURL: `${proxies.openai.url}/v1`,
+      timeoutMs: 700,
+      idleTimeoutMs: 400,
+      maxRetries: 0,
+      logLevel: 'off',
+      monitor: false,
+    });
+    const embedder = new OpenAIEmbedder({
+      apiKey: fakes.options.embedder.apiKey,
+      baseURL: `${proxies.openai.url}/v1`,
+      dimensions: DIMS,
+      timeoutMs: 700,
+      maxRetries: 0,
+      logLevel: 'off',
+      monitor: false,
+    });
+    const index = new PineconeVectorIndex({
+      apiKey: fakes.options.pinecone.apiKey,
+      host: proxies.pinecone.url,
+      indexName: fakes.options.pinecone.indexName,
+      timeoutMs: 700,
+      monitor: false,
+    });
+    const stt = new DeepgramSpeechToText({
+      apiKey: fakes.options.deepgram.apiKey,
+      baseUrl: proxies.deepgram.url,
+      timeoutMs: 700,
+      monitor: false,
+    });
+    const tts = new ElevenLabsTextToSpeech({
+      apiKey: fakes.options.elevenlabs.apiKey,
+      baseUrl: proxies.elevenlabs.url,
+      timeoutMs: 700,
+      monitor: false,
+    });
+    const audio = synthesizeFakeSpeech('Where is load 2314?');
+    adapters.push(
+      [
+        'OpenAI chat stream',
+        'openai',
+        async () =>
+          checkLlmEvents(
+            await drain(model.stream([{ role: 'user', content: 'Where is load 2314?' }], { tools: TOOLS })),
+          ),
+      ],
+      ['OpenAI embeddings', 'openai', async () => checkVectors(await embedder.embed(['trailer damage']), 1)],
+      [
+        'Pinecone query',
+        'pinecone',
+        async () =>
+          expect((await index.query(fakeEmbed('trailer inspection', DIMS), { topK: 3 })).length).toBe(3),
+      ],
+      [
+        'Deepgram prerecorded',
+        'deepgram',
+        async () => expect((await stt.transcribe(audio, { format: 'pcm_16000' })).text).toMatch(/2314/),
+      ],
+      [
+        'ElevenLabs HTTP stream',
+        'elevenlabs',
+        async () =>
+          expect((await drain(tts.synthesize('Load 2314 is in transit.'))).length).toBeGreaterThan(0),
+      ],
+    );
+  });
+  afterEach(() => {
+    for (const p of Object.values(proxies)) p.plan = {};
+  });
+
+  it('for every adapter and every kind of fault', { timeout: timeoutFor(90_000) }, async () => {
+    expect(adapters).toHaveLength(5);
+    for (const [name, proxy, call] of adapters) {
+      for (const [what, plan] of faults) {
+        proxies[proxy].plan = plan;
+        const faulted = await typedOutcome(call, GUARD_MS, `${name} with ${what}`);
+        if (!mayPass.has(what))
+          expect(faulted.ok, `${name} with ${what}: the fault is not vacuous`).toBe(false);
+        proxies[proxy].plan = {};
+        const next = await typedOutcome(call, GUARD_MS, `${name} after ${what}`);
+        expect(next.ok ? 'ok' : `${next.error.code}: ${next.error.message}`, `${name} after ${what}`).toBe(
+          'ok',
+        );
+      }
+    }
   });
 });
 
