@@ -52,7 +52,7 @@ interface Phase {
   /**
    * The fake's routes that serve calls, when it also serves the prewarm requests the pipeline
    * sends at the start of each audio turn (OpenAI `GET /models`, Pinecone
-   * `describe_index_stats`): a fault there only leaves a connection cold and is never a failed
+   * `describe_index_stats`, the ElevenLabs WebSocket): a fault there only leaves a connection cold and is never a failed
    * call, so faults go to the call routes only and the count below stays exact.
    */
   routes?: [string, ...string[]];
@@ -67,7 +67,14 @@ const PHASES: Phase[] = [
     scenarios: ALL_KINDS,
     routes: ['chat', 'embeddings'],
   },
-  { provider: 'elevenlabs', faults: (p) => [p.fakes.elevenlabs.faults], scenarios: ALL_KINDS },
+  {
+    provider: 'elevenlabs',
+    faults: (p) => [p.fakes.elevenlabs.faults],
+    scenarios: ALL_KINDS,
+    // The pipeline's prewarm also opens the multi-stream-input socket (the adapter's default
+    // WebSocket route): a fault injected into that handshake is never a failed call.
+    routes: ['stream', 'convert'],
+  },
   {
     provider: 'pinecone',
     faults: (p) => [p.fakes.pinecone.faults],
