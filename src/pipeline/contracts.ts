@@ -216,10 +216,22 @@ export interface SynthesizeOptions extends StageCallOptions {
   format?: AudioFormat;
 }
 
+/** Options of {@link TextToSpeech.prewarm}. */
+export interface SynthesisPrewarmOptions extends StageCallOptions {
+  /**
+   * How the next turn will send text: `true` into `synthesizeStream` (streamed input), `false`
+   * one `synthesize()` per sentence. An adapter with both transports warms only the one the turn
+   * will use (no idle WebSocket for a pipeline in sentence mode); `undefined` warms both.
+   */
+  streamedInput?: boolean;
+}
+
 /** Text-to-speech. */
 export interface TextToSpeech extends StageInfo, StageLifecycle {
   /** Audio format produced when none is requested. */
   readonly defaultFormat: AudioFormat;
+  /** {@link StageLifecycle.prewarm}, told which transport the next turn will use. */
+  prewarm?(options?: SynthesisPrewarmOptions): Promise<void>;
   /** Synthesizes `text`; audio chunks arrive as they are produced. */
   synthesize(text: string, options?: SynthesizeOptions): AsyncIterable<AudioChunk>;
   /**

@@ -17,6 +17,7 @@ import type {
 } from './contracts.js';
 import type { TurnResult } from './events.js';
 import { parsePipelineOptions, type ResolvedPipelineOptions, type VoicePipelineOptions } from './options.js';
+import { prewarmStage } from './prewarm.js';
 import { createDocumentSearchTool } from './search.js';
 import { preResolvedChunkerOptions } from './sentence-chunker.js';
 import { prewarmStreamingStt } from './stt-stage.js';
@@ -169,11 +170,7 @@ export function createVoicePipeline(options: VoicePipelineOptions): VoicePipelin
       const warming = lifecycles().map((stage) =>
         streamingStt.includes(stage as SpeechToText)
           ? prewarmStreamingStt(stage as SpeechToText, resolved, signal)
-          : typeof stage.prewarm === 'function'
-            ? Promise.resolve()
-                .then(() => stage.prewarm?.(signal ? { signal } : {}))
-                .catch(noop)
-            : undefined,
+          : prewarmStage(stage, context, signal),
       );
       await raceAbort(Promise.all(warming), signal, 'The pipeline prewarm');
     },

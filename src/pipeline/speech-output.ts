@@ -9,7 +9,7 @@ import type { AudioChunk } from './contracts.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import { type SpeechItem, SpeechQueue, type WaitedOn } from './speech-queue.js';
 import type { LiveSpan } from './timeline.js';
-import { TextFeed, TextPieceSchedule } from './tts-input.js';
+import { streamsTtsInput, TextFeed, TextPieceSchedule } from './tts-input.js';
 import { synthesizeSentence, synthesizeStreamed } from './tts-stage.js';
 import type { TurnState } from './turn-state.js';
 
@@ -68,17 +68,13 @@ export class SpeechOutput {
     this.#armStaleTimer();
   }
 
-  /**
-   * Whether this model call's text may be streamed into TTS: `stream` always (while streams
-   * work), `auto` only without a TTS cache (streamed audio is never cached, and whoever
-   * configured the cache asked for its hits).
-   */
+  /** Whether this model call's text may be streamed into TTS (while streams work). */
   #canStream(): boolean {
     const state = this.#state;
-    const mode = state.options.ttsInput;
-    if (mode === 'sentence' || this.#streamFailed || typeof state.tts.synthesizeStream !== 'function')
-      return false;
-    return mode === 'stream' || state.pipeline.ttsCache === undefined;
+    return (
+      !this.#streamFailed &&
+      streamsTtsInput(state.options.ttsInput, state.tts, state.pipeline.ttsCache !== undefined)
+    );
   }
 
   /** A piece of text for the streaming TTS; the first one of a model call opens the stream. */

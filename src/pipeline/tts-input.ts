@@ -5,6 +5,20 @@
  */
 import { abortReason } from '../internal/abort.js';
 
+/**
+ * @internal Whether a model call's text goes to `synthesizeStream` (streamed input): `stream`
+ * always, `auto` only without a TTS cache (streamed audio is never cached, and whoever
+ * configured the cache asked for its hits), never without `synthesizeStream`.
+ */
+export function streamsTtsInput(
+  mode: 'sentence' | 'stream' | 'auto',
+  tts: { synthesizeStream?: unknown },
+  ttsCacheConfigured: boolean,
+): boolean {
+  if (mode === 'sentence' || typeof tts.synthesizeStream !== 'function') return false;
+  return mode === 'stream' || !ttsCacheConfigured;
+}
+
 /** Words the first piece waits for before it goes out (the rest waits for a clause break). */
 const FIRST_PIECE_WORDS = 3;
 /** A later piece with no clause break goes out at its last space past this many characters. */

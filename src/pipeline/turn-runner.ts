@@ -15,6 +15,7 @@ import type { TurnResult } from './events.js';
 import type { NormalizedInput } from './input.js';
 import { answer } from './llm-stage.js';
 import { type AnswerRun, PreemptiveAnswers } from './preemptive.js';
+import { prewarmStage } from './prewarm.js';
 import { abortReason } from './scope.js';
 import { formatSearchContext, runSearch } from './search-stage.js';
 import { prewarmStreamingStt, transcribe } from './stt-stage.js';
@@ -49,13 +50,8 @@ async function answerTurn(state: TurnState): Promise<void> {
 /** Starts prewarming the stages the answer will use, while speech-to-text runs. */
 function prewarmAnswerStages(state: TurnState): void {
   const options = state.options;
-  const signal = state.signal;
   for (const stage of [options.llm, options.tts, options.search]) {
-    if (typeof stage?.prewarm !== 'function') continue;
-    // A failed prewarm leaves the connection cold; it never touches the turn.
-    Promise.resolve()
-      .then(() => stage.prewarm?.({ signal }))
-      .catch(noop);
+    if (stage) void prewarmStage(stage, state.pipeline, state.signal);
   }
 }
 

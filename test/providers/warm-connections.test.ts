@@ -4,7 +4,12 @@
  * company-API client, search prewarm, and a TTS WebSocket that dies mid-turn.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createCompanyApiClient, createEmbeddingSearch, createVoicePipeline } from '../../src/index.js';
+import {
+  createCacheManager,
+  createCompanyApiClient,
+  createEmbeddingSearch,
+  createVoicePipeline,
+} from '../../src/index.js';
 import { DeepgramSpeechToText } from '../../src/providers/deepgram/index.js';
 import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js';
 import { OpenAIEmbedder, OpenAILanguageModel } from '../../src/providers/openai/index.js';
@@ -225,6 +230,43 @@ describe('a TTS WebSocket that dies mid-turn (streamed TTS input, real ElevenLab
       await tts.close();
     }
   });
+});
+
+describe('the pipeline warms only the TTS transport its ttsInput will use', () => {
+  const cases = [
+    { ttsInput: 'sentence', cache: false, socket: false },
+    { ttsInput: 'stream', cache: false, socket: true },
+    { ttsInput: 'auto', cache: false, socket: true },
+    { ttsInput: 'auto', cache: true, socket: false }, // auto with a TTS cache is sentence mode
+  ] as const;
+  it.each(cases)(
+    'ttsInput $ttsInput (TTS cache: $cache): a multi-stream socket opened by prewarm: $socket',
+    async ({ ttsInput, cache, socket }) => {
+      const tts = new ElevenLabsTextToSpeech({ ...fakes.options.elevenlabs, monitor: false });
+      const store = cache ? createCacheManager({ monitor: false }) : undefined;
+      try {
+        const p = createVoicePipeline({
+          llm: new FakeLanguageModel({ script: ['Hello.'] }),
+          tts,
+          ttsInput,
+          systemPrompt: '',
+          ...(store ? { cache: { store, tts: true } } : {}),
+        });
+        const sessions = fakes.elevenlabs.stats.sessions;
+        const models = () => fakes.elevenlabs.requests.entries.filter((r) => r.route === 'models').length;
+        const modelsBefore = models();
+        await p.prewarm();
+        // the HTTP route is warmed in every mode (stream mode falls back to it)
+        expect(models()).toBe(modelsBefore + 1);
+        await pause(50);
+        expect(fakes.elevenlabs.stats.sessions - sessions).toBe(socket ? 1 : 0);
+        await p.close();
+      } finally {
+        await tts.close();
+        await store?.close();
+      }
+    },
+  );
 });
 
 describe('the pipeline readies the next utterance’s STT socket', () => {

@@ -11,7 +11,7 @@ import { OP } from '../../perf/operations.js';
 import type {
   AudioChunk,
   AudioFormat,
-  StageCallOptions,
+  SynthesisPrewarmOptions,
   SynthesizeOptions,
   TextToSpeech,
 } from '../../pipeline/contracts.js';
@@ -340,7 +340,8 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
    *   `POST /v1/text-to-speech/{voice}/stream`. Skipped when an HTTP call used the pool in the
    *   last 2 s.
    * - WebSocket (`synthesizeStream()`, `webSocketRoute: 'multi-stream-input'`): opens the
-   *   multi-stream-input connection in the default output format; idempotent.
+   *   multi-stream-input connection in the default output format; idempotent. Skipped when
+   *   `streamedInput` is `false` (a pipeline in sentence mode says so; it would never use it).
    *
    * Both run in parallel. Never rejects for a provider fault (the next call then connects as
    * usual); rejects with `AbortedError` when `signal` aborts.
@@ -351,9 +352,13 @@ export class ElevenLabsTextToSpeech implements TextToSpeech {
    * for await (const chunk of tts.synthesizeStream(llmText)) speaker.write(chunk.data);
    * ```
    */
-  async prewarm(options: StageCallOptions = {}): Promise<void> {
+  async prewarm(options: SynthesisPrewarmOptions = {}): Promise<void> {
     throwIfAborted(options.signal, 'Prewarming the ElevenLabs connections');
-    await Promise.all([this.#prewarmHttp(options.signal), this.#prewarmWebSocket(options.signal)]);
+    await Promise.all([
+      this.#prewarmHttp(options.signal),
+      // A pipeline in sentence mode never uses the socket: no idle connection for it.
+      options.streamedInput === false ? undefined : this.#prewarmWebSocket(options.signal),
+    ]);
   }
 
   async #prewarmHttp(signal: AbortSignal | undefined): Promise<void> {
