@@ -264,29 +264,44 @@ function acknowledgementFor(state: TurnState, calls: readonly ToolCall[]): strin
 /**
  * Starts the prefetch of every read-only tool that offers one, in parallel, bounded by
  * `deadlines.tool`. A prefetch never rejects: an error is recorded and yields no data.
+ *
+ * The prefetches of a turn share one scope (one abort controller, one parent link, one
+ * deadline timer), disposed when the last one settles: they start together with the same
+ * deadline, so one scope aborts exactly what per-tool scopes would, and a turn whose question
+ * names nothing to prefetch (most turns) no longer pays a scope per tool — that was a quarter
+ * of an everything-on turn's allocations (docs/performance.md, "Framework overhead").
  */
 function startPrefetches(state: TurnState): void {
   if (state.options.prefetch === 'off' || state.prefetches.size > 0) return;
+  let scope: Scope | undefined;
+  const running = new Set<string>();
+  let ctxBase: Omit<ToolContext, 'callId'> | undefined;
   for (const tool of state.pipeline.tools) {
     const prefetch = tool.prefetch;
     if (!tool.readOnly || tool.sideEffects || typeof prefetch !== 'function') continue;
     const started = performance.now();
-    const deadlineMs = state.options.deadlines.tool;
-    // its own scope, always: a finished turn stops a prefetch nobody used (stopUnusedPrefetches)
-    const scope = new Scope(state.scope.signal);
-    state.prefetchScopes.add(scope);
-    scope.deadline(
-      deadlineMs,
-      () =>
-        new TimeoutError(
-          `Prefetch of tool "${tool.name}" did not finish within ${deadlineMs} ms.`,
-          deadlineMs as number,
-        ),
-    );
-    const ctx = toolContext(state, `prefetch_${tool.name}`, scope.signal);
+    if (!scope) {
+      const deadlineMs = state.options.deadlines.tool;
+      // its own scope, always: a finished turn stops a prefetch nobody used (stopUnusedPrefetches)
+      scope = new Scope(state.scope.signal);
+      state.prefetchScopes.add(scope);
+      scope.deadline(
+        deadlineMs,
+        () =>
+          new TimeoutError(
+            `Prefetch of tool ${[...running].map((n) => `"${n}"`).join(', ')} did not finish within ${deadlineMs} ms.`,
+            deadlineMs as number,
+          ),
+      );
+      ctxBase = toolContext(state, '', scope.signal);
+    }
+    const shared = scope;
+    const name = tool.name;
+    running.add(name);
+    const ctx: ToolContext = { ...(ctxBase as Omit<ToolContext, 'callId'>), callId: `prefetch_${name}` };
     const run = raceAbort(
       Promise.resolve().then(() => prefetch.call(tool, state.transcript, ctx)),
-      scope.signal,
+      shared.signal,
       abortReason,
     ).then(
       (results) => {
@@ -297,16 +312,18 @@ function startPrefetches(state: TurnState): void {
         return list;
       },
       () => {
-        if (!state.scope.aborted && scope.signal.reason !== PREFETCH_UNUSED)
+        if (!state.scope.aborted && shared.signal.reason !== PREFETCH_UNUSED)
           state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'error' });
         return [] as readonly ToolPrefetch[];
       },
     );
     state.prefetches.set(
-      tool.name,
+      name,
       run.finally(() => {
-        scope.dispose();
-        state.prefetchScopes.delete(scope);
+        running.delete(name);
+        if (running.size > 0) return;
+        shared.dispose();
+        state.prefetchScopes.delete(shared);
       }),
     );
   }
