@@ -342,6 +342,34 @@ describe('prefetched tool data', () => {
     expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(2);
   });
 
+  it('a prefetch that throws before returning a promise, or returns no list, is no data: the tool runs as usual', async () => {
+    const api = fakeCompanyApi();
+    const variants: ((...a: never[]) => unknown)[] = [
+      () => {
+        throw new Error('sync failure');
+      },
+      async () => 'not a list',
+      () => undefined,
+    ];
+    const monitor = new PerformanceMonitor();
+    for (const [k, prefetch] of variants.entries()) {
+      const tools = createCompanyApiTools(api).map((tool) =>
+        tool.name === 'get_load_status' ? ({ ...tool, prefetch } as typeof tool) : tool,
+      );
+      const { pipeline } = pipelineWith(
+        { llm: new FakeLanguageModel(), tools, prefetch: 'context' },
+        monitor,
+      );
+      const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+      expect(r.reply, `variant ${k}`).toMatch(/2314/);
+      expect(r.timeline.spans.find((s) => s.name === 'tool:get_load_status')?.cached).toBe(false);
+    }
+    expect(api.calls).toHaveLength(variants.length);
+    // only the throw is an error; an empty answer is not
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'ok' } })?.count ?? 0).toBe(0);
+  });
+
   it('a prefetch the answer did not use never holds the turn: done settles, the prefetch is stopped, no error is recorded', async () => {
     let signal: AbortSignal | undefined;
     const slow = {
