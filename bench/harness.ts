@@ -4,6 +4,7 @@
  * The machine is noisy, so only ratios within one run are worth comparing.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -217,6 +218,8 @@ export interface PairedOverhead {
   hitByGc: boolean[];
   /** Forced GC every this many pairs (outside the timed part); 0 for none. */
   gcEvery: number;
+  /** 1-minute load average before and after the samples (2 cores: above 2, processes queue). */
+  load: [number, number];
 }
 
 /**
@@ -260,6 +263,7 @@ export async function pairedOverhead(opts: {
   // gets a core back, so a stall inside the pair always shows in it.
   const sched = () => mainThreadSched() ?? { runNs: Number.NaN, waitNs: 0 };
   const heap = () => getHeapStatistics().used_heap_size;
+  const loadBefore = loadavg()[0] as number;
   for (let i = 0; i < n; i++) {
     if (gcEvery > 0 && i % gcEvery === 0)
       gc(i % (10 * gcEvery) === 0 ? { type: 'major' } : { type: 'minor' });
@@ -304,6 +308,7 @@ export async function pairedOverhead(opts: {
     stalled: waitNs.map((w) => w >= STALL_WAIT_NS),
     hitByGc,
     gcEvery,
+    load: [loadBefore, loadavg()[0] as number],
   };
 }
 
@@ -399,7 +404,7 @@ export function overheadNote(o: PairedOverhead): string {
       ? `a forced GC every ${o.gcEvery} pairs (outside the timed part). `
       : 'no forced GC (every GC falls where the allocations put it). ') +
     `Hit by a run-queue stall (main thread waited ≥ ${STALL_WAIT_NS / 1000} µs: another process had the core): ${pc(s.stalledShare)}; ` +
-    `by a GC pause: ${pc(s.gcShare)}. ` +
+    `by a GC pause: ${pc(s.gcShare)}; 1-minute load average ${o.load[0].toFixed(2)} → ${o.load[1].toFixed(2)} on ${availableParallelism()} cores. ` +
     `Heap allocated per turn (GC-free arms): pipeline ${s.pipeAllocKb.toFixed(1)} KB, direct ${s.directAllocKb.toFixed(1)} KB. ` +
     `Overhead P99 wall: every sample ${s.wallP99.toFixed(3)} ms; without stalls and GC (${s.quietCount} samples) ${s.quietWallP99.toFixed(3)} ms.`
   );
