@@ -13,7 +13,7 @@
  * P99; 1,000 concurrent turns with event-loop delay P99 < 20 ms.
  * Run: `npx tsx bench/pipeline.bench.ts` (or `--smoke`).
  */
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   type CompanyApiLike,
   createCompanyApiTools,
@@ -37,11 +37,14 @@ import {
 } from '../src/testing/index.js';
 import {
   type BenchOptions,
-  exposeGc,
   goal,
   isMain,
   judge,
-  mainThreadSched,
+  overheadNote,
+  overheadRows,
+  overheadSummary,
+  type PairedOverhead,
+  pairedOverhead,
   percentile,
   printRows,
   smokeFromArgv,
@@ -250,116 +253,55 @@ async function directTurn(s: Stages, sentences: readonly string[]): Promise<void
     }
 }
 
-/** What the overhead section measured: the table rows and the figures the goal line states. */
+/** What the overhead section measured: the paired samples, the diagnostic rows, the loop delay. */
 interface Overhead {
-  rows: Record<string, string | number>[];
-  wallP99: number;
-  cpuP99: number;
-  stalledShare: number;
-  gcShare: number;
-  quietWallP99: number;
-  quietCount: number;
+  paired: PairedOverhead;
+  diagnostics: Record<string, string | number>[];
   loopDelayP99: number;
   loopDelayMax: number;
-  n: number;
 }
 
 /** Forced GC (outside the timed part) every this many pairs: minor, every tenth one major. */
 const GC_EVERY = 25;
 
-/** Run-queue wait (ns) above which a turn counts as hit by a stall: another process had the core. */
-const STALL_WAIT_NS = 20_000;
-
 /**
  * Framework overhead per turn: a turn through the pipeline vs the same fakes called directly,
- * paired (each sample runs both, one after the other), turns one at a time. Outside the timed
- * part: a forced GC every {@link GC_EVERY} pairs (minor; every tenth a full one), not before
- * every pair: a scavenge right before every turn raised its CPU P50 by about a quarter (cold
- * caches) in a trial run. Per sample: wall, process CPU (`process.cpuUsage`: all threads, GC helpers included),
- * the main thread's run-queue wait (Linux schedstat) and whether a GC ran inside it
- * (PerformanceObserver).
+ * paired, turns one at a time (`pairedOverhead` in harness.ts). Outside the timed part: a forced
+ * GC every {@link GC_EVERY} pairs, not before every pair: a scavenge right before every turn
+ * raised its CPU P50 by about a quarter (cold caches) in a trial run.
  * What counts as overhead does not change: pipeline wall − direct wall of the same pair, over
- * every sample. The stall-free figures are printed next to it to say where its tail comes from.
+ * every sample. The stall-free and GC-free figures are printed next to it to say where its tail
+ * comes from.
  */
 async function overheadSection(smoke: boolean): Promise<Overhead> {
   const profile = stageLatencyProfiles.instant;
   const n = smoke ? 50 : 5000;
-  const gc = exposeGc();
   const sPipe = stages(profile, 'answer', 1);
   const sDirect = stages(profile, 'answer', 1);
-  const monitor = new PerformanceMonitor();
-  const p = pipelineOf(sPipe, monitor);
+  const p = pipelineOf(sPipe, new PerformanceMonitor());
   const sentences = SentenceChunker.split(REPLIES.medium);
-  // Warm-up: JIT, lazy initialization.
-  for (let i = 0; i < Math.min(n, 500); i++) {
-    await p.respond(QUESTION).done;
-    await directTurn(sDirect, sentences);
-  }
-  gc();
-  const gcs: { start: number; end: number }[] = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
-  });
-  observer.observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  const wall = { pipe: [] as number[], direct: [] as number[], diff: [] as number[] };
-  const cpu = { pipe: [] as number[], direct: [] as number[], diff: [] as number[] };
-  const waitNs: number[] = [];
-  const spans: { start: number; end: number }[] = [];
-  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
-  // Linux schedstat, read outside the timed arms. Its run time only advances at scheduler ticks
-  // and switches (too coarse for a 0.1 ms turn), so CPU comes from process.cpuUsage (precise,
-  // every thread); the run-queue wait is updated whenever the thread gets a core back, so a
-  // stall inside the pair always shows in it.
-  const sched = () => mainThreadSched() ?? { runNs: Number.NaN, waitNs: 0 };
   loop.enable();
-  for (let i = 0; i < n; i++) {
-    if (i % GC_EVERY === 0) gc(i % (10 * GC_EVERY) === 0 ? { type: 'major' } : { type: 'minor' });
-    const s0 = sched();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await p.respond(QUESTION).done;
-    const t1 = performance.now();
-    const c1 = process.cpuUsage();
-    await directTurn(sDirect, sentences);
-    const t2 = performance.now();
-    const c2 = process.cpuUsage();
-    const s2 = sched();
-    wall.pipe.push(t1 - t0);
-    wall.direct.push(t2 - t1);
-    wall.diff.push(t1 - t0 - (t2 - t1));
-    cpu.pipe.push(cpuMs(c1) - cpuMs(c0));
-    cpu.direct.push(cpuMs(c2) - cpuMs(c1));
-    cpu.diff.push(cpu.pipe.at(-1)! - cpu.direct.at(-1)!);
-    waitNs.push(s2.waitNs - s0.waitNs);
-    spans.push({ start: t0, end: t2 });
-  }
+  const paired = await pairedOverhead({
+    n,
+    warmup: Math.min(n, 500),
+    gcEvery: GC_EVERY,
+    pipelineTurn: () => p.respond(QUESTION).done,
+    directTurn: () => directTurn(sDirect, sentences),
+  });
   loop.disable();
-  await new Promise((r) => setImmediate(r)); // let the observer deliver the last entries
-  observer.disconnect();
   // Diagnostic, not judged: the same pairs with the company-API prefetch off. The default
   // (`prefetch: 'tool'`) fetches the load named in the question even when the answer needs no
-  // tool, and the turn's end waits for that call (here the fake API's 0 ms timer, ≥ 1 ms).
+  // tool; the finished turn aborts that call rather than wait for the fake API's 0 ms timer.
   const pOff = pipelineOf(stages(profile, 'answer', 1), new PerformanceMonitor(), 'off');
   const nOff = Math.ceil(n / 5);
-  for (let i = 0; i < Math.min(nOff, 200); i++) await pOff.respond(QUESTION).done;
-  const off = { wall: [] as number[], cpu: [] as number[] };
-  for (let i = 0; i < nOff; i++) {
-    if (i % GC_EVERY === 0) gc({ type: 'minor' });
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await pOff.respond(QUESTION).done;
-    const t1 = performance.now();
-    const c1 = process.cpuUsage();
-    await directTurn(sDirect, sentences);
-    const t2 = performance.now();
-    const c2 = process.cpuUsage();
-    off.wall.push(t1 - t0 - (t2 - t1));
-    off.cpu.push(cpuMs(c1) - cpuMs(c0) - (cpuMs(c2) - cpuMs(c1)));
-  }
-  const hitByGc = spans.map((s) => gcs.some((g) => g.start < s.end && g.end > s.start));
-  const stalled = waitNs.map((w) => w >= STALL_WAIT_NS);
-  const quiet = wall.diff.filter((_, i) => !stalled[i] && !hitByGc[i]);
+  const off = await pairedOverhead({
+    n: nOff,
+    warmup: Math.min(nOff, 200),
+    gcEvery: GC_EVERY,
+    pipelineTurn: () => pOff.respond(QUESTION).done,
+    directTurn: () => directTurn(sDirect, sentences),
+  });
   const row = (name: string, clock: string, xs: number[]) => ({
     case: name,
     clock,
@@ -369,33 +311,13 @@ async function overheadSection(smoke: boolean): Promise<Overhead> {
     'P99 ms': pct(xs, 99),
     'max ms': Math.max(...xs),
   });
-  const PIPE = 'turn through the pipeline (monitor on)';
-  const DIRECT = 'same fakes called directly (baseline)';
-  const DIFF = 'overhead (pipeline − baseline, paired)';
-  const rows = [
-    row(PIPE, 'wall', wall.pipe),
-    row(DIRECT, 'wall', wall.direct),
-    row(DIFF, 'wall', wall.diff),
-    row(PIPE, 'CPU', cpu.pipe),
-    row(DIRECT, 'CPU', cpu.direct),
-    row(DIFF, 'CPU', cpu.diff),
-    row(`${DIFF}, samples with no run-queue wait and no GC`, 'wall', quiet),
-    row(`${DIFF}, prefetch: 'off' (diagnostic, not judged)`, 'wall', off.wall),
-    row(`${DIFF}, prefetch: 'off' (diagnostic, not judged)`, 'CPU', off.cpu),
-  ];
-  const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
+  const DIFF = "overhead (pipeline − baseline, paired), prefetch: 'off' (diagnostic, not judged)";
   return {
-    rows,
-    wallP99: pct(wall.diff, 99),
-    cpuP99: pct(cpu.diff, 99),
-    stalledShare: share(stalled),
-    gcShare: share(hitByGc),
-    quietWallP99: pct(quiet, 99),
-    quietCount: quiet.length,
+    paired,
+    diagnostics: [row(DIFF, 'wall', off.diff.wall), row(DIFF, 'CPU', off.diff.cpu)],
     // The histogram records whole timer intervals; the delay is what exceeds the resolution.
     loopDelayP99: Math.max(0, loop.percentile(99) / 1e6 - RESOLUTION_MS),
     loopDelayMax: Math.max(0, loop.max / 1e6 - RESOLUTION_MS),
-    n,
   };
 }
 
@@ -485,14 +407,15 @@ export async function run(opts: BenchOptions): Promise<void> {
     ttfa,
   );
   const overhead = await overheadSection(opts.smoke);
-  printRows('Framework overhead per turn (zero-latency fakes)', overhead.rows);
+  const cost = overheadSummary(overhead.paired);
   const pc = (x: number) => `${(x * 100).toFixed(1)} %`;
+  printRows('Framework overhead per turn (zero-latency fakes, monitor on)', [
+    ...overheadRows(overhead.paired),
+    ...overhead.diagnostics,
+  ]);
   console.log(
-    `\n${overhead.n} paired samples, turns one at a time, a forced GC every ${GC_EVERY} pairs (outside the timed part). ` +
-      `Hit by a stall (main thread waited ≥ ${STALL_WAIT_NS / 1000} µs in the run queue: another process had the core): ${pc(overhead.stalledShare)}; ` +
-      `a GC inside the pair: ${pc(overhead.gcShare)}; ` +
-      `event-loop delay during the run (${RESOLUTION_MS} ms resolution): P99 ${overhead.loopDelayP99.toFixed(2)} ms, max ${overhead.loopDelayMax.toFixed(2)} ms. ` +
-      `Overhead P99 wall over the ${overhead.quietCount} samples with neither: ${overhead.quietWallP99.toFixed(3)} ms.`,
+    `\n${overheadNote(overhead.paired)} Event-loop delay during the run (${RESOLUTION_MS} ms resolution): ` +
+      `P99 ${overhead.loopDelayP99.toFixed(2)} ms, max ${overhead.loopDelayMax.toFixed(2)} ms.`,
   );
   const conc = await concurrencySection(opts.smoke);
   printRows('Concurrent turns (after profile, one tool call each)', conc);
@@ -516,10 +439,11 @@ export async function run(opts: BenchOptions): Promise<void> {
     id: 'pipeline.overhead-p99',
     what: 'framework overhead per turn, P99 of pipeline − direct (paired, zero-latency fakes, every sample); CPU = process CPU',
     measured:
-      `${overhead.wallP99.toFixed(2)} ms wall; ${overhead.cpuP99.toFixed(2)} ms CPU; ` +
-      `${pc(overhead.stalledShare)} of samples hit by a stall (${overhead.quietWallP99.toFixed(2)} ms wall without them)`,
+      `${cost.wallP99.toFixed(2)} ms wall; ${cost.cpuP99.toFixed(2)} ms CPU; ` +
+      `${pc(cost.stalledShare)} of samples hit by a stall, ${pc(cost.gcShare)} by a GC ` +
+      `(${cost.quietWallP99.toFixed(2)} ms wall without either)`,
     goal: '< 1 ms',
-    verdict: opts.smoke ? 'info' : judge(overhead.wallP99, '<', 1),
+    verdict: opts.smoke ? 'info' : judge(cost.wallP99, '<', 1),
   });
   const sameTick = conc[0]!;
   const spread = conc[1]!;

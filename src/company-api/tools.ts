@@ -79,10 +79,20 @@ function idIn(text: string, pattern: RegExp): string | undefined {
   return match && /\d/.test(match) ? match : undefined;
 }
 
+/** The pattern of each value for {@link named}, compiled once: prefetch runs on every turn. */
+const valuePatterns = new Map<string, RegExp>();
+
 /** The first of `values` named in `text` ("in transit" for `in_transit`). */
 function named<T extends string>(text: string, values: readonly T[]): T | undefined {
   const lower = text.toLowerCase();
-  return values.find((value) => new RegExp(String.raw`\b${value.replace(/_/g, '[ _-]?')}s?\b`).test(lower));
+  return values.find((value) => {
+    let pattern = valuePatterns.get(value);
+    if (!pattern) {
+      pattern = new RegExp(String.raw`\b${value.replace(/_/g, '[ _-]?')}s?\b`);
+      valuePatterns.set(value, pattern);
+    }
+    return pattern.test(lower);
+  });
 }
 
 /** Runs one prefetched call; a failure yields nothing (the model's own call will run it). */
@@ -150,8 +160,10 @@ export function createCompanyApiTools(
       }),
       readOnly: true,
       async prefetch(text: string, ctx: ToolContext) {
+        // The cheap test first: most questions do not ask for a list of loads.
+        if (!LOADS.test(text)) return [];
         const status = named(text, LOAD_STATUSES);
-        if (!status || !LOADS.test(text) || idIn(text, LOAD_ID)) return [];
+        if (!status || idIn(text, LOAD_ID)) return [];
         return ahead({ status }, () => api.listLoads(filterOf({ status }, {}), callOptions(ctx.signal)));
       },
       execute: (a, ctx) =>

@@ -263,52 +263,84 @@ function acknowledgementFor(state: TurnState, calls: readonly ToolCall[]): strin
 
 /**
  * Starts the prefetch of every read-only tool that offers one, in parallel, bounded by
- * `deadlines.tool`. A prefetch never rejects: an error is recorded and yields no data.
+ * `deadlines.tool`. A prefetch never rejects: an error is recorded and yields no data; an
+ * abort (the turn's end, its deadline, barge-in) settles it at once even when the tool
+ * ignores its signal.
+ *
+ * The prefetches of a turn share one scope (one abort controller, one parent link, one
+ * deadline timer, one abort listener), disposed when the last one settles: they start
+ * together with the same deadline, so one scope aborts exactly what per-tool scopes would.
+ * Most questions name nothing to prefetch, and a scope, a listener and a promise race per
+ * tool were a quarter of an everything-on turn's allocations (docs/performance.md).
  */
 function startPrefetches(state: TurnState): void {
   if (state.options.prefetch === 'off' || state.prefetches.size > 0) return;
+  let scope: Scope | undefined;
+  let ctxBase: Omit<ToolContext, 'callId'> | undefined;
+  /** The prefetches still running, by tool name, with what settles each one on abort. */
+  const running = new Map<string, () => void>();
   for (const tool of state.pipeline.tools) {
     const prefetch = tool.prefetch;
     if (!tool.readOnly || tool.sideEffects || typeof prefetch !== 'function') continue;
     const started = performance.now();
-    const deadlineMs = state.options.deadlines.tool;
-    // its own scope, always: a finished turn stops a prefetch nobody used (stopUnusedPrefetches)
-    const scope = new Scope(state.scope.signal);
-    state.prefetchScopes.add(scope);
-    scope.deadline(
-      deadlineMs,
-      () =>
-        new TimeoutError(
-          `Prefetch of tool "${tool.name}" did not finish within ${deadlineMs} ms.`,
-          deadlineMs as number,
-        ),
-    );
-    const ctx = toolContext(state, `prefetch_${tool.name}`, scope.signal);
-    const run = raceAbort(
-      Promise.resolve().then(() => prefetch.call(tool, state.transcript, ctx)),
-      scope.signal,
-      abortReason,
-    ).then(
-      (results) => {
+    if (!scope) {
+      const deadlineMs = state.options.deadlines.tool;
+      // its own scope, always: a finished turn stops a prefetch nobody used (stopUnusedPrefetches)
+      const own = new Scope(state.scope.signal);
+      scope = own;
+      state.prefetchScopes.add(own);
+      own.deadline(
+        deadlineMs,
+        () =>
+          new TimeoutError(
+            `Prefetch of tool ${[...running.keys()].map((n) => `"${n}"`).join(', ')} did not finish within ${deadlineMs} ms.`,
+            deadlineMs as number,
+          ),
+      );
+      own.signal.addEventListener('abort', () => {
+        for (const settle of [...running.values()]) settle();
+      });
+      ctxBase = toolContext(state, '', own.signal);
+    }
+    const shared = scope;
+    const name = tool.name;
+    const ctx: ToolContext = { ...(ctxBase as Omit<ToolContext, 'callId'>), callId: `prefetch_${name}` };
+    const run = new Promise<readonly ToolPrefetch[]>((resolve) => {
+      const settle = (list: readonly ToolPrefetch[]): void => {
+        if (!running.delete(name)) return;
+        resolve(list);
+        if (running.size > 0) return;
+        shared.dispose();
+        state.prefetchScopes.delete(shared);
+      };
+      const failed = (): void => {
+        if (!running.has(name)) return;
+        if (!state.scope.aborted && shared.signal.reason !== PREFETCH_UNUSED)
+          state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'error' });
+        settle([]);
+      };
+      running.set(name, failed);
+      if (shared.aborted) {
+        failed();
+        return;
+      }
+      let pending: unknown;
+      try {
+        pending = prefetch.call(tool, state.transcript, ctx);
+      } catch {
+        failed();
+        return;
+      }
+      Promise.resolve(pending).then((results) => {
+        if (!running.has(name)) return;
         const list = Array.isArray(results) ? (results as readonly ToolPrefetch[]) : [];
         // A tool that found nothing to prefetch in the question did no work worth a sample.
         if (list.length > 0)
           state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'ok' });
-        return list;
-      },
-      () => {
-        if (!state.scope.aborted && scope.signal.reason !== PREFETCH_UNUSED)
-          state.timeline.record(OP.prefetch, performance.now() - started, { outcome: 'error' });
-        return [] as readonly ToolPrefetch[];
-      },
-    );
-    state.prefetches.set(
-      tool.name,
-      run.finally(() => {
-        scope.dispose();
-        state.prefetchScopes.delete(scope);
-      }),
-    );
+        settle(list);
+      }, failed);
+    });
+    state.prefetches.set(name, run);
   }
 }
 
@@ -338,15 +370,13 @@ async function prefetchedFor(
  * assistant already made, with their results, so the model can answer in one round.
  */
 async function addPrefetchedContext(state: TurnState, messages: ChatMessage[]): Promise<void> {
-  const entries = await raceAbort(
-    Promise.all([...state.prefetches].map(async ([name, run]) => ({ name, results: await run }))),
-    state.signal,
-    abortReason,
-  );
+  const names = [...state.prefetches.keys()];
+  const lists = await raceAbort(Promise.all(state.prefetches.values()), state.signal, abortReason);
   const calls: ToolCall[] = [];
   const results: ChatMessage[] = [];
-  for (const { name, results: list } of entries) {
-    for (const entry of list) {
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k] as string;
+    for (const entry of lists[k] as readonly ToolPrefetch[]) {
       const id = `prefetch_${calls.length}`;
       const call: ToolCall = { id, name, arguments: JSON.stringify(entry.arguments) };
       calls.push(call);

@@ -8,6 +8,7 @@ import {
   type SpeechToText,
   type SpeechToTextEvent,
   type SpeechToTextSession,
+  TimeoutError,
   type TurnEvent,
   type VoicePipelineOptions,
 } from '../../src/index.js';
@@ -341,6 +342,34 @@ describe('prefetched tool data', () => {
     expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(2);
   });
 
+  it('a prefetch that throws before returning a promise, or returns no list, is no data: the tool runs as usual', async () => {
+    const api = fakeCompanyApi();
+    const variants: ((...a: never[]) => unknown)[] = [
+      () => {
+        throw new Error('sync failure');
+      },
+      async () => 'not a list',
+      () => undefined,
+    ];
+    const monitor = new PerformanceMonitor();
+    for (const [k, prefetch] of variants.entries()) {
+      const tools = createCompanyApiTools(api).map((tool) =>
+        tool.name === 'get_load_status' ? ({ ...tool, prefetch } as typeof tool) : tool,
+      );
+      const { pipeline } = pipelineWith(
+        { llm: new FakeLanguageModel(), tools, prefetch: 'context' },
+        monitor,
+      );
+      const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+      expect(r.reply, `variant ${k}`).toMatch(/2314/);
+      expect(r.timeline.spans.find((s) => s.name === 'tool:get_load_status')?.cached).toBe(false);
+    }
+    expect(api.calls).toHaveLength(variants.length);
+    // only the throw is an error; an empty answer is not
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(1);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'ok' } })?.count ?? 0).toBe(0);
+  });
+
   it('a prefetch the answer did not use never holds the turn: done settles, the prefetch is stopped, no error is recorded', async () => {
     let signal: AbortSignal | undefined;
     const slow = {
@@ -365,6 +394,50 @@ describe('prefetched tool data', () => {
     expect(first).toBe('done');
     expect(signal?.aborted).toBe(true);
     expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count ?? 0).toBe(0);
+  });
+
+  it('the prefetches of a turn share one deadline: the one that hangs times out (named in the reason), the others still count', async () => {
+    const seen: { callId: string; signal: AbortSignal }[] = [];
+    const hang = (name: string) => ({
+      name,
+      description: 'A read-only lookup whose upstream never answers.',
+      parameters: z.object({}),
+      readOnly: true,
+      execute: async () => 'unused',
+      prefetch: (_text: string, ctx: { callId: string; signal?: AbortSignal }) => {
+        seen.push({ callId: ctx.callId, signal: ctx.signal as AbortSignal });
+        // Ignores its signal: the deadline alone must free the turn.
+        return new Promise<never>(() => {});
+      },
+    });
+    const api = fakeCompanyApi();
+    const monitor = new PerformanceMonitor();
+    const { pipeline } = pipelineWith(
+      {
+        llm: new FakeLanguageModel(),
+        tools: [...createCompanyApiTools(api), hang('hang_one'), hang('hang_two')],
+        prefetch: 'context',
+        deadlines: { tool: 50 },
+      },
+      monitor,
+    );
+    const r = await pipeline.respond({ text: 'Where is load 2314?' }).done;
+    expect(r.reply).toMatch(/2314/);
+    expect(api.calls.map((c) => c.method)).toEqual(['getLoadStatus']);
+    expect(seen.map((s) => s.callId)).toEqual(['prefetch_hang_one', 'prefetch_hang_two']);
+    for (const { signal } of seen) {
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBeInstanceOf(TimeoutError);
+      expect(String(signal.reason.message)).toMatch(/"hang_one", "hang_two".*50 ms/);
+      // the finished load prefetch is not named: only what was still running when time ran out
+      expect(String(signal.reason.message)).not.toMatch(/get_load_status/);
+    }
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'ok' } })?.count).toBe(1);
+    expect(monitor.stats(OP.prefetch, { labels: { outcome: 'error' } })?.count).toBe(2);
+    // A second turn gets a fresh deadline: the first turn's timeout does not leak into it.
+    const again = await pipeline.respond({ text: 'Where is load 2315?' }).done;
+    expect(again.reply).toMatch(/2315/);
+    expect(seen.slice(2).every((s) => s.signal !== seen[0]?.signal)).toBe(true);
   });
 
   it('never prefetches for a tool with side effects or without readOnly, nor with prefetch off', async () => {
@@ -407,6 +480,30 @@ describe('prefetched tool data', () => {
     ]);
     expect(await ahead('Tell me a joke')).toEqual([]);
     expect(tools.every((t) => t.readOnly === true && !t.sideEffects)).toBe(true);
+  });
+  it('the company-API tools recognise every status and type as spoken, the same on every call', async () => {
+    const tools = createCompanyApiTools(fakeCompanyApi());
+    const ctx = { callId: 'p' };
+    const ahead = async (text: string) =>
+      (await Promise.all(tools.map(async (t) => (await t.prefetch?.(text, ctx)) ?? [])))
+        .flat()
+        .map((p) => p.arguments);
+    const cases: [string, unknown[]][] = [
+      ...['pending', 'assigned', 'delayed', 'delivered', 'cancelled'].map((status): [string, unknown[]] => [
+        `Which loads are ${status}?`,
+        [{ status }],
+      ]),
+      ['Which loads are in transit?', [{ status: 'in_transit' }]],
+      ['Which loads are in-transit?', [{ status: 'in_transit' }]],
+      ['Any tractors out of service?', [{ type: 'tractor', status: 'out_of_service' }]],
+      ['Which reefers are in use?', [{ type: 'reefer', status: 'in_use' }]],
+      ['Which trailers are available?', [{ type: 'trailer', status: 'available' }]],
+      ['Any flatbeds?', [{ type: 'flatbed' }]],
+      ['Is the delayed one here?', []],
+    ];
+    // Twice over, interleaved: the compiled patterns are shared by every call and every tool.
+    for (let round = 0; round < 2; round++)
+      for (const [text, expected] of cases) expect(await ahead(text), text).toEqual(expected);
   });
 });
 
