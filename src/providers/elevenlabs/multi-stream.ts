@@ -99,7 +99,7 @@ interface ContextSink {
 }
 
 /** Everything a connection needs. */
-export interface ConnectionParams {
+interface ConnectionParams {
   WebSocket: WsClass;
   url: string;
   apiKey: string;
@@ -310,7 +310,7 @@ export class MultiStreamConnection {
 }
 
 /** What one synthesis needs from the adapter. */
-export interface MultiStreamSynthesisParams {
+interface MultiStreamSynthesisParams {
   /** The pooled connection (`fresh`: never the current one, after it died). */
   connect(fresh: boolean): { connection: MultiStreamConnection; warm: boolean };
   options: Options;

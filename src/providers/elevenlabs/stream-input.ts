@@ -34,7 +34,7 @@ import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-c
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
 /** Everything one stream-input call needs from the adapter. */
-export interface StreamInputParams {
+interface StreamInputParams {
   WebSocket: WsClass;
   apiKey: string;
   baseUrl: string;

@@ -26,7 +26,7 @@ export function loadOpenAISdk(feature: string, importer?: () => Promise<OpenAISd
 }
 
 /** Connection settings shared by the language model and the embedder. */
-export interface OpenAIConnection {
+interface OpenAIConnection {
   apiKey: string;
   baseURL?: string | undefined;
   organization?: string | undefined;
@@ -38,7 +38,7 @@ export interface OpenAIConnection {
 }
 
 /** Builds a client from the loaded SDK. */
-export function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient {
+function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient {
   const Ctor = sdk.OpenAI ?? sdk.default;
   return new Ctor({
     apiKey: c.apiKey,
@@ -53,7 +53,7 @@ export function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient 
 }
 
 /** The connection options the language model and the embedder share, once parsed. */
-export interface OpenAIClientOptions extends Omit<OpenAIConnection, 'apiKey'> {
+interface OpenAIClientOptions extends Omit<OpenAIConnection, 'apiKey'> {
   apiKey?: string | undefined;
   /** An existing client: used as is (its key is still registered as a secret). */
   client?: OpenAIClient | undefined;
@@ -91,7 +91,7 @@ export function openAIClientSource(
 }
 
 /** A connection used within this many ms is still warm: prewarm then sends nothing. */
-export const WARM_FOR_MS = 2_000;
+const WARM_FOR_MS = 2_000;
 
 /**
  * Keeps the connection to OpenAI warm for one adapter: {@link OpenAIWarmth.prewarm} sends the
