@@ -5,9 +5,9 @@
  */
 import type { OpenAI } from 'openai';
 import { MissingDependencyError, registerSecret } from '../../errors.js';
-import { raceAbort } from '../../internal/abort.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import type { StageCallOptions } from '../../pipeline/contracts.js';
-import { lazyAsync, optionalPeerLoader, resolveApiKey, throwIfAborted } from '../shared/index.js';
+import { lazyAsync, optionalPeerLoader, resolveApiKey } from '../shared/index.js';
 
 /** The `openai` module. */
 export type OpenAISdk = typeof import('openai');

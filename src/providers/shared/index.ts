@@ -7,7 +7,7 @@
  */
 export { resolveApiKey } from './api-key.js';
 export { AsyncQueue } from './async-queue.js';
-export { CallControl, raceControl, type StopReason, throwIfAborted } from './call-control.js';
+export { CallControl, raceControl, type StopReason } from './call-control.js';
 export {
   createProviderErrors,
   type HeadersLike,
