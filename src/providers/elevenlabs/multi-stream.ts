@@ -21,10 +21,10 @@ import { raceAbort } from '../../internal/abort.js';
 import type { Labels } from '../../perf/index.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import { type LatencyRecorder, providerError } from '../shared/index.js';
-import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import { detailOf, malformed, PROVIDER, statusError } from './errors.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesis } from './streamed-synthesis.js';
+import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
 type Ws = InstanceType<WsClass>;
@@ -258,30 +258,20 @@ export class MultiStreamConnection {
   }
 
   #onMessage(data: unknown, isBinary: boolean): void {
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary frame');
-      const parsed: unknown = JSON.parse(String(data));
-      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      this.#failAll(malformed(WHAT, '(frame)', 'expected a JSON object', this.requestId));
-      return;
-    }
-    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
-      this.#failAll(inBandError(msg, WHAT));
+    const msg = readFrame(data, isBinary, WHAT, this.requestId);
+    if (isEarshotError(msg)) {
+      this.#failAll(msg);
       return;
     }
     const rawId = msg.contextId ?? msg.context_id;
     const sink = typeof rawId === 'string' ? this.#contexts.get(rawId) : undefined;
     if (!sink) return; // a context we closed (barge-in) or never opened: its audio is dropped
-    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
-      const bytes = Buffer.from(msg.audio, 'base64');
-      if (bytes.length > 0) sink.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
-      this.#failAll(malformed(WHAT, 'audio', 'expected a base64 string or null', this.requestId));
+    const audio = frameAudio(msg, WHAT, this.requestId);
+    if (isEarshotError(audio)) {
+      this.#failAll(audio);
       return;
     }
+    if (audio) sink.audio(audio);
     if (msg.isFinal === true || msg.is_final === true) sink.final();
   }
 

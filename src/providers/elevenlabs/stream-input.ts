@@ -13,15 +13,15 @@
  * @module
  */
 
-import { AbortedError, type EarshotError } from '../../errors.js';
+import { AbortedError, type EarshotError, isEarshotError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
 import { type LatencyRecorder, providerError } from '../shared/index.js';
-import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import { detailOf, PROVIDER, statusError } from './errors.js';
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesis } from './streamed-synthesis.js';
+import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
@@ -109,27 +109,17 @@ export async function* streamInput(
   // Registered before the socket opens: a frame can arrive in the same packet as the handshake.
   const onMessage = (data: unknown, isBinary: boolean) => {
     if (queue.settled) return;
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary frame');
-      const parsed: unknown = JSON.parse(String(data));
-      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      fail(malformed(what, '(frame)', 'expected a JSON object', requestId));
+    const msg = readFrame(data, isBinary, what, requestId);
+    if (isEarshotError(msg)) {
+      fail(msg);
       return;
     }
-    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
-      fail(inBandError(msg, what));
+    const audio = frameAudio(msg, what, requestId);
+    if (isEarshotError(audio)) {
+      fail(audio);
       return;
     }
-    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
-      const bytes = Buffer.from(msg.audio, 'base64');
-      if (bytes.length > 0) run.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
-      fail(malformed(what, 'audio', 'expected a base64 string or null', requestId));
-      return;
-    }
+    if (audio) run.audio(audio);
     if (msg.isFinal === true) run.final();
   };
 

@@ -20,9 +20,50 @@ import {
   type LatencyRecorder,
   outcomeOf,
 } from '../shared/index.js';
-import { malformed } from './errors.js';
+import { inBandError, malformed } from './errors.js';
 import { type ElevenLabsFlushMode, flushesPiece } from './options.js';
 import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
+
+/**
+ * A server frame of either WebSocket route as a JSON object, or the error it is: not a JSON
+ * object (malformed), or ElevenLabs' in-band error message.
+ */
+export function readFrame(
+  data: unknown,
+  isBinary: boolean,
+  what: string,
+  requestId: string | undefined,
+): Record<string, unknown> | EarshotError {
+  let msg: Record<string, unknown>;
+  try {
+    if (isBinary) throw new Error('binary frame');
+    const parsed: unknown = JSON.parse(String(data));
+    if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
+    msg = parsed as Record<string, unknown>;
+  } catch {
+    return malformed(what, '(frame)', 'expected a JSON object', requestId);
+  }
+  if (typeof msg.message === 'string' || typeof msg.error === 'string') return inBandError(msg, what);
+  return msg;
+}
+
+/**
+ * The audio of a frame: its bytes, undefined when it carries none (absent, null, empty), or
+ * the error when `audio` is not a base64 string.
+ */
+export function frameAudio(
+  msg: Record<string, unknown>,
+  what: string,
+  requestId: string | undefined,
+): Uint8Array | EarshotError | undefined {
+  if (typeof msg.audio === 'string' && msg.audio.length > 0) {
+    const bytes = Buffer.from(msg.audio, 'base64');
+    return bytes.length > 0 ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
+  }
+  if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string')
+    return malformed(what, 'audio', 'expected a base64 string or null', requestId);
+  return undefined;
+}
 
 /** What a route tells {@link StreamedSynthesis} about itself. */
 interface SynthesisParams {
