@@ -319,15 +319,7 @@ export async function* multiStreamSynthesis(
   p: MultiStreamSynthesisParams,
 ): AsyncGenerator<AudioChunk> {
   const o = p.options;
-  const run = new StreamedSynthesis({
-    what: WHAT,
-    timeoutMs: o.timeoutMs,
-    flush: o.flush,
-    format: p.format,
-    monitor: p.monitor,
-    labels: p.labels,
-    signal: p.signal,
-  });
+  const run = new StreamedSynthesis(WHAT, p);
   const { control, queue, clock } = run;
   const fail = (err: EarshotError) => run.fail(err);
   const sent: { text: string; flush: boolean }[] = [];

@@ -55,17 +55,8 @@ export async function* streamInput(
     handshakeTimeout: o.timeoutMs,
     perMessageDeflate: false,
   });
-  const run = new StreamedSynthesis({
-    what,
-    timeoutMs: o.timeoutMs,
-    flush: o.flush,
-    format: p.format,
-    monitor: p.monitor,
-    labels: p.labels,
-    signal: p.signal,
-    onFail: () => {
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
-    },
+  const run = new StreamedSynthesis(what, p, () => {
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
   });
   const { control, queue } = run;
   const fail = (err: EarshotError) => run.fail(err);

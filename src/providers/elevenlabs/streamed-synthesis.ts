@@ -65,19 +65,14 @@ export function frameAudio(
   return undefined;
 }
 
-/** What a route tells {@link StreamedSynthesis} about itself. */
-interface SynthesisParams {
-  /** The call, for messages: "ElevenLabs stream-input synthesis". */
-  what: string;
-  timeoutMs: number;
-  flush: ElevenLabsFlushMode;
+/** What a route's call gives {@link StreamedSynthesis}: its params as the adapter passed them. */
+interface SynthesisCall {
+  options: { timeoutMs: number; flush: ElevenLabsFlushMode };
   /** The audio format of the chunks. */
   format: string;
   monitor: LatencyRecorder;
   labels: Labels;
   signal: AbortSignal | undefined;
-  /** Runs after the synthesis failed (e.g. to drop the socket at once). */
-  onFail?: () => void;
 }
 
 /** How a route carries the text (see {@link StreamedSynthesis.stream}). */
@@ -105,23 +100,35 @@ export class StreamedSynthesis {
   inputEnded = false;
   /** Where `tts` is measured from when no text piece went out (unset: nothing is recorded). */
   since: number | undefined;
-  readonly #p: SynthesisParams;
+  readonly #what: string;
+  readonly #timeoutMs: number;
+  readonly #flush: ElevenLabsFlushMode;
+  readonly #format: string;
+  readonly #onFail: (() => void) | undefined;
   #deadline: string;
   #pumping = true;
   #textIterator: AsyncIterator<string> | undefined;
   #completed = false;
 
-  constructor(p: SynthesisParams) {
-    this.#p = p;
+  /**
+   * @param what the call, for messages ("ElevenLabs stream-input synthesis").
+   * @param onFail runs after the synthesis failed (e.g. to drop the socket at once).
+   */
+  constructor(what: string, p: SynthesisCall, onFail?: () => void) {
+    this.#what = what;
+    this.#timeoutMs = p.options.timeoutMs;
+    this.#flush = p.options.flush;
+    this.#format = p.format;
+    this.#onFail = onFail;
     this.control = new CallControl(p.signal);
     this.clock = new StreamedSynthesisClock(p.monitor, p.labels);
-    this.#deadline = `${p.what}: the WebSocket did not open within ${p.timeoutMs} ms`;
+    this.#deadline = `${what}: the WebSocket did not open within ${this.#timeoutMs} ms`;
     this.control.signal.addEventListener(
       'abort',
       () => {
-        if (this.control.reason === 'aborted') this.fail(new AbortedError(`${p.what} was aborted.`));
+        if (this.control.reason === 'aborted') this.fail(new AbortedError(`${what} was aborted.`));
         else if (this.control.reason === 'timeout')
-          this.fail(new TimeoutError(`${this.#deadline}.`, p.timeoutMs));
+          this.fail(new TimeoutError(`${this.#deadline}.`, this.#timeoutMs));
       },
       { once: true },
     );
@@ -142,13 +149,13 @@ export class StreamedSynthesis {
     if (this.queue.settled) return;
     this.failure = err;
     this.queue.fail(err);
-    this.#p.onFail?.();
+    this.#onFail?.();
   }
 
   /** Audio is due now: a stall from here on is a `TimeoutError`. */
   expectAudio(): void {
-    this.#deadline = `${this.#p.what}: no audio from ElevenLabs within ${this.#p.timeoutMs} ms`;
-    this.control.arm(this.#p.timeoutMs);
+    this.#deadline = `${this.#what}: no audio from ElevenLabs within ${this.#timeoutMs} ms`;
+    this.control.arm(this.#timeoutMs);
   }
 
   /** Audio arrived. */
@@ -157,7 +164,7 @@ export class StreamedSynthesis {
     this.clock.audio();
     if (this.inputEnded) this.expectAudio();
     else this.control.disarm();
-    this.queue.push({ data, format: this.#p.format });
+    this.queue.push({ data, format: this.#format });
   }
 
   /**
@@ -182,7 +189,7 @@ export class StreamedSynthesis {
       if (next.done) break;
       const piece = next.value;
       if (typeof piece !== 'string' || piece.length === 0) continue;
-      const flush = flushesPiece(this.#p.flush, piece, pieces++);
+      const flush = flushesPiece(this.#flush, piece, pieces++);
       if (!(await route.send(wirePiece(piece), flush))) return;
       this.clock.sent(piece);
       if (flush && this.clock.firstAudioAt === undefined) this.expectAudio();
@@ -198,7 +205,7 @@ export class StreamedSynthesis {
    * belongs in the caller's `finally`, which runs after this one's.
    */
   async *stream(text: AsyncIterable<string>, route: SynthesisRoute): AsyncGenerator<AudioChunk> {
-    const what = this.#p.what;
+    const what = this.#what;
     let failed = false;
     const recordEnd = (outcome: CallOutcome) => this.clock.ended(outcome, this.since);
     try {
