@@ -6,6 +6,7 @@
  * `npm run mutation -- cache` where the script exists). CPU-heavy: not part of CI's default run.
  * Incremental: only mutants of changed code (or whose tests changed) run again.
  */
+import { areaConfig } from './base.mjs';
 
 export const CACHE_TESTS = [
   'test/cache/keys.test.ts',
@@ -16,25 +17,7 @@ export const CACHE_TESTS = [
   'test/cache/memory.test.ts',
 ];
 
-/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
-export default {
-  testRunner: 'vitest',
-  plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: 'stryker/vitest.cache.config.mjs', related: false },
+export default areaConfig({
+  area: 'cache',
   mutate: ['src/cache/keys.ts', 'src/cache/serializer.ts', 'src/cache/single-flight.ts'],
-  checkers: [],
-  coverageAnalysis: 'perTest',
-  incremental: true,
-  incrementalFile: 'reports/mutation/cache-incremental.json',
-  tempDirName: 'reports/mutation/.tmp-cache',
-  cleanTempDir: 'always',
-  concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
-  timeoutMS: 4_000,
-  timeoutFactor: 1.5,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/cache.html' },
-  jsonReporter: { fileName: 'reports/mutation/cache.json' },
-  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  thresholds: { high: 90, low: 80, break: null },
-  ignoreStatic: true,
-};
+});

@@ -10,5 +10,4 @@ export const CHUNKER_TESTS = ['test/pipeline/sentence-chunker.test.ts'];
 export default areaConfig({
   area: 'chunker',
   mutate: ['src/pipeline/sentence-chunker.ts'],
-  tests: CHUNKER_TESTS,
 });

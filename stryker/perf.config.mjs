@@ -36,5 +36,4 @@ export default areaConfig({
     'src/perf/tracked-decorator.ts',
     'src/perf/decorators.ts',
   ],
-  tests: PERF_TESTS,
 });

@@ -31,6 +31,9 @@ interface WindowSeries {
  * every `publishIntervalMs` while the window is current. Instances that stop publishing age
  * out: readers only look at the last N windows, and window keys expire.
  *
+ * Only samples recorded after the publisher was constructed are published (see the
+ * constructor): create it at startup, before traffic, and keep one per process.
+ *
  * @example
  * ```ts
  * import Redis from 'ioredis';
@@ -62,6 +65,17 @@ export class FleetPublisher {
   private pending: Promise<unknown> = Promise.resolve();
   private failing = false;
 
+  /**
+   * Reads nothing from Redis and starts no timer (call {@link start}). It takes the monitor's
+   * position at once: samples the monitor recorded **before this call are never published**.
+   * Why: the monitor keeps no time per sample, so the publisher cannot tell which window such
+   * history belongs to; filing it under the current window would pile minutes or hours of old
+   * latencies into it (and, after a publisher is re-created in the same process, count them
+   * twice). The monitor's own stats still hold those samples. So create the publisher before
+   * traffic; one created later (or re-created) starts the fleet's view of this instance there.
+   * @throws ConfigError on invalid options (a `publishIntervalMs` that does not divide
+   * `windowMs` included); InvalidArgumentError when the fleet prefix overlaps `cacheKeyPrefix`.
+   */
   constructor(
     private readonly redis: FleetRedis,
     monitor: IntervalSource,
@@ -91,7 +105,7 @@ export class FleetPublisher {
         ));
     this.reader = monitor.intervalReader();
     // Samples recorded before the publisher existed belong to no window it can name: skip them
-    // rather than pile hours of history into the current window.
+    // rather than pile hours of history into the current window (see the constructor's TSDoc).
     this.reader.read();
     this.lastTick = this.now();
   }

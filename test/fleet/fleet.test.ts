@@ -206,16 +206,36 @@ describe.runIf(redis)('fleet-wide percentiles over real Redis', () => {
     expect(range.operations[0]).toMatchObject({ count: 2, instances: 2 });
   });
 
-  it('publishes only what was recorded after the publisher was created', async () => {
+  it('publishes only what was recorded after the publisher was created (documented: history has no window)', async () => {
     const prefix = uniquePrefix();
     const c = clock(1_000_000_000_000);
     const m = new PerformanceMonitor();
-    for (let i = 0; i < 100; i++) m.record('stt', 9000); // history from before
-    const pub = new FleetPublisher(redis!, m, { prefix, now: c.now, instanceId: 'late' });
-    m.record('stt', 20);
+    // History from before, in an operation that goes on and in one that does not, with labels.
+    for (let i = 0; i < 100; i++) m.record('stt', 9000, { outcome: 'ok' });
+    for (let i = 0; i < 50; i++) m.record('llm', 7000, { outcome: 'error' });
+    const pub = new FleetPublisher(redis!, m, {
+      prefix,
+      now: c.now,
+      instanceId: 'late',
+      keepLabels: ['outcome'],
+    });
+    m.record('stt', 20, { outcome: 'ok' });
     await pub.flush();
-    const fleet = await new FleetReader(redis!, { prefix, now: c.now }).read({ windows: 1 });
-    expect(fleet.operations[0]).toMatchObject({ name: 'stt', count: 1 });
+    const reader = new FleetReader(redis!, { prefix, now: c.now });
+    const fleet = await reader.read({ windows: 1 });
+    expect(fleet.operations).toHaveLength(1);
+    expect(fleet.operations[0]).toMatchObject({ name: 'stt', count: 1, instances: 1 });
+    expect(fleet.operations[0]!.maxMs).toBeLessThan(9000);
+    // Nor does the history surface later, in the next window.
+    c.t += 60_000;
+    m.record('stt', 30, { outcome: 'ok' });
+    await pub.flush();
+    const both = await reader.read({ windows: 2 });
+    expect(both.operations).toHaveLength(1);
+    expect(both.operations[0]).toMatchObject({ name: 'stt', count: 2 });
+    expect(both.operations[0]!.maxMs).toBeLessThan(9000);
+    // The monitor itself still holds everything.
+    expect(m.stats('stt')?.count).toBe(102);
   });
 
   it('rejects a publish interval that does not divide the window', () => {

@@ -34,7 +34,7 @@ import type { DeepgramSdk } from './sdk.js';
 
 type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 /** The SDK's live socket (`await client.listen.v1.connect(...)`). */
-export type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
+type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
 
 interface CloseEventLike {
   code?: number;
@@ -46,7 +46,7 @@ const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]
 const MAX_TIMELINE = 4096;
 
 /** Everything a session needs from the adapter. */
-export interface LiveSessionParams {
+interface LiveSessionParams {
   socket: ListenSocket;
   monitor: LatencyRecorder;
   /** `provider` and `model` labels. */

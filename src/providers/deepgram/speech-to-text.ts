@@ -6,7 +6,7 @@
 
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, ProviderError } from '../../errors.js';
-import { raceAbort } from '../../internal/abort.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type {
   AudioFormat,
@@ -25,7 +25,6 @@ import {
   outcomeOf,
   raceControl,
   resolveApiKey,
-  throwIfAborted,
 } from '../shared/index.js';
 import { malformed, mapDeepgramError, PROVIDER } from './errors.js';
 import { DeepgramLiveSession } from './live-session.js';

@@ -16,22 +16,15 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
-import { AbortedError, type EarshotError, isEarshotError, TimeoutError } from '../../errors.js';
+import { type EarshotError, isEarshotError, TimeoutError } from '../../errors.js';
 import { raceAbort } from '../../internal/abort.js';
 import type { Labels } from '../../perf/index.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
-import {
-  AsyncQueue,
-  CallControl,
-  type CallOutcome,
-  type LatencyRecorder,
-  outcomeOf,
-  providerError,
-} from '../shared/index.js';
-import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
-import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
+import { type LatencyRecorder, providerError } from '../shared/index.js';
+import { detailOf, malformed, PROVIDER, statusError } from './errors.js';
+import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
+import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
 type Ws = InstanceType<WsClass>;
@@ -99,7 +92,7 @@ interface ContextSink {
 }
 
 /** Everything a connection needs. */
-export interface ConnectionParams {
+interface ConnectionParams {
   WebSocket: WsClass;
   url: string;
   apiKey: string;
@@ -265,30 +258,20 @@ export class MultiStreamConnection {
   }
 
   #onMessage(data: unknown, isBinary: boolean): void {
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary frame');
-      const parsed: unknown = JSON.parse(String(data));
-      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      this.#failAll(malformed(WHAT, '(frame)', 'expected a JSON object', this.requestId));
-      return;
-    }
-    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
-      this.#failAll(inBandError(msg, WHAT));
+    const msg = readFrame(data, isBinary, WHAT, this.requestId);
+    if (isEarshotError(msg)) {
+      this.#failAll(msg);
       return;
     }
     const rawId = msg.contextId ?? msg.context_id;
     const sink = typeof rawId === 'string' ? this.#contexts.get(rawId) : undefined;
     if (!sink) return; // a context we closed (barge-in) or never opened: its audio is dropped
-    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
-      const bytes = Buffer.from(msg.audio, 'base64');
-      if (bytes.length > 0) sink.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
-      this.#failAll(malformed(WHAT, 'audio', 'expected a base64 string or null', this.requestId));
+    const audio = frameAudio(msg, WHAT, this.requestId);
+    if (isEarshotError(audio)) {
+      this.#failAll(audio);
       return;
     }
+    if (audio) sink.audio(audio);
     if (msg.isFinal === true || msg.is_final === true) sink.final();
   }
 
@@ -310,7 +293,7 @@ export class MultiStreamConnection {
 }
 
 /** What one synthesis needs from the adapter. */
-export interface MultiStreamSynthesisParams {
+interface MultiStreamSynthesisParams {
   /** The pooled connection (`fresh`: never the current one, after it died). */
   connect(fresh: boolean): { connection: MultiStreamConnection; warm: boolean };
   options: Options;
@@ -336,32 +319,11 @@ export async function* multiStreamSynthesis(
   p: MultiStreamSynthesisParams,
 ): AsyncGenerator<AudioChunk> {
   const o = p.options;
-  const control = new CallControl(p.signal);
-  const queue = new AsyncQueue<AudioChunk>();
+  const run = new StreamedSynthesis(WHAT, p);
+  const { control, queue, clock } = run;
+  const fail = (err: EarshotError) => run.fail(err);
   const sent: { text: string; flush: boolean }[] = [];
-  let failure: EarshotError | undefined;
-  let inputEnded = false;
   let retried = false;
-  let deadline = `${WHAT}: the WebSocket did not open within ${o.timeoutMs} ms`;
-  const clock = new StreamedSynthesisClock(p.monitor, p.labels);
-
-  const fail = (err: EarshotError) => {
-    if (queue.settled) return;
-    failure = err;
-    queue.fail(err);
-  };
-  control.signal.addEventListener(
-    'abort',
-    () => {
-      if (control.reason === 'aborted') fail(new AbortedError(`${WHAT} was aborted.`));
-      else if (control.reason === 'timeout') fail(new TimeoutError(`${deadline}.`, o.timeoutMs));
-    },
-    { once: true },
-  );
-  const expectAudio = () => {
-    deadline = `${WHAT}: no audio from ElevenLabs within ${o.timeoutMs} ms`;
-    control.arm(o.timeoutMs);
-  };
 
   const endInput = (a: Attempt) => {
     if (a.ended) return;
@@ -377,18 +339,8 @@ export async function* multiStreamSynthesis(
     clock.labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
     const a: Attempt = { connection, contextId: '', ended: false };
     a.contextId = connection.openContext({
-      audio: (data) => {
-        if (queue.settled) return;
-        clock.audio();
-        if (inputEnded) expectAudio();
-        else control.disarm();
-        queue.push({ data, format: p.format });
-      },
-      final: () => {
-        if (!inputEnded || queue.settled) return;
-        control.disarm();
-        queue.end();
-      },
+      audio: (data) => run.audio(data),
+      final: () => run.final(),
       fail: (err) => {
         // A connection that died before any audio of this synthesis: once, a fresh one.
         const retryable = err instanceof Error && (err as { retryable?: boolean }).retryable === true;
@@ -410,67 +362,37 @@ export async function* multiStreamSynthesis(
     for (const piece of sent) {
       connection.send({ text: piece.text, context_id: a.contextId, ...(piece.flush ? { flush: true } : {}) });
     }
-    if (inputEnded) {
+    if (run.inputEnded) {
       endInput(a);
-      expectAudio();
-    } else if (sent.some((s) => s.flush)) expectAudio();
+      run.expectAudio();
+    } else if (sent.some((s) => s.flush)) run.expectAudio();
     return a;
   };
 
-  let pumping = true;
-  let textIterator: AsyncIterator<string> | undefined;
-  const pump = async () => {
-    textIterator = text[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await textIterator.next();
-      if (!pumping || queue.settled) return;
-      if (next.done) break;
-      const piece = next.value;
-      if (typeof piece !== 'string' || piece.length === 0) continue;
-      const flush = flushesPiece(o.flush, piece, sent.length);
-      const out = wirePiece(piece);
-      const a = await current;
-      if (!pumping || queue.settled) return;
-      sent.push({ text: out, flush });
-      a.connection.send({ text: out, context_id: a.contextId, ...(flush ? { flush: true } : {}) });
-      clock.sent(piece);
-      if (flush && clock.firstAudioAt === undefined) expectAudio();
-    }
-    inputEnded = true;
-    endInput(await current);
-    expectAudio();
-  };
-
-  let completed = false;
-  let failed = false;
-  const recordEnd = (outcome: CallOutcome) => clock.ended(outcome);
   current = start(false);
   current.catch((err: unknown) => fail(isEarshotError(err) ? err : malformed(WHAT, '(open)', String(err))));
   try {
-    await current;
-    pump().catch((err: unknown) => fail(textStreamFailure(WHAT, err)));
-    for await (const chunk of queue) yield chunk;
-    completed = true;
-    clock.ended('ok');
-    p.onUsage?.({ mode: 'websocket', characters: clock.characters });
-  } catch (err) {
-    const mapped = failure ?? (isEarshotError(err) ? err : malformed(WHAT, '(stream)', String(err)));
-    failed = true;
-    recordEnd(outcomeOf(mapped));
-    throw mapped;
+    yield* run.stream(text, {
+      open: async () => {
+        await current;
+      },
+      send: async (piece, flush) => {
+        const a = await current;
+        if (!run.live) return false;
+        sent.push({ text: piece, flush });
+        a.connection.send({ text: piece, context_id: a.contextId, ...(flush ? { flush: true } : {}) });
+        return true;
+      },
+      endInput: async () => endInput(await current),
+      done: () => p.onUsage?.({ mode: 'websocket', characters: clock.characters }),
+    });
   } finally {
-    // Neither completed nor failed: the consumer stopped early (barge-in), which cancels like an abort.
-    if (!completed && !failed) recordEnd('aborted');
-    pumping = false;
-    control.abort('closed');
-    control.dispose();
-    if (!completed) void textIterator?.return?.()?.catch?.(() => {});
     // Stop this context (no more audio for it); the connection stays for the next turn.
     const a = await current.catch(() => undefined);
     if (a) {
-      if (!completed) a.connection.send({ context_id: a.contextId, close_context: true });
+      if (!run.completed) a.connection.send({ context_id: a.contextId, close_context: true });
       // A missed deadline leaves the socket's health unknown: the next turn gets a fresh one.
-      if (failure instanceof TimeoutError) a.connection.retire();
+      if (run.failure instanceof TimeoutError) a.connection.retire();
       a.connection.releaseContext(a.contextId);
     }
   }

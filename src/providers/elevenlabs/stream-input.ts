@@ -13,28 +13,20 @@
  * @module
  */
 
-import type { EarshotError } from '../../errors.js';
-import { AbortedError, isEarshotError, TimeoutError } from '../../errors.js';
+import { AbortedError, type EarshotError, isEarshotError } from '../../errors.js';
 import type { Labels } from '../../perf/index.js';
 import type { AudioChunk } from '../../pipeline/contracts.js';
-import {
-  AsyncQueue,
-  CallControl,
-  type CallOutcome,
-  type LatencyRecorder,
-  outcomeOf,
-  providerError,
-} from '../shared/index.js';
-import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
+import { type LatencyRecorder, providerError } from '../shared/index.js';
+import { detailOf, PROVIDER, statusError } from './errors.js';
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
-import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
+import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
+import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
 /** Everything one stream-input call needs from the adapter. */
-export interface StreamInputParams {
+interface StreamInputParams {
   WebSocket: WsClass;
   apiKey: string;
   baseUrl: string;
@@ -56,34 +48,18 @@ export async function* streamInput(
 ): AsyncGenerator<AudioChunk> {
   const o = p.options;
   const what = 'ElevenLabs stream-input synthesis';
-  const control = new CallControl(p.signal);
-  const queue = new AsyncQueue<AudioChunk>();
-  let failure: EarshotError | undefined;
   let requestId: string | undefined;
-  let inputEnded = false;
-  const clock = new StreamedSynthesisClock(p.monitor, p.labels);
-  let deadline = `${what}: the WebSocket did not open within ${o.timeoutMs} ms`;
 
   const ws = new p.WebSocket(webSocketUrl(p.baseUrl, o, p.format, 'stream-input'), {
     headers: { 'xi-api-key': p.apiKey },
     handshakeTimeout: o.timeoutMs,
     perMessageDeflate: false,
   });
-
-  const fail = (err: EarshotError) => {
-    if (queue.settled) return;
-    failure = err;
-    queue.fail(err);
+  const run = new StreamedSynthesis(what, p, () => {
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
-  };
-  control.signal.addEventListener(
-    'abort',
-    () => {
-      if (control.reason === 'aborted') fail(new AbortedError(`${what} was aborted.`));
-      else if (control.reason === 'timeout') fail(new TimeoutError(`${deadline}.`, o.timeoutMs));
-    },
-    { once: true },
-  );
+  });
+  const { control, queue } = run;
+  const fail = (err: EarshotError) => run.fail(err);
 
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -114,65 +90,34 @@ export async function* streamInput(
     });
     control.signal.addEventListener(
       'abort',
-      () => reject(failure ?? new AbortedError(`${what} was aborted.`)),
+      () => reject(run.failure ?? new AbortedError(`${what} was aborted.`)),
       {
         once: true,
       },
     );
   });
 
-  // Audio is expected (and a stall is an error) only after a flush or the end of input.
-  const expectAudio = () => {
-    deadline = `${what}: no audio from ElevenLabs within ${o.timeoutMs} ms`;
-    control.arm(o.timeoutMs);
-  };
-
   // Registered before the socket opens: a frame can arrive in the same packet as the handshake.
   const onMessage = (data: unknown, isBinary: boolean) => {
     if (queue.settled) return;
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary frame');
-      const parsed: unknown = JSON.parse(String(data));
-      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      fail(malformed(what, '(frame)', 'expected a JSON object', requestId));
+    const msg = readFrame(data, isBinary, what, requestId);
+    if (isEarshotError(msg)) {
+      fail(msg);
       return;
     }
-    if (typeof msg.message === 'string' || typeof msg.error === 'string') {
-      fail(inBandError(msg, what));
+    const audio = frameAudio(msg, what, requestId);
+    if (isEarshotError(audio)) {
+      fail(audio);
       return;
     }
-    if (typeof msg.audio === 'string' && msg.audio.length > 0) {
-      const bytes = Buffer.from(msg.audio, 'base64');
-      if (bytes.length > 0) {
-        clock.audio();
-        if (inputEnded) expectAudio();
-        else control.disarm();
-        queue.push({
-          data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          format: p.format,
-        });
-      }
-    } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
-      fail(malformed(what, 'audio', 'expected a base64 string or null', requestId));
-      return;
-    }
-    // The final message answers our end of input. It ends the synthesis by itself: a server
-    // that then neither closes nor speaks must not hold the caller (no deadline runs after it).
-    // Before the end of input it cannot be the answer, and is ignored: a close after it is
-    // still "closed before the final message", never a silently shortened reply.
-    if (msg.isFinal === true && inputEnded) {
-      control.disarm();
-      queue.end();
-    }
+    if (audio) run.audio(audio);
+    if (msg.isFinal === true) run.final();
   };
 
   const onClose = (code: number, reason: Buffer) => {
     if (queue.settled || ws.readyState === ws.CONNECTING) return;
     control.disarm();
-    if (code === 1000 && inputEnded) {
+    if (code === 1000 && run.inputEnded) {
       queue.end();
       return;
     }
@@ -186,66 +131,41 @@ export async function* streamInput(
     );
   };
 
-  let pumping = true;
-  let textIterator: AsyncIterator<string> | undefined;
-  const pump = async () => {
-    ws.send(JSON.stringify({ text: ' ', ...initSettings(o) }));
-    textIterator = text[Symbol.asyncIterator]();
-    let pieces = 0;
-    for (;;) {
-      const next = await textIterator.next();
-      if (!pumping || queue.settled) return;
-      if (next.done) break;
-      const piece = next.value;
-      if (typeof piece !== 'string' || piece.length === 0) continue;
-      const flush = flushesPiece(o.flush, piece, pieces++);
-      const sent = wirePiece(piece);
-      ws.send(JSON.stringify(flush ? { text: sent, flush: true } : { text: sent }));
-      clock.sent(piece);
-      if (flush && clock.firstAudioAt === undefined) expectAudio();
-    }
-    inputEnded = true;
-    ws.send(JSON.stringify({ text: '' }));
-    expectAudio();
-  };
-
-  let completed = false;
-  let failed = false;
-  let started = 0;
-  // Measured from the first text piece (or, before one was sent, from the open socket).
-  const recordEnd = (outcome: CallOutcome) => clock.ended(outcome, started);
   try {
-    control.arm(o.timeoutMs);
-    ws.on('message', onMessage);
-    ws.on('close', onClose);
-    await opened;
-    control.disarm();
-    ws.on('error', (err) =>
-      fail(
-        providerError(PROVIDER, `${what}: WebSocket error (${err.message}).`, { retryable: true, requestId }),
-      ),
-    );
-    started = performance.now();
-    // The text source failed (or a send did): end the synthesis with that error.
-    pump().catch((err: unknown) => fail(textStreamFailure(what, err)));
-    for await (const chunk of queue) yield chunk;
-    completed = true;
-    clock.ended('ok');
-    p.onUsage?.({ mode: 'websocket', characters: clock.characters, ...(requestId ? { requestId } : {}) });
-  } catch (err) {
-    const mapped = isEarshotError(err) ? err : (failure ?? malformed(what, '(stream)', String(err)));
-    failed = true;
-    recordEnd(outcomeOf(mapped));
-    throw mapped;
+    yield* run.stream(text, {
+      open: async () => {
+        control.arm(o.timeoutMs);
+        ws.on('message', onMessage);
+        ws.on('close', onClose);
+        await opened;
+        control.disarm();
+        ws.on('error', (err) =>
+          fail(
+            providerError(PROVIDER, `${what}: WebSocket error (${err.message}).`, {
+              retryable: true,
+              requestId,
+            }),
+          ),
+        );
+        // Measured from the first text piece (or, before one was sent, from the open socket).
+        run.since = performance.now();
+      },
+      begin: () => ws.send(JSON.stringify({ text: ' ', ...initSettings(o) })),
+      send: (piece, flush) => {
+        ws.send(JSON.stringify(flush ? { text: piece, flush: true } : { text: piece }));
+        return true;
+      },
+      endInput: () => ws.send(JSON.stringify({ text: '' })),
+      done: () =>
+        p.onUsage?.({
+          mode: 'websocket',
+          characters: run.clock.characters,
+          ...(requestId ? { requestId } : {}),
+        }),
+    });
   } finally {
-    // Neither completed nor failed: the consumer stopped early, which cancels like an abort.
-    if (!completed && !failed) recordEnd('aborted');
-    pumping = false;
-    control.abort('closed');
-    control.dispose();
-    if (!completed) void textIterator?.return?.()?.catch?.(() => {});
     if (ws.readyState === ws.OPEN) {
-      if (completed) ws.close(1000);
+      if (run.completed) ws.close(1000);
       else ws.terminate();
     } else if (ws.readyState === ws.CONNECTING) ws.terminate();
   }

@@ -6,7 +6,7 @@
  */
 
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
-import { raceAbort } from '../../internal/abort.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type {
   AudioChunk,
@@ -24,7 +24,6 @@ import {
   outcomeOf,
   raceControl,
   resolveApiKey,
-  throwIfAborted,
 } from '../shared/index.js';
 import { malformed, mapElevenLabsError, PROVIDER, requestIdOf } from './errors.js';
 import { MultiStreamConnection, multiStreamSynthesis, webSocketUrl } from './multi-stream.js';

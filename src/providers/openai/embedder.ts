@@ -4,6 +4,7 @@
  */
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { InvalidArgumentError } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type { Embedder, StageCallOptions } from '../../pipeline/contracts.js';
 import {
@@ -12,7 +13,6 @@ import {
   type LatencyRecorder,
   outcomeOf,
   recorderOf,
-  throwIfAborted,
 } from '../shared/index.js';
 import { malformed, mapOpenAIError, PROVIDER } from './errors.js';
 import {

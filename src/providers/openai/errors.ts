@@ -74,7 +74,7 @@ function adviceFor(status: number, retryAfter: string | null | undefined): strin
 }
 
 /** What was being done, for messages, plus how to tell our deadlines apart. */
-export interface MapContext {
+interface MapContext {
   /** E.g. `OpenAI chat completion (gpt-4o-mini)`. */
   what: string;
   /** The call's control (caller abort vs. our idle/whole-call deadline). */

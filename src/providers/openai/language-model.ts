@@ -8,6 +8,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
 import { InvalidArgumentError } from '../../errors.js';
+import { throwIfAborted } from '../../internal/abort.js';
 import { OP } from '../../perf/operations.js';
 import type {
   ChatMessage,
@@ -18,14 +19,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from '../../pipeline/contracts.js';
-import {
-  CallControl,
-  type LatencyRecorder,
-  outcomeOf,
-  providerError,
-  recorderOf,
-  throwIfAborted,
-} from '../shared/index.js';
+import { CallControl, type LatencyRecorder, outcomeOf, providerError, recorderOf } from '../shared/index.js';
 import { malformed, mapOpenAIError, PROVIDER } from './errors.js';
 import { toFinishReason, toOpenAIMessages, toOpenAITools } from './messages.js';
 import {

@@ -5,9 +5,9 @@
  */
 import type { OpenAI } from 'openai';
 import { MissingDependencyError, registerSecret } from '../../errors.js';
-import { raceAbort } from '../../internal/abort.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import type { StageCallOptions } from '../../pipeline/contracts.js';
-import { lazyAsync, optionalPeerLoader, resolveApiKey, throwIfAborted } from '../shared/index.js';
+import { lazyAsync, optionalPeerLoader, resolveApiKey } from '../shared/index.js';
 
 /** The `openai` module. */
 export type OpenAISdk = typeof import('openai');
@@ -26,7 +26,7 @@ export function loadOpenAISdk(feature: string, importer?: () => Promise<OpenAISd
 }
 
 /** Connection settings shared by the language model and the embedder. */
-export interface OpenAIConnection {
+interface OpenAIConnection {
   apiKey: string;
   baseURL?: string | undefined;
   organization?: string | undefined;
@@ -38,7 +38,7 @@ export interface OpenAIConnection {
 }
 
 /** Builds a client from the loaded SDK. */
-export function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient {
+function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient {
   const Ctor = sdk.OpenAI ?? sdk.default;
   return new Ctor({
     apiKey: c.apiKey,
@@ -53,7 +53,7 @@ export function createClient(sdk: OpenAISdk, c: OpenAIConnection): OpenAIClient 
 }
 
 /** The connection options the language model and the embedder share, once parsed. */
-export interface OpenAIClientOptions extends Omit<OpenAIConnection, 'apiKey'> {
+interface OpenAIClientOptions extends Omit<OpenAIConnection, 'apiKey'> {
   apiKey?: string | undefined;
   /** An existing client: used as is (its key is still registered as a secret). */
   client?: OpenAIClient | undefined;
@@ -91,7 +91,7 @@ export function openAIClientSource(
 }
 
 /** A connection used within this many ms is still warm: prewarm then sends nothing. */
-export const WARM_FOR_MS = 2_000;
+const WARM_FOR_MS = 2_000;
 
 /**
  * Keeps the connection to OpenAI warm for one adapter: {@link OpenAIWarmth.prewarm} sends the

@@ -63,7 +63,7 @@ export function settlePineconeCall(state: PineconeCallState, failure?: CallOutco
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** Operation name of a Pinecone URL, for metrics: `query`, `upsert`, `delete`, `stats`, `describe_index`... */
-export function operationOf(url: string, method: string): string {
+function operationOf(url: string, method: string): string {
   let path = url;
   try {
     path = new URL(url).pathname;

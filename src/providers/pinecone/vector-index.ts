@@ -4,7 +4,7 @@
  */
 import type { Index, Pinecone, PineconeConfiguration, RecordMetadata } from '@pinecone-database/pinecone';
 import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
-import { raceAbort } from '../../internal/abort.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import type {
   SearchOptions,
   SearchResult,
@@ -12,14 +12,7 @@ import type {
   VectorIndex,
   VectorRecord,
 } from '../../pipeline/contracts.js';
-import {
-  type LatencyRecorder,
-  lazyAsync,
-  outcomeOf,
-  recorderOf,
-  resolveApiKey,
-  throwIfAborted,
-} from '../shared/index.js';
+import { type LatencyRecorder, lazyAsync, outcomeOf, recorderOf, resolveApiKey } from '../shared/index.js';
 import { malformed, mapPineconeError, PROVIDER } from './errors.js';
 import {
   normalizeHost,

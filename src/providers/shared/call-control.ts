@@ -5,7 +5,6 @@
  * @module
  */
 
-import { AbortedError } from '../../errors.js';
 import { raceAbort } from '../../internal/abort.js';
 
 /** Why a call was stopped: the caller's AbortSignal, or our deadline. */
@@ -74,12 +73,6 @@ export class CallControl {
     this.disarm();
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
   }
-}
-
-/** Throws AbortedError (caused by the signal's reason) if `signal` already fired. */
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted)
-    throw new AbortedError(`${what} was aborted before it started.`, { cause: signal.reason });
 }
 
 /**

@@ -41,7 +41,7 @@ export function networkCode(err: unknown): string | undefined {
 }
 
 /** What a ProviderError says about the remote call besides its message. */
-export interface ProviderErrorInfo {
+interface ProviderErrorInfo {
   retryable: boolean;
   status?: number | undefined;
   /** Left out when empty. */
@@ -88,7 +88,7 @@ export interface StatusInfo {
  * throw httpStatusError('deepgram', 'Deepgram transcription', 401, { advice: 'Check the API key.' });
  * ```
  */
-export function httpStatusError(
+function httpStatusError(
   provider: string,
   what: string,
   status: number,
@@ -111,7 +111,7 @@ export function httpStatusError(
  * The provider answered with a body or frame that is not what its API documents.
  * `providerName` is the human name (`Deepgram`), `provider` the label (`deepgram`).
  */
-export function unexpectedResponse(
+function unexpectedResponse(
   provider: string,
   providerName: string,
   info: {
@@ -154,7 +154,7 @@ export function mapStoppedCall(
 }
 
 /** What {@link createProviderErrors} needs to know about a provider. */
-export interface ProviderErrorsSpec {
+interface ProviderErrorsSpec {
   /** The `provider` field and metric label, e.g. `deepgram`. */
   provider: string;
   /** The name in messages, e.g. `Deepgram`. */

@@ -23,7 +23,7 @@ interface FernErrorLike {
 }
 
 /** The HTTP answer behind a Fern SDK error. */
-export interface FernHttpFailure {
+interface FernHttpFailure {
   status: number;
   /** The parsed error body (JSON) or its text. */
   body: unknown;
@@ -40,19 +40,19 @@ export interface FernHttpFailure {
  * if (http) return statusError(http.status, what, { retryAfter: http.headers?.get('retry-after') });
  * ```
  */
-export function fernHttpFailure(err: unknown): FernHttpFailure | undefined {
+function fernHttpFailure(err: unknown): FernHttpFailure | undefined {
   const e = (err ?? {}) as FernErrorLike;
   if (typeof e.statusCode !== 'number') return undefined;
   return { status: e.statusCode, body: e.body, headers: e.rawResponse?.headers };
 }
 
 /** True when `err` is the SDK's own timeout (`DeepgramTimeoutError`, `ElevenLabsTimeoutError`). */
-export function isFernTimeout(err: unknown, sdkName: string): boolean {
+function isFernTimeout(err: unknown, sdkName: string): boolean {
   return (err as FernErrorLike | null)?.name === `${sdkName}TimeoutError`;
 }
 
 /** The call a Fern SDK error came from. */
-export interface FernCallContext {
+interface FernCallContext {
   /** What was being done, for messages. */
   what: string;
   /** The deadline our control (or the SDK's own timeout) enforces. */
@@ -64,7 +64,7 @@ export interface FernCallContext {
 }
 
 /** The provider's own part of {@link mapFernSdkError}. */
-export interface FernWording {
+interface FernWording {
   /** The message of the TimeoutError. */
   timeout: string;
   /** The provider's explanation and request id in an HTTP error answer. */

@@ -7,30 +7,17 @@
  */
 export { resolveApiKey } from './api-key.js';
 export { AsyncQueue } from './async-queue.js';
-export { CallControl, raceControl, type StopReason, throwIfAborted } from './call-control.js';
+export { CallControl, raceControl, type StopReason } from './call-control.js';
 export {
   createProviderErrors,
   type HeadersLike,
-  httpStatusError,
   isRetryableHttpStatus,
   mapStoppedCall,
   networkCode,
-  type ProviderErrorInfo,
-  type ProviderErrors,
-  type ProviderErrorsSpec,
   providerError,
-  type StatusInfo,
-  unexpectedResponse,
 } from './error-mapping.js';
-export {
-  type FernCallContext,
-  type FernHttpFailure,
-  type FernWording,
-  fernHttpFailure,
-  isFernTimeout,
-  mapFernSdkError,
-} from './fern-errors.js';
+export { mapFernSdkError } from './fern-errors.js';
 export { lazyAsync } from './lazy.js';
-export { importOptional, optionalPeerLoader } from './optional-import.js';
+export { optionalPeerLoader } from './optional-import.js';
 export { type CallOutcome, type LatencyRecorder, NO_RECORDING, outcomeOf, recorderOf } from './outcome.js';
 export { finiteNumber } from './wire.js';

@@ -19,7 +19,7 @@ function isModuleNotFound(err: unknown): boolean {
  * const sdk = await importOptional('@deepgram/sdk', 'DeepgramSpeechToText', () => import('@deepgram/sdk'));
  * ```
  */
-export async function importOptional<T>(
+async function importOptional<T>(
   packageName: string,
   feature: string,
   importer: () => Promise<T>,
