@@ -33,6 +33,12 @@ export interface SpeechItem {
   phrase: boolean;
   /** Streamed TTS input: the text pieces of one model call, spoken by one `synthesizeStream`. */
   feed?: TextFeed;
+  /**
+   * Streamed input, once its audio played: how far into the feed's text the played audio
+   * reached, in non-space characters. `aligned` when the TTS said (chunk `text`); else the
+   * text sent to the voice by the time of the last audio played (an upper bound).
+   */
+  reached?: { aligned: boolean; chars: number };
 }
 
 /** @internal The synthesis of one item; receives chunks through `onChunk`. */

@@ -31,7 +31,7 @@ import {
 import { detailOf, inBandError, malformed, PROVIDER, statusError } from './errors.js';
 import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
+import { alignedText, StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
 type Ws = InstanceType<WsClass>;
@@ -93,7 +93,8 @@ export function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
 
 /** Where a connection delivers what it receives for one context. */
 interface ContextSink {
-  audio(bytes: Uint8Array): void;
+  /** `text`: what the audio speaks, from the message's alignment (see `alignedText`). */
+  audio(bytes: Uint8Array, text: string | undefined): void;
   final(): void;
   fail(err: EarshotError): void;
 }
@@ -284,7 +285,8 @@ export class MultiStreamConnection {
     if (!sink) return; // a context we closed (barge-in) or never opened: its audio is dropped
     if (typeof msg.audio === 'string' && msg.audio.length > 0) {
       const bytes = Buffer.from(msg.audio, 'base64');
-      if (bytes.length > 0) sink.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (bytes.length > 0)
+        sink.audio(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), alignedText(msg));
     } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
       this.#failAll(malformed(WHAT, 'audio', 'expected a base64 string or null', this.requestId));
       return;
@@ -377,12 +379,12 @@ export async function* multiStreamSynthesis(
     clock.labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
     const a: Attempt = { connection, contextId: '', ended: false };
     a.contextId = connection.openContext({
-      audio: (data) => {
+      audio: (data, spoken) => {
         if (queue.settled) return;
         clock.audio();
         if (inputEnded) expectAudio();
         else control.disarm();
-        queue.push({ data, format: p.format });
+        queue.push({ data, format: p.format, ...(spoken === undefined ? {} : { text: spoken }) });
       },
       final: () => {
         if (!inputEnded || queue.settled) return;

@@ -29,7 +29,7 @@ import { detailOf, inBandError, malformed, PROVIDER, statusError } from './error
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import { type ElevenLabsUsage, flushesPiece, type ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
-import { StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
+import { alignedText, StreamedSynthesisClock, textStreamFailure, wirePiece } from './stream-clock.js';
 
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 
@@ -150,9 +150,11 @@ export async function* streamInput(
         clock.audio();
         if (inputEnded) expectAudio();
         else control.disarm();
+        const spoken = alignedText(msg);
         queue.push({
           data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
           format: p.format,
+          ...(spoken === undefined ? {} : { text: spoken }),
         });
       }
     } else if (msg.audio !== undefined && msg.audio !== null && typeof msg.audio !== 'string') {
