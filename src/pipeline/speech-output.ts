@@ -175,9 +175,11 @@ export class SpeechOutput {
     for (let k = 0; k < items.length; k++) {
       const item = items[k] as SpeechItem;
       const reached = item.reached;
-      if (!item.feed || !reached) continue;
-      // A stream that ended spoke all its text (a transformText may have changed the count).
-      const chars = item.done ? Number.POSITIVE_INFINITY : reached.chars;
+      if (!item.feed || !reached || reached.handedOut === 0) continue;
+      // A stream whose audio the host got all of spoke all its text (a transformText may have
+      // changed the count).
+      const whole = item.done && reached.handedOut === reached.emitted;
+      const chars = whole ? Number.POSITIVE_INFINITY : reached.chars;
       const end = (items[k + 1] as SpeechItem | undefined)?.index ?? this.sentences.length;
       let before = 0;
       for (let i = item.index; i < end; i++) {
@@ -239,27 +241,37 @@ export class SpeechOutput {
         timeline.firstAudioSpanId = item.audioSpan?.id;
       }
       timeline.marks.lastAudio = at;
-      if (!this.audioStarted[item.index]) {
+      this.firstAudioAt[item.index] ??= at;
+      const reached = item.feed ? this.#streamReached(item, item.feed, chunk) : undefined;
+      // Heard once the host got it: audio a barge-in dropped from the buffer never counts.
+      state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk }, () => {
         this.audioStarted[item.index] = true;
-        this.firstAudioAt[item.index] = at;
-      }
-      if (item.feed) this.#streamReached(item, item.feed, chunk);
-      state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk });
+        reached?.();
+      });
     });
   }
 
-  /** Played audio of a stream: how far into its text it reached (see `SpeechItem.reached`). */
-  #streamReached(item: SpeechItem, feed: TextFeed, chunk: AudioChunk): void {
-    item.reached ??= { aligned: false, chars: 0 };
+  /**
+   * A stream's audio chunk, emitted now: what it tells of how far the stream got (see
+   * `SpeechItem.reached`), to apply once the host has it.
+   */
+  #streamReached(item: SpeechItem, feed: TextFeed, chunk: AudioChunk): () => void {
+    const spoken = chunk.text === undefined ? undefined : nonSpaceLength(chunk.text);
+    // The voice does not say where it is: it cannot be past the text it was sent by now.
+    const sent = spoken === undefined ? nonSpaceLength(feed.text()) : 0;
+    item.reached ??= { aligned: false, chars: 0, emitted: 0, handedOut: 0 };
     const reached = item.reached;
-    if (chunk.text !== undefined) {
-      if (!reached.aligned) reached.chars = 0;
-      reached.aligned = true;
-      reached.chars += nonSpaceLength(chunk.text);
-    } else if (!reached.aligned) {
-      // The voice does not say where it is: it cannot be past the text it was sent.
-      reached.chars = nonSpaceLength(feed.text());
-    }
+    reached.emitted++;
+    return () => {
+      reached.handedOut++;
+      if (spoken !== undefined) {
+        if (!reached.aligned) reached.chars = 0;
+        reached.aligned = true;
+        reached.chars += spoken;
+      } else if (!reached.aligned) {
+        reached.chars = Math.max(reached.chars, sent);
+      }
+    };
   }
 
   /**

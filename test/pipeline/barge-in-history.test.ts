@@ -11,6 +11,7 @@ import {
   createVoicePipeline,
   SentenceChunker,
   type TextToSpeech,
+  type Turn,
   type TurnEvent,
   type TurnResult,
   type VoicePipelineOptions,
@@ -19,9 +20,11 @@ import { ElevenLabsTextToSpeech } from '../../src/providers/elevenlabs/index.js'
 import {
   type FakeElevenLabs,
   FakeLanguageModel,
+  FakeSpeechToText,
   FakeStreamingTextToSpeech,
   FakeTextToSpeech,
   startFakeElevenLabs,
+  synthesizeFakeSpeech,
   transcribeFakeSpeech,
 } from '../../src/testing/index.js';
 import { concat, MemoryStore } from './helpers.js';
@@ -148,6 +151,49 @@ describe('barge-in: the history holds only what was heard', () => {
       expect(interrupted).toBeGreaterThan(0);
     }, 120_000);
   }
+
+  it('sentence: audio buffered behind the cut is not heard, even when it was queued in the same tick', async () => {
+    const inner = sentenceVoice();
+    let calls = 0;
+    // The first sentence is slow; the middle ones are synthesized (run-ahead) meanwhile, and all
+    // their audio is queued at once when the first one ends. The last one is slower still, so
+    // the turn is not over when the host reads the second sentence's audio.
+    const tts: TextToSpeech = {
+      provider: 'slow-first',
+      defaultFormat: inner.defaultFormat,
+      async *synthesize(text, o) {
+        const call = calls++;
+        if (call === 0 || call === SENTENCES.length - 1)
+          await new Promise((r) => setTimeout(r, call === 0 ? 80 : 400));
+        yield* inner.synthesize(text, o);
+      },
+    };
+    const p = createVoicePipeline({
+      llm: new FakeLanguageModel({ script: [REPLY] }),
+      tts,
+      ttsInput: 'sentence',
+      ttsConcurrency: 5,
+      systemPrompt: '',
+      monitor: false,
+      deadlines: DEADLINES,
+    });
+    const turn = p.respond({ text: 'Where is the driver?' });
+    const audio: Uint8Array[] = [];
+    for await (const e of turn) {
+      if (e.type !== 'audio') continue;
+      audio.push(e.chunk.data);
+      if (e.sentenceIndex === 1) turn.abort();
+    }
+    const result = await turn.done;
+    expect(result.interrupted).toBe(true);
+    expect(transcribeFakeSpeech(concat(audio))).toBe(SENTENCES.slice(0, 2).join(' '));
+    expect(result.messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: SENTENCES.slice(0, 2).join(' '),
+      interrupted: true,
+    });
+    expect(result.spokenText).toBe(SENTENCES.slice(0, 2).join(' '));
+  });
 
   it('stream: a cut after the first audio keeps the first sentence only, not the written rest', async () => {
     const t = await cutTurn({ tts: streamingVoice(), ttsInput: 'stream' }, 1);
@@ -289,4 +335,77 @@ describe('barge-in and the LLM answer cache', () => {
       expect((store.map.get(store.keys('llm')[0] as string) as { reply: string }).reply).toBe(REPLY);
     }, 60_000);
   }
+});
+
+describe('barge-in history with preemptive generation (streamed audio)', () => {
+  /** The utterance as a stream of small chunks. */
+  async function* streamOf(text: string): AsyncIterable<Uint8Array> {
+    const audio = synthesizeFakeSpeech(text);
+    for (let offset = 0; offset < audio.byteLength; offset += 4096)
+      yield audio.subarray(offset, offset + 4096);
+  }
+  /** Names the question it answers, then the long answer. */
+  const llm = (tokensPerSecond: number) =>
+    new FakeLanguageModel({
+      latency: { ttft: 5, tokensPerSecond },
+      respond: (messages) => `You asked about ${messages.at(-1)?.content ?? ''} ${REPLY}`,
+    });
+  const run = async (stt: FakeSpeechToText, tokensPerSecond: number, cut: (turn: Turn) => void) => {
+    const p = createVoicePipeline({
+      stt,
+      llm: llm(tokensPerSecond),
+      tts: streamingVoice(),
+      ttsInput: 'stream',
+      systemPrompt: '',
+      monitor: false,
+      deadlines: DEADLINES,
+    });
+    const turn = p.respond(streamOf('Where is load 2314?'));
+    cut(turn);
+    const audio: Uint8Array[] = [];
+    for await (const e of turn) {
+      if (e.type === 'audio' && audio.push(e.chunk.data) === 1) turn.abort();
+    }
+    return { result: await turn.done, heard: transcribeFakeSpeech(concat(audio)) };
+  };
+
+  it('a kept early answer: its held audio counts once played, the rest of what it wrote does not', async () => {
+    const stt = new FakeSpeechToText({ latency: 60, preflightMs: 0 });
+    const { result, heard } = await run(stt, 2000, () => {});
+    expect(result.preemptive?.outcome).toBe('hit');
+    expect(result.interrupted).toBe(true);
+    expect(result.messages).toEqual([
+      { role: 'user', content: 'Where is load 2314?' },
+      { role: 'assistant', content: 'You asked about Where is load 2314?', interrupted: true },
+    ]);
+    expect(heard.length).toBeGreaterThan(0);
+    expect(strip('You asked about Where is load 2314?').startsWith(strip(heard))).toBe(true);
+  });
+
+  it('a dropped early answer never reaches the history, even when it had written more than was heard', async () => {
+    const stt = new FakeSpeechToText({
+      latency: 150,
+      preflightMs: 0,
+      preflightText: (final) => final.replace('2314', '2315'),
+    });
+    const { result } = await run(stt, 2000, () => {});
+    expect(result.preemptive?.outcome).toBe('miss');
+    expect(result.interrupted).toBe(true);
+    expect(JSON.stringify(result.messages)).not.toContain('2315');
+    expect(result.messages).toEqual([
+      { role: 'user', content: 'Where is load 2314?' },
+      { role: 'assistant', content: 'You asked about Where is load 2314?', interrupted: true },
+    ]);
+  });
+
+  it('a barge-in while the early answer is still held: nothing of it in the history', async () => {
+    const stt = new FakeSpeechToText({ latency: 300, endOfTurnDelayMs: 300, preflightMs: 0 });
+    const { result, heard } = await run(stt, 2000, (turn) => {
+      setTimeout(() => turn.abort('user spoke again'), 150);
+    });
+    expect(result.interrupted).toBe(true);
+    expect(heard).toBe('');
+    expect(result.messages.filter((m) => m.role === 'assistant')).toEqual([]);
+    expect(result.spokenText).toBe('');
+  });
 });
