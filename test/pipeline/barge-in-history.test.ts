@@ -409,3 +409,49 @@ describe('barge-in history with preemptive generation (streamed audio)', () => {
     expect(result.spokenText).toBe('');
   });
 });
+
+describe('barge-in history across a tool round', () => {
+  for (const ttsInput of ['sentence', 'stream'] as const) {
+    it(`${ttsInput}: keeps the tool exchange and the heard start of the answer`, async () => {
+      const { defineTool } = await import('../../src/index.js');
+      const { z } = await import('zod');
+      const lookup = defineTool({
+        name: 'lookup',
+        description: 'Looks the load up.',
+        parameters: z.object({}),
+        execute: async () => ({ city: 'Pueblo' }),
+      });
+      const p = createVoicePipeline({
+        llm: new FakeLanguageModel({
+          script: [
+            { text: 'Let me check that load for you. ', toolCalls: [{ name: 'lookup', arguments: {} }] },
+            REPLY,
+          ],
+        }),
+        tts: streamingVoice(),
+        tools: [lookup],
+        ttsInput,
+        systemPrompt: '',
+        monitor: false,
+        deadlines: DEADLINES,
+      });
+      const turn = p.respond({ text: 'Where is the driver?' });
+      let toolDone = false;
+      for await (const e of turn) {
+        if (e.type === 'tool-result') toolDone = true;
+        // The first audio of the answer after the tool round.
+        if (e.type === 'audio' && toolDone && e.sentenceIndex >= 1) turn.abort();
+      }
+      const result = await turn.done;
+      expect(result.interrupted).toBe(true);
+      const [user, call, tool, reply, ...rest] = result.messages;
+      expect(rest).toEqual([]);
+      expect(user).toEqual({ role: 'user', content: 'Where is the driver?' });
+      expect(call).toMatchObject({ role: 'assistant', content: 'Let me check that load for you. ' });
+      expect(call).not.toHaveProperty('interrupted');
+      expect(tool).toMatchObject({ role: 'tool', name: 'lookup' });
+      expect(reply).toEqual({ role: 'assistant', content: SENTENCES[0], interrupted: true });
+      expect(result.spokenText).toBe(`Let me check that load for you. ${SENTENCES[0]}`);
+    });
+  }
+});
