@@ -69,6 +69,14 @@ export interface AudioChunk {
   data: Uint8Array;
   /** Encoding of `data`. */
   format: AudioFormat;
+  /**
+   * The text whose speech starts in this chunk, when the provider says (ElevenLabs' character
+   * alignment on a streamed synthesis). Optional; a streaming TTS should set it on
+   * `synthesizeStream` chunks: with streamed input the pipeline cannot otherwise tell which of
+   * the sentences it sent the audio has reached, so after a barge-in it keeps in the history
+   * every sentence sent before the audio that was played (see "Barge-in" in docs/pipeline.md).
+   */
+  text?: string;
 }
 
 // ───────────────────────────── STT ─────────────────────────────
@@ -165,7 +173,16 @@ export interface ToolCall {
 export type ChatMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | {
+      role: 'assistant';
+      content: string;
+      toolCalls?: ToolCall[];
+      /**
+       * Set by the pipeline on the reply a barge-in cut: `content` holds only the sentences
+       * whose audio started, not everything the model wrote. Adapters do not send it.
+       */
+      interrupted?: true;
+    }
   | { role: 'tool'; toolCallId: string; name: string; content: string };
 
 /** A tool as the language model sees it: JSON Schema parameters. */

@@ -159,15 +159,20 @@ export interface TurnResult {
   transcript: string;
   /** Everything the model answered (text of every round). */
   reply: string;
-  /** The chunks whose audio started playing before the turn ended (all of them unless interrupted). */
+  /**
+   * The chunks whose audio started before the turn ended (all of them unless interrupted): after
+   * a barge-in, those with an `audio` event handed to you before it (with streamed TTS input, as
+   * far as the stream's audio got; see "Barge-in" in docs/pipeline.md).
+   */
   spokenText: string;
   interrupted: boolean;
   cached: boolean;
   usage: TokenUsage | undefined;
   /**
    * Messages to append to the conversation history for the next turn: the user message, the
-   * assistant's tool calls and the tool results, and the assistant's reply (only what was spoken
-   * when interrupted).
+   * assistant's tool calls and the tool results, and the assistant's reply. When interrupted,
+   * the reply holds only the chunks whose audio started (a prefix of the answer) and is marked
+   * `interrupted: true`; there is none when no audio of the answer was handed out.
    */
   messages: ChatMessage[];
   timeline: TurnTimeline;

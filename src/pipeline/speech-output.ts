@@ -141,16 +141,54 @@ export class SpeechOutput {
 
   /** The text of every chunk whose audio was (at least partly) handed out. */
   spokenText(): string {
-    return this.sentences.filter((_, i) => this.audioStarted[i]).join(' ');
+    return this.#heardFrom(0);
   }
 
-  /** What the user heard of the final answer (after the last tool round). */
+  /**
+   * What the user heard of the final answer (after the last tool round): every chunk whose
+   * audio started, whole, in order; a prefix of the answer when audio plays in order.
+   */
   heardAnswer(): string {
-    const start = this.answerSentenceStart;
-    return this.sentences
-      .slice(start)
-      .filter((_, i) => this.audioStarted[start + i])
-      .join(' ');
+    return this.#heardFrom(this.answerSentenceStart);
+  }
+
+  #heardFrom(start: number): string {
+    const tail = this.#settleStreams();
+    const heard = this.sentences.slice(start).filter((_, i) => this.audioStarted[start + i]);
+    if (tail !== undefined) heard.push(tail);
+    return heard.join(' ');
+  }
+
+  /**
+   * Streamed input speaks text that has no chunk of its own yet: which of a stream's chunks
+   * its audio reached is only known from how far it got (`SpeechItem.reached`). Marks those
+   * chunks as started, and returns the unfinished sentence a cut stream was speaking (the
+   * chunker still holds it: the model had not finished it), if its audio started.
+   */
+  #settleStreams(): string | undefined {
+    const items = this.queue.items;
+    let tail: string | undefined;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k] as SpeechItem;
+      const reached = item.reached;
+      if (!item.feed || !reached || reached.handedOut === 0) continue;
+      // A stream whose audio the host got all of spoke all its text (a transformText may have
+      // changed the count).
+      const whole = item.done && reached.handedOut === reached.emitted;
+      const chars = whole ? Number.POSITIVE_INFINITY : reached.chars;
+      const end = (items[k + 1] as SpeechItem | undefined)?.index ?? this.sentences.length;
+      let before = 0;
+      for (let i = item.index; i < end; i++) {
+        // Its first character was reached (the stream's first chunk always is, by its first audio).
+        if (before < chars || i === item.index) this.audioStarted[i] = true;
+        before += nonSpaceLength(this.sentences[i] as string);
+      }
+      const pending = this.#chunker.pendingText.trim();
+      const tailStarted = before < chars || end === item.index;
+      if (item.feed === this.#feed && end === this.sentences.length && pending.length > 0 && tailStarted)
+        tail = pending;
+    }
+    return tail;
   }
 
   #armStaleTimer(): void {
@@ -199,14 +237,37 @@ export class SpeechOutput {
         timeline.firstAudioSpanId = item.audioSpan?.id;
       }
       timeline.marks.lastAudio = at;
-      if (!this.audioStarted[item.index]) {
+      this.firstAudioAt[item.index] ??= at;
+      const reached = item.feed ? this.#streamReached(item, item.feed, chunk) : undefined;
+      // Heard once the host got it: audio a barge-in dropped from the buffer never counts.
+      state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk }, () => {
         this.audioStarted[item.index] = true;
-        this.firstAudioAt[item.index] = at;
-      }
-      // A stream speaks every sentence written since it opened: count them as (partly) heard.
-      if (item.feed) for (let i = item.index + 1; i < this.sentences.length; i++) this.audioStarted[i] = true;
-      state.stream.push({ type: 'audio', sentenceIndex: item.index, chunk });
+        reached?.();
+      });
     });
+  }
+
+  /**
+   * A stream's audio chunk, emitted now: what it tells of how far the stream got (see
+   * `SpeechItem.reached`), to apply once the host has it.
+   */
+  #streamReached(item: SpeechItem, feed: TextFeed, chunk: AudioChunk): () => void {
+    const spoken = chunk.text === undefined ? undefined : nonSpaceLength(chunk.text);
+    // The voice does not say where it is: it cannot be past the text it was sent by now.
+    const sent = spoken === undefined ? nonSpaceLength(feed.text()) : 0;
+    item.reached ??= { aligned: false, chars: 0, emitted: 0, handedOut: 0 };
+    const reached = item.reached;
+    reached.emitted++;
+    return () => {
+      reached.handedOut++;
+      if (spoken !== undefined) {
+        if (!reached.aligned) reached.chars = 0;
+        reached.aligned = true;
+        reached.chars += spoken;
+      } else if (!reached.aligned) {
+        reached.chars = Math.max(reached.chars, sent);
+      }
+    };
   }
 
   /**
@@ -220,4 +281,11 @@ export class SpeechOutput {
     }
     return undefined;
   }
+}
+
+/** Characters other than white space: what a stream's text and its chunks have in common. */
+function nonSpaceLength(text: string): number {
+  let n = 0;
+  for (const c of text) if (!/\s/.test(c)) n++;
+  return n;
 }

@@ -33,6 +33,13 @@ export interface SpeechItem {
   phrase: boolean;
   /** Streamed TTS input: the text pieces of one model call, spoken by one `synthesizeStream`. */
   feed?: TextFeed;
+  /**
+   * Streamed input, once its audio is emitted: how far into the feed's text the audio the
+   * host got reached, in non-space characters. `aligned` when the TTS said (chunk `text`);
+   * else the text sent to the voice by the time of the last such audio (an upper bound).
+   * `emitted` / `handedOut`: its audio events pushed / handed to the host.
+   */
+  reached?: { aligned: boolean; chars: number; emitted: number; handedOut: number };
 }
 
 /** @internal The synthesis of one item; receives chunks through `onChunk`. */

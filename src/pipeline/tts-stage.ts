@@ -201,7 +201,12 @@ export async function synthesizeStreamed(
       done: false,
       phrase: false,
     };
-    await synthesizeSentence(state, sub, (chunk) => onChunk(chunk));
+    // Each sentence's first audio says which text it starts: how far a cut stream got.
+    let first = true;
+    await synthesizeSentence(state, sub, (chunk) => {
+      onChunk(first && chunk.text === undefined ? { ...chunk, text } : chunk);
+      first = false;
+    });
     if (part++ === 0) item.audioSpan = sub.audioSpan;
   };
   for await (const piece of feed.read(state.signal)) {

@@ -188,7 +188,7 @@ export class TurnRun {
       const last = messages[messages.length - 1] as ChatMessage;
       if (last.role === 'assistant' && !last.toolCalls) messages.pop();
       const heard = speech.heardAnswer();
-      if (heard.length > 0) messages.push({ role: 'assistant', content: heard });
+      if (heard.length > 0) messages.push({ role: 'assistant', content: heard, interrupted: true });
     }
     const result: TurnResult = {
       turnId: root.stream.id,

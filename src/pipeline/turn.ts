@@ -57,6 +57,8 @@ export class TurnStream implements Turn {
   #waiters: (() => void)[] = [];
   #onAbort: (reason?: unknown) => void = noop;
   #onEndOfTurn: () => void = noop;
+  /** Called when an event is first handed out, by event index (what the host got, see `push`). */
+  readonly #onHandedOut = new Map<number, () => void>();
 
   constructor(id: string, done: Promise<TurnResult>) {
     this.id = id;
@@ -83,9 +85,14 @@ export class TurnStream implements Turn {
     this.#onEndOfTurn();
   }
 
-  /** @internal */
-  push(event: TurnEvent): void {
+  /**
+   * @internal `onHandedOut` runs when an iterator first hands the event out, or at a close
+   * without barge-in (the whole turn's audio is the user's, read or not); never for audio
+   * dropped by a barge-in. That is what "heard" means for the history.
+   */
+  push(event: TurnEvent, onHandedOut?: () => void): void {
     if (this.#closed) return;
+    if (onHandedOut) this.#onHandedOut.set(this.#events.length, onHandedOut);
     this.#events.push(event);
     this.#wake();
   }
@@ -96,6 +103,7 @@ export class TurnStream implements Turn {
    */
   stopAudio(): void {
     this.#audioStopped = true;
+    this.#onHandedOut.clear();
   }
 
   /** @internal */
@@ -103,6 +111,8 @@ export class TurnStream implements Turn {
     if (this.#closed) return;
     this.#closed = true;
     this.#error = error;
+    for (const handedOut of this.#onHandedOut.values()) handedOut();
+    this.#onHandedOut.clear();
     this.#wake();
   }
 
@@ -121,6 +131,11 @@ export class TurnStream implements Turn {
       let ev = this.#events[i];
       while (ev !== undefined && this.#audioStopped && ev.type === 'audio') ev = this.#events[++i];
       if (ev !== undefined) {
+        const handedOut = this.#onHandedOut.get(i);
+        if (handedOut) {
+          this.#onHandedOut.delete(i);
+          handedOut();
+        }
         i++;
         return Promise.resolve({ value: ev, done: false });
       }

@@ -27,7 +27,9 @@ export interface FakeTtsStreamRecord {
 
 /**
  * A {@link FakeTextToSpeech} that also takes streamed text: each piece is spoken as it arrives
- * (fake speech carrying the piece), after `streamFirstByteMs` for the first one.
+ * (fake speech carrying the piece), after `streamFirstByteMs` for the first one. The first
+ * audio chunk of each piece carries the piece's text (`AudioChunk.text`), as a provider's
+ * alignment would.
  *
  * @example
  * ```ts
@@ -78,9 +80,12 @@ export class FakeStreamingTextToSpeech extends FakeTextToSpeech {
         // White space at a piece's edges is not spoken.
         const spoken = piece.trim();
         if (spoken.length === 0) continue;
+        let firstChunk = true;
         for await (const chunk of this.synthesize(spoken, inner)) {
           record.chunks++;
-          yield chunk;
+          // Like a provider's alignment: the piece's text rides on its first audio chunk.
+          yield firstChunk ? { ...chunk, text: spoken } : chunk;
+          firstChunk = false;
         }
       }
       if (signal?.aborted) throw abortReason(signal);

@@ -148,8 +148,8 @@ describe('barge-in', () => {
   it('keeps only what was heard in the history messages', async () => {
     const llm = new FakeLanguageModel({ script: ['First sentence here. Second sentence here. Third one.'] });
     const tts = new FakeTextToSpeech({ latency: { ttfb: 5 }, msPerChar: 1 });
-    // Sentence mode: history is cut at the last sentence whose audio started. (A stream cannot
-    // say where within its text the audio is: see the streamed-input test below.)
+    // Sentence mode: history is cut at the last sentence whose audio started (every TTS input
+    // mode, at any cut point: barge-in-history.test.ts).
     const p = createVoicePipeline({
       llm,
       tts,
@@ -165,7 +165,7 @@ describe('barge-in', () => {
     expect(r.spokenText).toBe('First sentence here.');
     expect(r.messages).toEqual([
       { role: 'user', content: 'Talk' },
-      { role: 'assistant', content: 'First sentence here.' },
+      { role: 'assistant', content: 'First sentence here.', interrupted: true },
     ]);
   });
 

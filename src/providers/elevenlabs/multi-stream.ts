@@ -24,6 +24,7 @@ import { type LatencyRecorder, providerError } from '../shared/index.js';
 import { detailOf, malformed, PROVIDER, statusError } from './errors.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
+import { alignedText } from './stream-clock.js';
 import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 type Options = Omit<ResolvedElevenLabsOptions, 'apiKey'>;
@@ -86,7 +87,8 @@ export function readSome(res: IncomingMessage, limit = 2048): Promise<string> {
 
 /** Where a connection delivers what it receives for one context. */
 interface ContextSink {
-  audio(bytes: Uint8Array): void;
+  /** `text`: what the audio speaks, from the message's alignment (see `alignedText`). */
+  audio(bytes: Uint8Array, text: string | undefined): void;
   final(): void;
   fail(err: EarshotError): void;
 }
@@ -271,7 +273,7 @@ export class MultiStreamConnection {
       this.#failAll(audio);
       return;
     }
-    if (audio) sink.audio(audio);
+    if (audio) sink.audio(audio, alignedText(msg));
     if (msg.isFinal === true || msg.is_final === true) sink.final();
   }
 
@@ -339,7 +341,7 @@ export async function* multiStreamSynthesis(
     clock.labels = { ...p.labels, connection: warm ? 'warm' : 'new' };
     const a: Attempt = { connection, contextId: '', ended: false };
     a.contextId = connection.openContext({
-      audio: (data) => run.audio(data),
+      audio: (data, spoken) => run.audio(data, spoken),
       final: () => run.final(),
       fail: (err) => {
         // A connection that died before any audio of this synthesis: once, a fresh one.

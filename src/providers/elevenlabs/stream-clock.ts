@@ -15,6 +15,20 @@ export function wirePiece(piece: string): string {
   return /\s$/.test(piece) ? piece : `${piece} `;
 }
 
+/**
+ * The text an audio message speaks, from its character alignment (`alignment`, else
+ * `normalizedAlignment`; `chars` is spelled the same in every revision of the spec), or
+ * undefined when the message has none. The pipeline uses it to tell how far a stream that a
+ * barge-in cut had got.
+ */
+export function alignedText(msg: Record<string, unknown>): string | undefined {
+  for (const key of ['alignment', 'normalizedAlignment', 'normalized_alignment']) {
+    const chars = (msg[key] as { chars?: unknown } | null | undefined)?.chars;
+    if (Array.isArray(chars) && chars.every((c) => typeof c === 'string')) return chars.join('');
+  }
+  return undefined;
+}
+
 /** The error a synthesis ends with when its text source (or a send) failed. */
 export function textStreamFailure(what: string, err: unknown): EarshotError {
   return isEarshotError(err)

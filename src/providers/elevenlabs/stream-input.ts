@@ -21,6 +21,7 @@ import { detailOf, PROVIDER, statusError } from './errors.js';
 import { initSettings, readSome, webSocketUrl } from './multi-stream.js';
 import type { ElevenLabsUsage, ResolvedElevenLabsOptions } from './options.js';
 import type { WsClass } from './sdk.js';
+import { alignedText } from './stream-clock.js';
 import { frameAudio, readFrame, StreamedSynthesis } from './streamed-synthesis.js';
 
 const RETRYABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
@@ -110,7 +111,7 @@ export async function* streamInput(
       fail(audio);
       return;
     }
-    if (audio) run.audio(audio);
+    if (audio) run.audio(audio, alignedText(msg));
     if (msg.isFinal === true) run.final();
   };
 

@@ -158,13 +158,13 @@ export class StreamedSynthesis {
     this.control.arm(this.#timeoutMs);
   }
 
-  /** Audio arrived. */
-  audio(data: Uint8Array): void {
+  /** Audio arrived; `spoken` is the text it speaks, from the frame's alignment (see `alignedText`). */
+  audio(data: Uint8Array, spoken?: string): void {
     if (this.queue.settled) return;
     this.clock.audio();
     if (this.inputEnded) this.expectAudio();
     else this.control.disarm();
-    this.queue.push({ data, format: this.#format });
+    this.queue.push({ data, format: this.#format, ...(spoken === undefined ? {} : { text: spoken }) });
   }
 
   /**
