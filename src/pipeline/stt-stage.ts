@@ -51,6 +51,8 @@ export interface TranscribeHooks {
    * before the end of turn is confirmed: preemption may start.
    */
   onCandidate?(text: string): void;
+  /** The provider withdrew its last preflight (`turn-resumed`): drop what started on it. */
+  onRetract?(): void;
   /** Settles when the host confirms the end of turn (`turn.endOfTurn()`). */
   endOfTurn?: Promise<void>;
 }
@@ -159,6 +161,10 @@ async function streamSession(
     resolve(transcript);
   };
   const reader = consume(session, signal, (event) => {
+    if (event.type === 'turn-resumed') {
+      if (!confirmed) hooks.onRetract?.();
+      return;
+    }
     if (event.type === 'transcript' && !event.transcript.isFinal) {
       // A preflight transcript: the final text expected, before the final itself.
       const text = event.transcript.text.trim();
