@@ -436,6 +436,15 @@ describe('the pipeline on Deepgram Flux: preemptive generation on the eager end 
     expect(said).toBe(`You asked: ${QUESTION} And load 99?`);
   });
 
+  it('confirms at once when Flux ended the turn before the audio did (EndOfTurn during trailing audio)', async () => {
+    // The host streams on past the end of turn (here: a pause, then the stream ends); Flux's
+    // EndOfTurn came in the pause, and finalize() at the end of the audio has nothing to add.
+    const { result, events } = await turn(make({ eagerEotThreshold: 0.5 }), streamOf(QUESTION, 500));
+    expect(result.transcript).toBe(QUESTION);
+    expect(result.preemptive).toMatchObject({ outcome: 'hit', attempts: 1 });
+    expect(events.filter((e) => e.type === 'transcript')).toHaveLength(1);
+  }, 10_000);
+
   it('drops the answer when the eager transcript differs from the final', async () => {
     fake.flux.eagerTranscript = (t) => t.replace('2314', '2315');
     const { result, llm, events } = await turn(make({ eagerEotThreshold: 0.5 }), streamOf(QUESTION), 15);
