@@ -304,6 +304,77 @@ describe('DeepgramSpeechToText on Flux: options and errors', () => {
     await vi.waitFor(() => expect(fake.live.open).toBe(0));
   });
 
+  describe('frames that are not Flux format', () => {
+    /** A bare /v2/listen server that answers the first audio with `frame`, then a valid end of turn. */
+    async function withServer(frame: unknown, body: (url: string) => Promise<void>): Promise<void> {
+      const { WebSocketServer } = await import('ws');
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      await new Promise<void>((r) => wss.once('listening', () => r()));
+      wss.on('connection', (ws) => {
+        const base = { request_id: '00000000-0000-4000-8000-000000000000', sequence_id: 0 };
+        ws.send(JSON.stringify({ type: 'Connected', ...base }));
+        ws.on('message', (data, isBinary) => {
+          if (!isBinary && String(data).includes('CloseStream')) ws.close(1000);
+        });
+        ws.once('message', () => {
+          ws.send(JSON.stringify(frame));
+          ws.send(
+            JSON.stringify({
+              type: 'TurnInfo',
+              ...base,
+              event: 'EndOfTurn',
+              turn_index: 0,
+              audio_window_start: 0,
+              audio_window_end: 1,
+              transcript: 'Hello.',
+              words: [],
+              end_of_turn_confidence: 0.9,
+            }),
+          );
+        });
+      });
+      try {
+        await body(`http://127.0.0.1:${(wss.address() as { port: number }).port}`);
+      } finally {
+        for (const c of wss.clients) c.terminate();
+        await new Promise((r) => wss.close(r));
+      }
+    }
+    const turnInfo = { type: 'TurnInfo', event: 'Update', turn_index: 0, transcript: 'Hel' };
+
+    it.each([
+      ['a JSON number', 5],
+      ['no type', { event: 'Update' }],
+      ['a TurnInfo without transcript', { ...turnInfo, transcript: undefined }],
+      ['a TurnInfo with a numeric transcript', { ...turnInfo, transcript: 42 }],
+      ['a TurnInfo without turn_index', { ...turnInfo, turn_index: 'one' }],
+      ['a TurnInfo with a numeric event', { ...turnInfo, event: 3 }],
+    ])('fails with ResponseValidationError on %s', async (_name, frame) => {
+      await withServer(frame, async (url) => {
+        const stt = new DeepgramSpeechToText({ apiKey: KEY, baseUrl: url, model: 'flux-general-en' });
+        const session = await stt.stream();
+        const failure = record(session, []);
+        session.send(new Uint8Array(320).fill(1));
+        const err = await failure;
+        expect(err).toBeInstanceOf(ResponseValidationError);
+        expect(() => session.send(new Uint8Array(2))).toThrow(ResponseValidationError);
+      });
+    });
+
+    it('ignores a TurnInfo event it does not know, as the SDK does', async () => {
+      await withServer({ ...turnInfo, event: 'SomethingNew' }, async (url) => {
+        const stt = new DeepgramSpeechToText({ apiKey: KEY, baseUrl: url, model: 'flux-general-en' });
+        const session = await stt.stream();
+        const events: SpeechToTextEvent[] = [];
+        const done = record(session, events);
+        session.send(new Uint8Array(320).fill(1));
+        await vi.waitFor(() => expect(events.some((e) => e.type === 'end-of-speech')).toBe(true));
+        await session.close();
+        expect(await done).toBeUndefined();
+      });
+    });
+  });
+
   it('maps a refused handshake (wrong key, rate limit) to ProviderError with the status, no key in it', async () => {
     const wrong = await caught(make({ apiKey: 'dg-wrong-flux-key-0011' }).stream());
     expect(wrong).toMatchObject({ name: 'ProviderError', status: 401, retryable: false });
