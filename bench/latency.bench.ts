@@ -10,7 +10,11 @@
  *  2. preemptive generation on vs off with a 300 ms end-of-turn confirmation delay in the fake
  *     STT (goal: TTFA P90 at least 200 ms lower), with the wasted model calls;
  *  3. framework overhead per turn with everything on (zero-latency fakes) vs the same fakes
- *     called directly (goal: < 1 ms P99 wall).
+ *     called directly (goal: < 1 ms P99 wall);
+ *  4. the REAL Deepgram adapter on Flux (`/v2/listen`, real `@deepgram/sdk` against the fake
+ *     Deepgram): TTFA P90 with `eagerEotThreshold` (preemptive generation starts on
+ *     `EagerEndOfTurn`) vs without, same run (info). `npx tsx bench/latency.bench.ts --flux`
+ *     runs this part alone.
  * Ratios are against the baseline measured in the same run.
  * Run: `npx tsx bench/latency.bench.ts` (or `--smoke`), or `npm run bench -- latency`.
  */
@@ -22,6 +26,7 @@ import {
 } from '../src/index.js';
 import { PerformanceMonitor } from '../src/perf/index.js';
 import { OP } from '../src/perf/operations.js';
+import { DeepgramSpeechToText } from '../src/providers/deepgram/index.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,
@@ -30,6 +35,7 @@ import {
   type LatencyProfile,
   type StageLatencyProfile,
   stageLatencyProfiles,
+  startFakeDeepgram,
   synthesizeFakeSpeech,
 } from '../src/testing/index.js';
 import {
@@ -377,6 +383,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     goal: '≥ 200 ms',
     verdict: judge(off.ttfa - on.ttfa, '>=', 200),
   });
+  await runFluxEager(opts);
   goal({
     id: 'latency.overhead-p99',
     what: 'framework overhead per turn, P99 of pipeline − direct (paired, everything on, zero-latency fakes, every sample)',
@@ -388,4 +395,93 @@ export async function run(opts: BenchOptions): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) await run({ smoke: smokeFromArgv() });
+/** Flux turn timing in the fake: eager end of turn and end of turn, ms after the last speech. */
+const FLUX_EAGER_MS = 100;
+const FLUX_END_OF_TURN_MS = 350;
+
+/**
+ * Part 4: the real Deepgram adapter on Flux against the fake Deepgram (`EagerEndOfTurn`
+ * {@link FLUX_EAGER_MS} ms and `EndOfTurn` {@link FLUX_END_OF_TURN_MS} ms after the last speech),
+ * fake model and TTS on the "after" profile, preemptive generation on in both: with
+ * `eagerEotThreshold` the answer starts on the eager end of turn, without it on the end of turn.
+ * The two configurations run turn by turn side by side, so load from other processes hits them alike.
+ */
+export async function runFluxEager(opts: BenchOptions): Promise<void> {
+  const turns = opts.smoke ? 4 : 60;
+  const after = stageLatencyProfiles.sourceDesignAfter;
+  const fake = await startFakeDeepgram({
+    flux: { eagerEndOfTurnDelayMs: FLUX_EAGER_MS, endOfTurnDelayMs: FLUX_END_OF_TURN_MS },
+  });
+  const make = (eager: boolean, seed: number) => {
+    const monitor = new PerformanceMonitor();
+    const stt = new DeepgramSpeechToText({
+      apiKey: 'bench-flux-key',
+      baseUrl: fake.url,
+      model: 'flux-general-en',
+      ...(eager ? { eagerEotThreshold: 0.5 } : {}),
+    });
+    const pipeline = createVoicePipeline({
+      stt,
+      llm: new FakeLanguageModel({ latency: after.llm, seed }),
+      tts: new FakeTextToSpeech({ latency: after.tts, seed, msPerChar: MS_PER_CHAR }),
+      tools: createCompanyApiTools(companyApi(after, seed)),
+      systemPrompt: 'You are a dispatcher assistant. Answer in one or two short sentences.',
+      monitor,
+      ...ALL_OFF,
+      preemptive: true,
+    });
+    return { stt, pipeline, monitor, wasted: 0, hits: 0 };
+  };
+  const runs = [make(false, 13), make(true, 13)] as const;
+  try {
+    for (let i = 0; i < turns; i++) {
+      const question = QUESTIONS[i % QUESTIONS.length] as (typeof QUESTIONS)[number];
+      await Promise.all(
+        runs.map(async (r) => {
+          const result = await r.pipeline.respond(streamed(AUDIO.get(question) as Uint8Array)).done;
+          r.wasted += result.preemptive?.wastedLlmCalls ?? 0;
+          if (result.preemptive?.outcome === 'hit') r.hits++;
+        }),
+      );
+    }
+  } finally {
+    for (const r of runs) {
+      await r.pipeline.close();
+      await r.stt.close();
+    }
+    await fake.close();
+  }
+  const [plain, eager] = runs;
+  const p90 = (r: (typeof runs)[number]) => r.monitor.stats(OP.timeToFirstAudio)?.p90 ?? Number.NaN;
+  printRows(
+    `Real Deepgram adapter on Flux (fake /v2/listen: EagerEndOfTurn ${FLUX_EAGER_MS} ms, EndOfTurn ${FLUX_END_OF_TURN_MS} ms after the last speech), ${turns} turns each`,
+    [
+      {
+        config: 'Flux, no eager end of turn',
+        'TTFA P90 ms': p90(plain),
+        'preemptive hits': plain.hits,
+        'wasted LLM calls': plain.wasted,
+        'TTFA ratio': 1,
+      },
+      {
+        config: 'Flux, eagerEotThreshold 0.5',
+        'TTFA P90 ms': p90(eager),
+        'preemptive hits': eager.hits,
+        'wasted LLM calls': eager.wasted,
+        'TTFA ratio': p90(eager) / p90(plain),
+      },
+    ],
+  );
+  goal({
+    id: 'latency.flux-eager-eot',
+    what: `TTFA P90 through the real Deepgram adapter on Flux, eager end of turn on vs off (fake: eager ${FLUX_EAGER_MS} ms, end of turn ${FLUX_END_OF_TURN_MS} ms after the last speech; ${eager.hits}/${turns} hits, ${eager.wasted} wasted LLM calls)`,
+    measured: `${p90(eager).toFixed(0)} vs ${p90(plain).toFixed(0)} ms (${(p90(eager) / p90(plain)).toFixed(2)}x)`,
+    goal: '-',
+    verdict: 'info',
+  });
+}
+
+if (isMain(import.meta.url)) {
+  if (process.argv.includes('--flux')) await runFluxEager({ smoke: smokeFromArgv() });
+  else await run({ smoke: smokeFromArgv() });
+}

@@ -131,7 +131,14 @@ export type SpeechToTextEvent =
        * end of turn confirmed) can be measured.
        */
       lastWordEndSeconds?: number;
-    };
+    }
+  /**
+   * The provider withdrew its last preflight transcript: the user kept talking in the same turn
+   * (Deepgram Flux `TurnResumed`, sent after an `EagerEndOfTurn`). Work started on that
+   * preflight (preemptive generation) is dropped at once instead of running on until the final
+   * transcript contradicts it. Providers without eager end of turn never send it.
+   */
+  | { type: 'turn-resumed'; atMs: number };
 
 /** A live transcription session (WebSocket or similar). */
 export interface SpeechToTextSession extends AsyncIterable<SpeechToTextEvent> {

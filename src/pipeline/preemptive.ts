@@ -85,7 +85,11 @@ export class PreemptiveAnswers {
     return undefined;
   }
 
-  /** Drops whatever is still held (the turn ends without a confirmed transcript). */
+  /**
+   * Drops whatever is still held: the turn ends without a confirmed transcript, or the provider
+   * withdrew the preflight the answer started on (`turn-resumed`). A later candidate, even with
+   * the same text, starts afresh.
+   */
   dropAll(): void {
     if (this.#current) this.#drop(this.#current);
     this.#current = undefined;

@@ -51,6 +51,8 @@ export interface TranscribeHooks {
    * before the end of turn is confirmed: preemption may start.
    */
   onCandidate?(text: string): void;
+  /** The provider withdrew its last preflight (`turn-resumed`): drop what started on it. */
+  onRetract?(): void;
   /** Settles when the host confirms the end of turn (`turn.endOfTurn()`). */
   endOfTurn?: Promise<void>;
 }
@@ -158,7 +160,22 @@ async function streamSession(
     confirmed = true;
     resolve(transcript);
   };
+  // The provider's end of turn when it came while the audio still streamed (the host sends on
+  // past the end of turn): if nobody spoke after it, finalize() has nothing to flush and no event
+  // will follow, so it confirms the turn at finalize().
+  let endedBeforeFinalize: Extract<SpeechToTextEvent, { type: 'end-of-speech' }> | undefined;
   const reader = consume(session, signal, (event) => {
+    if (event.type === 'end-of-speech' && !finalized) {
+      if (finals.length > 0) endedBeforeFinalize = event;
+      return;
+    }
+    // New speech after that end of turn: its own final will come.
+    if (event.type === 'speech-started' || (event.type === 'transcript' && event.transcript.text.trim()))
+      endedBeforeFinalize = undefined;
+    if (event.type === 'turn-resumed') {
+      if (!confirmed) hooks.onRetract?.();
+      return;
+    }
     if (event.type === 'transcript' && !event.transcript.isFinal) {
       // A preflight transcript: the final text expected, before the final itself.
       const text = event.transcript.text.trim();
@@ -193,6 +210,7 @@ async function streamSession(
     attempt.begin();
     finalized = true;
     await raceAbort(Promise.resolve(session.finalize()), signal, abortReason);
+    if (endedBeforeFinalize && !confirmed) confirm(make(endedBeforeFinalize.transcript), undefined);
     return await raceAbort(Promise.race([answer, reader.then(() => answer)]), signal, abortReason);
   } finally {
     // Graceful close off the critical path; an abort has already stopped the session.

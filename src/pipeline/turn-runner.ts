@@ -105,7 +105,12 @@ export class TurnRun {
       const preemptive = this.#preemptive;
       await transcribe(root, this.#input, {
         endOfTurn: this.#endOfTurn,
-        ...(preemptive ? { onCandidate: (text: string) => preemptive.onCandidate(text) } : {}),
+        ...(preemptive
+          ? {
+              onCandidate: (text: string) => preemptive.onCandidate(text),
+              onRetract: () => preemptive.dropAll(),
+            }
+          : {}),
       });
       // Ready the next utterance's STT session while the answer plays (not bound to this turn:
       // the adapter bounds an idle warm session itself).

@@ -59,7 +59,6 @@ export function runLiveSession(
   const vad = query.vad_events === 'true';
   const endpointingMs = query.endpointing === 'false' ? undefined : Number(query.endpointing ?? 10);
   const utteranceEndMs = query.utterance_end_ms ? Number(query.utterance_end_ms) : undefined;
-  const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
 
   let totalBytes = 0;
   let segment: Buffer[] = [];
@@ -70,11 +69,7 @@ export function runLiveSession(
   let lastInterimAt = 0;
   let lastInterimText = '';
   let lastWordEndSec: number | undefined; // set by a final with words, cleared by UtteranceEnd
-  let sent = 0;
-  let stalled = false;
   let closing = false;
-  let chain: Promise<void> = Promise.resolve();
-  const alive = () => ws.readyState === ws.OPEN;
 
   const resultMessage = (
     text: string,
@@ -98,33 +93,8 @@ export function runLiveSession(
     metadata: { request_id: requestId, model_info: modelInfo(model), model_uuid: modelUuid },
   });
 
-  // Every outgoing message goes through one chain so order is kept whatever the delays.
-  const emit = (message: object, delayed = true): Promise<void> => {
-    chain = chain.then(async () => {
-      if (!alive() || stalled) return;
-      if (delayed && !(await sleepWhile(latency.sample() + extraMs, alive))) return;
-      if (stalled) return;
-      if (sent >= state.faultAfterMessages) {
-        if (decision.kind === 'reset') {
-          ws.terminate();
-          return;
-        }
-        if (decision.kind === 'timeout') {
-          stalled = true;
-          setTimeout(() => ws.terminate(), decision.hangMs).unref();
-          return;
-        }
-        if (decision.kind === 'malformed' && sent === state.faultAfterMessages) {
-          sent++;
-          ws.send(JSON.stringify(message).slice(0, 25));
-          return;
-        }
-      }
-      sent++;
-      ws.send(JSON.stringify(message));
-    });
-    return chain;
-  };
+  const emit = liveEmitter(ws, latency, state, decision);
+  const alive = () => ws.readyState === ws.OPEN;
 
   const emitFinal = (flags: { speechFinal: boolean; fromFinalize: boolean }) => {
     const audio = Buffer.concat(segment, segmentBytes);
@@ -279,7 +249,7 @@ export function runLiveSession(
         models: [modelUuid],
         model_info: { [modelUuid]: modelInfo(model) },
       }).then(() => {
-        if (alive() && !stalled) ws.close(1000);
+        if (alive() && !emit.stalled) ws.close(1000);
       });
     }
   });
@@ -289,4 +259,62 @@ export function runLiveSession(
     cancelEndOfTurn();
   });
   ws.on('error', () => {});
+}
+
+/** Sends a live session's messages in order, each after the processing delay, applying the session's fault. */
+export interface LiveEmitter {
+  /** Queues `message` (after a latency draw unless `delayed` is false); resolves once it was sent or dropped. */
+  (message: object, delayed?: boolean): Promise<void>;
+  /** True once a `timeout` fault stopped the session from sending. */
+  readonly stalled: boolean;
+  /** Settles once every message queued so far was sent or dropped. */
+  drained(): Promise<void>;
+}
+
+/**
+ * The message chain of a live session (`/v1/listen` and `/v2/listen`): one chain keeps order
+ * whatever the delays; after `faultAfterMessages` messages the session's fault applies (`reset`
+ * drops the socket, `timeout` stops sending then drops it, `malformed` sends one cut frame).
+ */
+export function liveEmitter(
+  ws: WebSocket,
+  latency: LatencyModel,
+  state: { readonly faultAfterMessages: number },
+  decision: FaultDecision,
+): LiveEmitter {
+  const extraMs = decision.kind === 'slow' ? decision.extraMs : 0;
+  const alive = () => ws.readyState === ws.OPEN;
+  let sent = 0;
+  let stalled = false;
+  let chain: Promise<void> = Promise.resolve();
+  const emit = (message: object, delayed = true): Promise<void> => {
+    chain = chain.then(async () => {
+      if (!alive() || stalled) return;
+      if (delayed && !(await sleepWhile(latency.sample() + extraMs, alive))) return;
+      if (stalled) return;
+      if (sent >= state.faultAfterMessages) {
+        if (decision.kind === 'reset') {
+          ws.terminate();
+          return;
+        }
+        if (decision.kind === 'timeout') {
+          stalled = true;
+          setTimeout(() => ws.terminate(), decision.hangMs).unref();
+          return;
+        }
+        if (decision.kind === 'malformed' && sent === state.faultAfterMessages) {
+          sent++;
+          ws.send(JSON.stringify(message).slice(0, 25));
+          return;
+        }
+      }
+      sent++;
+      ws.send(JSON.stringify(message));
+    });
+    return chain;
+  };
+  return Object.defineProperties(emit, {
+    stalled: { get: () => stalled },
+    drained: { value: () => chain },
+  }) as LiveEmitter;
 }

@@ -9,6 +9,11 @@
  *   `Results` (`is_final`, `speech_final`, `from_finalize`), `SpeechStarted` (`vad_events`),
  *   `UtteranceEnd` (`utterance_end_ms`), `KeepAlive` / `Finalize` / `CloseStream` text frames,
  *   and `Metadata` followed by close code 1000 after `CloseStream`.
+ * - `GET /v2/listen` upgraded to a WebSocket: Deepgram Flux (`model=flux-general-en`), with
+ *   `Connected`, `TurnInfo` (`StartOfTurn`, `Update`, `EagerEndOfTurn` when
+ *   `eager_eot_threshold` is set, `TurnResumed`, `EndOfTurn`), `Configure` and the fatal `Error`
+ *   message; turn timing from `flux` ({@link FakeDeepgramFluxSettings}, see
+ *   `fake-deepgram-flux.ts`). Fault route `flux`.
  *
  * Transcripts come from the audio itself: audio made by `synthesizeFakeSpeech()` carries its
  * text, which {@link transcribeFakeSpeech} reads back, so a TTS → STT round trip works.
@@ -46,6 +51,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { FAKE_FLUX_DEFAULTS, type FakeDeepgramFluxSettings, runFluxSession } from './fake-deepgram-flux.js';
 import { type FakeDeepgramLiveStats, runLiveSession } from './fake-deepgram-live.js';
 import { handlePrerecorded } from './fake-deepgram-prerecorded.js';
 import { authKey, errorBody } from './fake-deepgram-wire.js';
@@ -102,9 +108,11 @@ export interface FakeDeepgramOptions {
    * socket wait this long first; requests on a kept-alive socket do not. Default 0.
    */
   connectLatencyMs?: number;
+  /** Flux (`/v2/listen`): when the eager end of turn and the end of turn come, and scripted misses. */
+  flux?: Partial<FakeDeepgramFluxSettings>;
 }
 
-export type { FakeDeepgramLiveStats };
+export type { FakeDeepgramFluxSettings, FakeDeepgramLiveStats };
 
 /** A running fake Deepgram server. */
 export interface FakeDeepgram {
@@ -117,8 +125,10 @@ export interface FakeDeepgram {
   readonly faults: FaultInjector;
   /** Every request received (REST and WebSocket upgrades), without credentials. */
   readonly requests: RequestLog;
-  /** Counters of the live endpoint. */
+  /** Counters of the live endpoints (`/v1/listen` and Flux's `/v2/listen` together). */
   readonly live: Readonly<FakeDeepgramLiveStats>;
+  /** Flux turn timing and scripted misses; change its fields at runtime (`fake.flux.endOfTurnDelayMs = 500`). */
+  readonly flux: FakeDeepgramFluxSettings;
   /** Live: messages sent before a mid-stream fault. Mutable at runtime. */
   faultAfterMessages: number;
   /** Live: last final → end of turn, ms (see the option). Mutable at runtime. */
@@ -159,6 +169,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     endOfTurnDelayMs: options.endOfTurnDelayMs ?? 0,
     connectLatencyMs: options.connectLatencyMs ?? 0,
   };
+  const flux: FakeDeepgramFluxSettings = { ...FAKE_FLUX_DEFAULTS, ...options.flux };
 
   const checkAuth = (req: IncomingMessage): string | undefined => {
     const key = authKey(req);
@@ -191,14 +202,16 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       return true;
     },
     async onUpgrade(req, socket, url, accept) {
-      if (url.pathname !== '/v1/listen' && url.pathname !== '/v1/listen/') return false;
+      const path = url.pathname.replace(/\/$/, '');
+      if (path !== '/v1/listen' && path !== '/v2/listen') return false;
+      const route = path === '/v2/listen' ? 'flux' : 'live';
       const query = parseQuery(url);
       const record = requests.add({
         transport: 'ws',
         method: 'GET',
         path: url.pathname,
         query,
-        route: 'live',
+        route,
         atMs: performance.now(),
         ...connectionOf(req),
       });
@@ -211,7 +224,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         });
         return true;
       }
-      const decision = faults.decide('live');
+      const decision = faults.decide(route);
       if (decision.kind === 'error' || decision.kind === 'rateLimit') {
         record.status = decision.status;
         rejectUpgrade(
@@ -224,7 +237,9 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       }
       const ws = await accept();
       record.status = 101;
-      runLiveSession({ latency, live, state, idleTimeoutMs }, ws, query, requestId, decision);
+      if (route === 'flux')
+        runFluxSession({ latency, live, state, flux, idleTimeoutMs }, ws, query, requestId, decision);
+      else runLiveSession({ latency, live, state, idleTimeoutMs }, ws, query, requestId, decision);
       return true;
     },
   });
@@ -237,6 +252,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       faults,
       requests,
       live,
+      flux,
       get connections() {
         return started.connections;
       },

@@ -52,6 +52,7 @@ function checkSttEvents(events: SpeechToTextEvent[]): void {
         }
         break;
       case 'speech-started':
+      case 'turn-resumed':
         expect(Number.isFinite(e.atMs)).toBe(true);
         break;
       case 'end-of-speech':

@@ -5,6 +5,7 @@ import {
   createCompanyApiTools,
   createVoicePipeline,
   defineTool,
+  type LanguageModel,
   type SpeechToText,
   type SpeechToTextEvent,
   type SpeechToTextSession,
@@ -710,4 +711,125 @@ describe('preemptive generation on a preflight transcript', () => {
     expect(llm.calls).toHaveLength(1);
     expect(result.preemptive).toBeUndefined();
   });
+});
+
+describe('preemptive generation when the provider withdraws its preflight (turn-resumed)', () => {
+  /**
+   * A streaming STT scripted like Deepgram Flux: an eager preflight on the first audio, then
+   * `turn-resumed` 30 ms later (the user kept talking), then the final 150 ms after finalize().
+   */
+  function resumingStt(finalText: string, log: { finalAt?: number }): SpeechToText {
+    return {
+      provider: 'scripted',
+      async transcribe() {
+        throw new Error('one-shot not scripted');
+      },
+      async stream(options = {}) {
+        const queue: SpeechToTextEvent[] = [];
+        let wake: (() => void) | undefined;
+        let ended = false;
+        const timers = new Set<ReturnType<typeof setTimeout>>();
+        const push = (event: SpeechToTextEvent) => {
+          queue.push(event);
+          wake?.();
+        };
+        const later = (ms: number, f: () => void) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            f();
+          }, ms);
+          timers.add(t);
+        };
+        const stop = () => {
+          for (const t of timers) clearTimeout(t);
+          ended = true;
+          wake?.();
+        };
+        options.signal?.addEventListener('abort', stop);
+        let sent = false;
+        return {
+          send() {
+            if (sent) return;
+            sent = true;
+            push({
+              type: 'transcript',
+              transcript: { text: 'Where is load 2314?', isFinal: false, preflight: true },
+            });
+            later(30, () => push({ type: 'turn-resumed', atMs: performance.now() }));
+          },
+          finalize() {
+            later(150, () => {
+              log.finalAt = performance.now();
+              push({ type: 'transcript', transcript: { text: finalText, isFinal: true, speechFinal: true } });
+            });
+          },
+          async close() {
+            stop();
+          },
+          [Symbol.asyncIterator]() {
+            return {
+              next: async (): Promise<IteratorResult<SpeechToTextEvent>> => {
+                for (;;) {
+                  const event = queue.shift();
+                  if (event) return { value: event, done: false };
+                  if (ended) return { value: undefined, done: true };
+                  await new Promise<void>((resolve) => {
+                    wake = resolve;
+                  });
+                }
+              },
+            };
+          },
+        } satisfies SpeechToTextSession;
+      },
+    };
+  }
+
+  /** A slow fake model that notes when each call's signal aborted. */
+  function watchedModel() {
+    const inner = new FakeLanguageModel({ respond: echo, latency: { ttft: 20, tokensPerSecond: 15 } });
+    const abortedAt: (number | undefined)[] = [];
+    const llm: LanguageModel = {
+      provider: inner.provider,
+      stream(messages, options = {}) {
+        const i = abortedAt.push(undefined) - 1;
+        options.signal?.addEventListener('abort', () => {
+          abortedAt[i] = performance.now();
+        });
+        return inner.stream(messages, options);
+      },
+    };
+    return { llm, inner, abortedAt };
+  }
+
+  it.each([
+    ['the user said more', 'Where is load 2314? And load 99?'],
+    ['the same words came back', 'Where is load 2314?'],
+  ])(
+    'drops the answer started on the preflight as soon as the turn resumes (%s), before the final',
+    async (_name, finalText) => {
+      const log: { finalAt?: number } = {};
+      const { llm, inner, abortedAt } = watchedModel();
+      const tts = new FakeStreamingTextToSpeech({ msPerChar: 2, chunkBytes: 512, streamFirstByteMs: 1 });
+      const monitor = new PerformanceMonitor();
+      const pipeline = createVoicePipeline({
+        stt: resumingStt(finalText, log),
+        llm,
+        tts,
+        systemPrompt: '',
+        monitor,
+      });
+      const { events, result, heard } = await collect(pipeline.respond(streamOf('Where is load 2314?')));
+      expect(result.transcript).toBe(finalText);
+      expect(inner.calls.map((c) => c.messages.at(-1)?.content)).toEqual(['Where is load 2314?', finalText]);
+      // The early answer was cut when the turn resumed, not when the final contradicted it.
+      expect(abortedAt[0]).toBeDefined();
+      expect(abortedAt[0] as number).toBeLessThan(log.finalAt as number);
+      expect(result.preemptive).toMatchObject({ outcome: 'miss', attempts: 1, wastedLlmCalls: 1 });
+      expect(monitor.stats(OP.preemptive, { labels: { outcome: 'miss' } })?.count).toBe(1);
+      // Only the answer to the confirmed transcript was heard.
+      expect(heard).toBe(`You asked: ${finalText}`);
+      expect(events.filter((e) => e.type === 'transcript')).toHaveLength(1);
+    },
+  );
 });

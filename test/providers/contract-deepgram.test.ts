@@ -238,3 +238,115 @@ describe('Deepgram live contract (WebSocket /v1/listen)', () => {
     ).rejects.toMatchObject({ name: 'ResponseValidationError' });
   });
 });
+
+describe('Deepgram Flux contract (WebSocket /v2/listen)', () => {
+  const FLUX_SCHEMA: Record<string, string> = {
+    Connected: S('ListenV2_ListenV2Connected'),
+    TurnInfo: S('ListenV2_ListenV2TurnInfo'),
+    ConfigureSuccess: S('ListenV2_ListenV2ConfigureSuccess'),
+    ConfigureFailure: S('ListenV2_ListenV2ConfigureFailure'),
+    Error: S('ListenV2_ListenV2FatalError'),
+  };
+
+  /** Runs one SDK Flux session and returns every server message, each checked against the spec. */
+  async function fluxSession(
+    query: Record<string, unknown>,
+    drive: (
+      socket: Awaited<ReturnType<DeepgramClient['listen']['v2']['connect']>>,
+      messages: readonly Record<string, unknown>[],
+    ) => Promise<void>,
+  ): Promise<Record<string, unknown>[]> {
+    const dg = new DeepgramClient({ apiKey: KEY, baseUrl: fake.url, maxRetries: 0 });
+    const socket = await dg.listen.v2.connect({
+      model: 'flux-general-en',
+      encoding: 'linear16',
+      sample_rate: 16000,
+      reconnectAttempts: 0,
+      ...query,
+    });
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (m: unknown) => messages.push(m as Record<string, unknown>));
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.connect();
+    await socket.waitForOpen();
+    await drive(socket, messages);
+    if (socket.readyState === 1) socket.sendCloseStream({ type: 'CloseStream' });
+    await closed;
+    messages.forEach((m, i) => {
+      const schema = FLUX_SCHEMA[String(m.type)];
+      expect(schema, `unknown message type ${String(m.type)}`).toBeDefined();
+      flux.assertValid(schema as string, m, `flux ${String(m.type)}`);
+      expect(m.sequence_id).toBe(i);
+    });
+    return messages;
+  }
+  const flux = live;
+
+  beforeEach(() => {
+    fake.flux.eagerEndOfTurnDelayMs = 40;
+    fake.flux.endOfTurnDelayMs = 150;
+    fake.flux.eagerTranscript = undefined;
+    fake.flux.resumeAfterEagerMs = undefined;
+    fake.flux.fatalError = undefined;
+  });
+
+  it('the spec check is not vacuous', () => {
+    expect(live.isValid(S('ListenV2_ListenV2TurnInfo'), { type: 'TurnInfo', event: 'Update' })).toBe(false);
+    expect(
+      live.isValid(S('ListenV2_ListenV2Connected'), { type: 'Connected', request_id: 'x', sequence_id: '0' }),
+    ).toBe(false);
+  });
+
+  it('Connected, then every TurnInfo event of an eager turn, a resumed turn and a plain one, are valid', async () => {
+    fake.flux.endOfTurnDelayMs = 600;
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const messages = await fluxSession(
+      { eager_eot_threshold: 0.4, eot_threshold: 0.8 },
+      async (socket, messages) => {
+        for (const c of chunked(synthesizeFakeSpeech('Where is load 2314?'))) socket.sendMedia(c);
+        // Past the eager end of turn, before the end of turn: the turn resumes.
+        await vi.waitFor(() => expect(messages.some((m) => m.event === 'EagerEndOfTurn')).toBe(true));
+        for (const c of chunked(synthesizeFakeSpeech('And load 99?'))) socket.sendMedia(c);
+        await vi.waitFor(() => expect(messages.filter((m) => m.event === 'EndOfTurn')).toHaveLength(1));
+        for (const c of chunked(synthesizeFakeSpeech('Thanks.'))) socket.sendMedia(c);
+        await pause(20);
+      },
+    );
+    expect(messages[0]).toMatchObject({ type: 'Connected' });
+    const events = messages.flatMap((m) => (m.type === 'TurnInfo' ? [m.event] : []));
+    expect(new Set(events)).toEqual(
+      new Set(['StartOfTurn', 'Update', 'EagerEndOfTurn', 'TurnResumed', 'EndOfTurn']),
+    );
+    const ends = messages.filter((m) => m.event === 'EndOfTurn');
+    expect(ends.map((m) => [m.turn_index, m.transcript])).toEqual([
+      [0, 'Where is load 2314? And load 99?'],
+      [1, 'Thanks.'], // flushed by CloseStream
+    ]);
+  });
+
+  it('no EagerEndOfTurn without eager_eot_threshold; Configure answers ConfigureSuccess', async () => {
+    const messages = await fluxSession({}, async (socket, messages) => {
+      socket.sendConfigure({ type: 'Configure', thresholds: { eot_threshold: 0.8 } });
+      for (const c of chunked(synthesizeFakeSpeech('Hello there.'))) socket.sendMedia(c);
+      await vi.waitFor(() => expect(messages.some((m) => m.event === 'EndOfTurn')).toBe(true));
+    });
+    expect(messages.some((m) => m.event === 'EagerEndOfTurn')).toBe(false);
+    expect(messages.find((m) => m.type === 'ConfigureSuccess')).toMatchObject({
+      thresholds: { eot_threshold: 0.8 },
+    });
+  });
+
+  it('a fatal error message is valid and the socket closes', async () => {
+    fake.flux.fatalError = { code: 'INTERNAL_SERVER_ERROR', description: 'Injected.' };
+    const messages = await fluxSession({}, async (socket, messages) => {
+      for (const c of chunked(synthesizeFakeSpeech('Hello there.'))) socket.sendMedia(c);
+      await vi.waitFor(() => expect(messages.some((m) => m.type === 'Error')).toBe(true));
+    });
+    expect(messages.at(-1)).toMatchObject({ type: 'Error', code: 'INTERNAL_SERVER_ERROR' });
+  });
+
+  it('the control messages the adapter sends are valid client messages', () => {
+    live.assertValid(S('ListenV2_ListenV2CloseStream'), { type: 'CloseStream' }, 'CloseStream');
+    expect(live.isValid(S('ListenV2_ListenV2CloseStream'), { type: 'Finalize' })).toBe(false);
+  });
+});

@@ -800,3 +800,30 @@ describe('DeepgramSpeechToText prewarm and close', () => {
     await vi.waitFor(() => expect(fake.live.open).toBe(0));
   });
 });
+
+describe('DeepgramSpeechToText in the pipeline: the end of turn before the end of the audio', () => {
+  it('answers when Deepgram endpointed while the host still streamed (finalize() then gets no reply)', async () => {
+    const { createVoicePipeline } = await import('../../src/index.js');
+    const { FakeLanguageModel, FakeTextToSpeech } = await import('../../src/testing/index.js');
+    async function* audio(): AsyncIterable<Uint8Array> {
+      yield* chunked(synthesizeFakeSpeech(QUESTION));
+      yield* chunked(new Uint8Array(16_000 * 2 * 0.3)); // endpointing silence: speech_final now
+      await new Promise((r) => setTimeout(r, 400)); // the host streams on a while
+    }
+    const stt = make();
+    const pipeline = createVoicePipeline({
+      stt,
+      llm: new FakeLanguageModel({ respond: () => 'On its way.' }),
+      tts: new FakeTextToSpeech({ msPerChar: 1 }),
+      systemPrompt: '',
+      monitor: false,
+      prewarm: false,
+    });
+    const result = await pipeline.respond(audio()).done;
+    expect(result.transcript).toBe(QUESTION);
+    expect(result.reply).toBe('On its way.');
+    await pipeline.close();
+    await stt.close();
+    await vi.waitFor(() => expect(fake.live.open).toBe(0));
+  }, 10_000);
+});

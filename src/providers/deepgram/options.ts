@@ -41,8 +41,31 @@ export const deepgramOptionsSchema = z
     apiKey: z.string().min(1).optional(),
     /** API origin for REST and WebSocket, e.g. a fake server or a proxy. Default Deepgram's (`https://api.deepgram.com`). */
     baseUrl: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
-    /** Model id. Default `nova-2` (the source design's choice); `nova-3` is newer. */
+    /**
+     * Model id. Default `nova-2` (the source design's choice); `nova-3` is newer. A `flux-*`
+     * model (`flux-general-en`, `flux-general-multi`) streams over Deepgram Flux (`/v2/listen`),
+     * which detects turns itself and, with `eagerEotThreshold`, sends preflight transcripts;
+     * every other model streams over `/v1/listen`. Prerecorded `transcribe()` always uses
+     * `/v1/listen` (Flux is streaming only), so give a nova model for it.
+     */
     model: z.string().min(1).default(DEEPGRAM_DEFAULTS.model),
+    /**
+     * Flux only: end-of-turn confidence (0.5–0.9) at which Flux sends `EndOfTurn`. Higher waits
+     * longer and cuts off fewer speakers. Default: Deepgram's (0.7).
+     */
+    eotThreshold: z.number().min(0.5).max(0.9).optional(),
+    /**
+     * Flux only: confidence (0.3–0.9, not above `eotThreshold`) at which Flux sends
+     * `EagerEndOfTurn`, which this adapter emits as a preflight transcript, so the pipeline's
+     * preemptive generation starts the answer before the end of turn. Lower starts earlier and
+     * wastes more LLM calls (each `TurnResumed` drops one). Default: off (no eager end of turn).
+     */
+    eagerEotThreshold: z.number().min(0.3).max(0.9).optional(),
+    /**
+     * Flux only: ms of silence after which Flux ends the turn whatever its confidence
+     * (500–10 000). Default: Deepgram's (5 000).
+     */
+    eotTimeoutMs: z.number().int().min(500).max(10_000).optional(),
     /** BCP-47 language, e.g. `en-US`. Default: Deepgram's default for the model (English). */
     language: z.string().min(1).optional(),
     /** Numbers, dates and punctuation formatted. Default true. */
@@ -107,7 +130,34 @@ export const deepgramOptionsSchema = z
      */
     monitor: z.union([monitorSchema, z.literal(false)]).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    const flux = isFluxModel(o.model);
+    for (const key of ['eotThreshold', 'eagerEotThreshold', 'eotTimeoutMs'] as const) {
+      if (o[key] !== undefined && !flux) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `only applies to Flux models (flux-general-en, flux-general-multi), not "${o.model}"`,
+        });
+      }
+    }
+    if (o.eagerEotThreshold !== undefined && o.eagerEotThreshold > (o.eotThreshold ?? 0.7)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eagerEotThreshold'],
+        message: `must not exceed eotThreshold (${o.eotThreshold ?? 0.7}): the eager end of turn comes first`,
+      });
+    }
+  });
+
+/**
+ * True for a Deepgram Flux model (`flux-*`): those stream over `/v2/listen` with turn detection
+ * and eager end of turn; every other model streams over `/v1/listen`.
+ */
+export function isFluxModel(model: string): boolean {
+  return model.startsWith('flux-');
+}
 
 /** Options of `DeepgramSpeechToText`, as callers write them (every field optional). */
 export type DeepgramSpeechToTextOptions = z.input<typeof deepgramOptionsSchema>;

@@ -27,13 +27,16 @@ import {
   resolveApiKey,
 } from '../shared/index.js';
 import { malformed, mapDeepgramError, PROVIDER } from './errors.js';
+import { DeepgramFluxSession } from './flux-session.js';
 import { DeepgramLiveSession } from './live-session.js';
 import {
   type DeepgramSpeechToTextOptions,
+  isFluxModel,
   parseDeepgramOptions,
   type ResolvedDeepgramOptions,
 } from './options.js';
 import { type DeepgramSdk, loadDeepgramSdk } from './sdk.js';
+import type { DeepgramSocketSession } from './socket-session.js';
 
 type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 
@@ -81,6 +84,17 @@ interface LiveSettings {
     channels?: number;
   };
   extra: Record<string, string>;
+  /** Flux (`/v2/listen`) connect parameters, for a `flux-*` model; `query` is then unused. */
+  flux?: {
+    model: string;
+    encoding?: string;
+    sample_rate?: number | undefined;
+    eager_eot_threshold?: number;
+    eot_threshold?: number;
+    eot_timeout_ms?: number;
+    language_hint?: string;
+  };
+  interimResults: boolean;
   bytesPerSecond: number | undefined;
   key: string;
 }
@@ -141,6 +155,10 @@ async function* bytesOf(audio: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer
  *   `mode: 'prerecorded'` (the whole request).
  * - `stream()`: a live WebSocket session with interim results, endpointing, utterance end and
  *   VAD events; `stt` with `mode: 'stream'` measures end of speech → final transcript.
+ * - With a `flux-*` model, `stream()` opens a Deepgram Flux session (`/v2/listen`): Flux
+ *   detects turns itself; with `eagerEotThreshold` its `EagerEndOfTurn` becomes a preflight
+ *   transcript (preemptive generation starts on it) and `TurnResumed` a `turn-resumed` event.
+ *   Flux only streams: `transcribe()` needs a nova model.
  *
  * The SDK is loaded on first use (or by {@link DeepgramSpeechToText.create}). Retries and
  * reconnects are off by default: the pipeline owns deadlines.
@@ -162,7 +180,7 @@ export class DeepgramSpeechToText implements SpeechToText {
   readonly #apiKey: string;
   readonly #monitor: LatencyRecorder;
   /** A live socket opened by prewarm(), waiting for the next stream() with the same settings. */
-  #warm: { key: string; session: DeepgramLiveSession; timer: ReturnType<typeof setTimeout> } | undefined;
+  #warm: { key: string; session: DeepgramSocketSession; timer: ReturnType<typeof setTimeout> } | undefined;
   #warming: Promise<void> | undefined;
   /** Settings of the last `stream()` call: what the next utterance's prewarmed socket uses. */
   #lastStreamSettings: LiveSettings | undefined;
@@ -209,6 +227,11 @@ export class DeepgramSpeechToText implements SpeechToText {
   async transcribe(audio: AudioInput, options: TranscribeOptions = {}): Promise<Transcript> {
     throwIfAborted(options.signal, 'Deepgram transcription');
     const o = this.#options;
+    if (isFluxModel(o.model)) {
+      throw new InvalidArgumentError(
+        `Deepgram Flux (${o.model}) only streams: use stream() for it, or a second DeepgramSpeechToText with a nova model for transcribe().`,
+      );
+    }
     const fmt = deepgramFormat(options.format) ?? {};
     const language = options.language ?? o.language;
     const client = await this.#getClient();
@@ -328,7 +351,7 @@ export class DeepgramSpeechToText implements SpeechToText {
     void warm.session.close();
   }
 
-  #takeWarm(key: string): DeepgramLiveSession | undefined {
+  #takeWarm(key: string): DeepgramSocketSession | undefined {
     const warm = this.#warm;
     if (!warm || warm.key !== key || !warm.session.isOpen) return undefined;
     this.#warm = undefined;
@@ -352,18 +375,69 @@ export class DeepgramSpeechToText implements SpeechToText {
       ...(language ? { language } : {}),
       ...(fmt.encoding ? { encoding: fmt.encoding, sample_rate: fmt.sampleRate, channels: o.channels } : {}),
     };
+    if (isFluxModel(o.model)) {
+      // Flux takes no smart_format, endpointing, utterance end or VAD settings: it detects turns
+      // itself. Language hints only exist for the multilingual model. Audio is mono.
+      const flux = {
+        model: o.model,
+        ...(fmt.encoding ? { encoding: fmt.encoding, sample_rate: fmt.sampleRate } : {}),
+        ...(o.eagerEotThreshold === undefined ? {} : { eager_eot_threshold: o.eagerEotThreshold }),
+        ...(o.eotThreshold === undefined ? {} : { eot_threshold: o.eotThreshold }),
+        ...(o.eotTimeoutMs === undefined ? {} : { eot_timeout_ms: o.eotTimeoutMs }),
+        ...(language && o.model === 'flux-general-multi' ? { language_hint: language } : {}),
+      };
+      return {
+        query,
+        extra: {},
+        flux,
+        interimResults: interim,
+        bytesPerSecond: bytesPerSecond(fmt.encoding, fmt.sampleRate, 1),
+        key: JSON.stringify(['flux', flux, interim]),
+      };
+    }
     return {
       query,
       // no_delay is documented by Deepgram but missing from the SDK's typed arguments.
       extra: o.noDelay ? { no_delay: 'true' } : {},
+      interimResults: interim,
       bytesPerSecond: bytesPerSecond(fmt.encoding, fmt.sampleRate, o.channels),
       key: JSON.stringify([query, o.noDelay]),
     };
   }
 
-  async #open(settings: LiveSettings, signal: AbortSignal | undefined): Promise<DeepgramLiveSession> {
+  async #open(settings: LiveSettings, signal: AbortSignal | undefined): Promise<DeepgramSocketSession> {
     const o = this.#options;
     const client = await this.#getClient();
+    const common = {
+      monitor: this.#monitor,
+      labels: { provider: PROVIDER, model: o.model },
+      bytesPerSecond: settings.bytesPerSecond,
+      timeoutMs: o.timeoutMs,
+      finalizeGraceMs: o.finalizeGraceMs,
+      reconnectAttempts: o.reconnectAttempts,
+      signal,
+    };
+    if (settings.flux) {
+      let socket: Awaited<ReturnType<DeepgramClient['listen']['v2']['connect']>>;
+      try {
+        socket = await client.listen.v2.connect({
+          ...settings.flux,
+          reconnectAttempts: o.reconnectAttempts,
+          connectionTimeoutInSeconds: o.timeoutMs / 1000,
+        });
+      } catch (err) {
+        throw mapDeepgramError(err, { what: 'Opening a Deepgram Flux session', timeoutMs: o.timeoutMs });
+      }
+      // Flux has no KeepAlive message: an idle Flux socket stays open only as long as Deepgram allows.
+      const session = new DeepgramFluxSession({
+        ...common,
+        socket,
+        keepAliveMs: false,
+        interimResults: settings.interimResults,
+      });
+      await session.open();
+      return session;
+    }
     let socket: Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
     try {
       socket = await client.listen.v1.connect({
@@ -375,17 +449,7 @@ export class DeepgramSpeechToText implements SpeechToText {
     } catch (err) {
       throw mapDeepgramError(err, { what: 'Opening a Deepgram live session', timeoutMs: o.timeoutMs });
     }
-    const session = new DeepgramLiveSession({
-      socket,
-      monitor: this.#monitor,
-      labels: { provider: PROVIDER, model: o.model },
-      bytesPerSecond: settings.bytesPerSecond,
-      timeoutMs: o.timeoutMs,
-      keepAliveMs: o.keepAliveMs,
-      finalizeGraceMs: o.finalizeGraceMs,
-      reconnectAttempts: o.reconnectAttempts,
-      signal,
-    });
+    const session = new DeepgramLiveSession({ ...common, socket, keepAliveMs: o.keepAliveMs });
     await session.open();
     return session;
   }
