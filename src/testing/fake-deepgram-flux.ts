@@ -18,7 +18,7 @@ import type { RawData, WebSocket } from 'ws';
 import { transcribeFakeSpeech } from './audio.js';
 import type { FakeDeepgramLiveStats } from './fake-deepgram-live.js';
 import { liveEmitter } from './fake-deepgram-live.js';
-import { bytesPerSecond, round } from './fake-deepgram-wire.js';
+import { bytesPerSecond, idleTimeout, round } from './fake-deepgram-wire.js';
 import type { FaultDecision, LatencyModel } from './latency.js';
 
 /** Knobs of the fake's Flux turn detection; mutable at runtime through `fake.flux`. */
@@ -205,14 +205,10 @@ export function runFluxSession(
     later(endMs, endTurn);
   };
 
-  let idle: NodeJS.Timeout | undefined;
-  const touch = () => {
-    if (idle) clearTimeout(idle);
-    idle = setTimeout(() => {
-      if (alive()) ws.close(1011, 'NET-0001: no audio received within the timeout window');
-    }, idleTimeoutMs);
-    idle.unref();
-  };
+  const idle = idleTimeout(idleTimeoutMs, () => {
+    if (alive()) ws.close(1011, 'NET-0001: no audio received within the timeout window');
+  });
+  const touch = idle.touch;
   touch();
 
   const onAudio = (chunk: Buffer) => {
@@ -305,7 +301,7 @@ export function runFluxSession(
   });
   ws.on('close', () => {
     live.open--;
-    if (idle) clearTimeout(idle);
+    idle.clear();
     clearTimers();
   });
   ws.on('error', () => {});

@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import { transcribeFakeSpeech } from './audio.js';
-import { bytesPerSecond, formatTranscript, modelInfo, round, wordsOf } from './fake-deepgram-wire.js';
+import {
+  bytesPerSecond,
+  formatTranscript,
+  idleTimeout,
+  modelInfo,
+  round,
+  wordsOf,
+} from './fake-deepgram-wire.js';
 import { sleepWhile } from './fake-provider-kit.js';
 import type { FaultDecision, LatencyModel } from './latency.js';
 
@@ -137,14 +144,10 @@ export function runLiveSession(
     endOfTurn.unref();
   };
 
-  let idle: NodeJS.Timeout | undefined;
-  const touch = () => {
-    if (idle) clearTimeout(idle);
-    idle = setTimeout(() => {
-      if (alive()) ws.close(1011, 'NET-0001: no audio or KeepAlive received within the timeout window');
-    }, idleTimeoutMs);
-    idle.unref();
-  };
+  const idle = idleTimeout(idleTimeoutMs, () => {
+    if (alive()) ws.close(1011, 'NET-0001: no audio or KeepAlive received within the timeout window');
+  });
+  const touch = idle.touch;
   touch();
 
   const onAudio = (chunk: Buffer) => {
@@ -255,7 +258,7 @@ export function runLiveSession(
   });
   ws.on('close', () => {
     live.open--;
-    if (idle) clearTimeout(idle);
+    idle.clear();
     cancelEndOfTurn();
   });
   ws.on('error', () => {});

@@ -109,3 +109,22 @@ export async function fetchAudio(url: string): Promise<Uint8Array | undefined> {
     return undefined;
   }
 }
+
+/**
+ * A live socket's inactivity timeout, as Deepgram applies it (close 1011 with a `NET-0001`
+ * reason when nothing arrives within `ms`): `touch()` restarts it on each message, `clear()`
+ * stops it when the socket closes.
+ */
+export function idleTimeout(ms: number, onIdle: () => void): { touch(): void; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    touch() {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(onIdle, ms);
+      timer.unref();
+    },
+    clear() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -94,6 +94,30 @@ async function cleanDeepgramSession(): Promise<SpeechToTextEvent[]> {
   return events;
 }
 
+/**
+ * One utterance through a live session: audio in 100 ms chunks, finalize, close. Reading may
+ * fail first; every step must still end, typed. `events` gets whatever arrived, even on failure.
+ */
+async function liveUtterance(
+  stt: DeepgramSpeechToText,
+  audio: Uint8Array,
+  events: SpeechToTextEvent[],
+): Promise<SpeechToTextEvent[]> {
+  const session = await stt.stream({ format: 'pcm_16000' });
+  const reading = (async () => {
+    for await (const e of session) events.push(e);
+  })();
+  const steps = (async () => {
+    for (let at = 0; at < audio.length; at += 3200) await session.send(audio.subarray(at, at + 3200));
+    await session.finalize();
+    await new Promise((res) => setTimeout(res, 50));
+    await session.close();
+  })();
+  const [a, b] = await Promise.allSettled([reading, steps]);
+  for (const s of [a, b]) if (s.status === 'rejected') throw s.reason;
+  return events;
+}
+
 describe('hostile WebSocket frames', () => {
   it('the proxy passes clean sessions through unchanged (the properties below are not vacuous)', {
     timeout: timeoutFor(20_000),
@@ -162,26 +186,7 @@ describe('hostile WebSocket frames', () => {
       fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
         deepgram.plan = plan;
         const events: SpeechToTextEvent[] = [];
-        const r = await typedOutcome(
-          async () => {
-            const session = await stt.stream({ format: 'pcm_16000' });
-            const reading = (async () => {
-              for await (const e of session) events.push(e);
-            })();
-            // Reading may fail first; every step must still end, typed.
-            const steps = (async () => {
-              for (let at = 0; at < audio.length; at += 3200)
-                await session.send(audio.subarray(at, at + 3200));
-              await session.finalize();
-              await new Promise((res) => setTimeout(res, 50));
-              await session.close();
-            })();
-            const [a, b] = await Promise.allSettled([reading, steps]);
-            for (const s of [a, b]) if (s.status === 'rejected') throw s.reason;
-          },
-          8000,
-          'deepgram live session',
-        );
+        const r = await typedOutcome(() => liveUtterance(stt, audio, events), 8000, 'deepgram live session');
         checkSttEvents(events);
         if (!r.ok) expect(r.error.code).toMatch(/^EARSHOT_/);
         assertNoPollution();
@@ -349,27 +354,7 @@ describe('hostile WebSocket frames', () => {
       monitor: false,
     });
     const audio = synthesizeFakeSpeech('Where is load 2314?');
-    const utterance = () =>
-      typedOutcome(
-        async () => {
-          const session = await stt.stream({ format: 'pcm_16000' });
-          const events: SpeechToTextEvent[] = [];
-          const reading = (async () => {
-            for await (const e of session) events.push(e);
-          })();
-          const steps = (async () => {
-            await session.send(audio);
-            await session.finalize();
-            await new Promise((res) => setTimeout(res, 50));
-            await session.close();
-          })();
-          const [a, b] = await Promise.allSettled([reading, steps]);
-          for (const x of [a, b]) if (x.status === 'rejected') throw x.reason;
-          return events;
-        },
-        8000,
-        'deepgram live session',
-      );
+    const utterance = () => typedOutcome(() => liveUtterance(stt, audio, []), 8000, 'deepgram live session');
     try {
       for (const [what, plan] of faults) {
         deepgram.plan = plan;

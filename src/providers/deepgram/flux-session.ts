@@ -82,10 +82,7 @@ export class DeepgramFluxSession extends DeepgramSocketSession<FluxSocket> {
   constructor(params: FluxSessionParams) {
     super(params);
     this.#interim = params.interimResults;
-    this.socket.on('message', (m: unknown) => this.handleMessage(m));
-    this.socket.on('close', (e) => this.handleClose(e));
-    this.socket.on('error', (e: Error) => this.handleError(e));
-    this.socket.on('open', () => this.handleReopen());
+    this.wireSocketEvents();
   }
 
   finalize(): void {

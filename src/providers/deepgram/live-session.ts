@@ -56,10 +56,7 @@ export class DeepgramLiveSession extends DeepgramSocketSession<ListenSocket> {
 
   constructor(params: LiveSessionParams<ListenSocket>) {
     super(params);
-    this.socket.on('message', (m: unknown) => this.handleMessage(m));
-    this.socket.on('close', (e) => this.handleClose(e));
-    this.socket.on('error', (e: Error) => this.handleError(e));
-    this.socket.on('open', () => this.handleReopen());
+    this.wireSocketEvents();
   }
 
   finalize(): void {

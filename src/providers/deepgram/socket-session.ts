@@ -221,7 +221,20 @@ export abstract class DeepgramSocketSession<S extends SessionSocket = SessionSoc
   /** The socket dropped and the SDK reconnects: what was in flight is lost. */
   protected onReconnecting(): void {}
 
-  /** Wires the SDK socket's events to the session; subclasses call it from their constructor. */
+  /**
+   * Wires the SDK socket's events to the session; subclasses call it at the end of their
+   * constructor. Both SDK sockets (v1 and v2) emit these four events with these payloads; their
+   * `on` overloads differ in the message type only, which `handleMessage` checks at run time.
+   */
+  protected wireSocketEvents(): void {
+    const socket = this.socket as unknown as { on(event: string, handler: (arg: never) => void): void };
+    socket.on('message', (m: unknown) => this.handleMessage(m));
+    socket.on('close', (e: CloseEventLike | undefined) => this.handleClose(e));
+    socket.on('error', (e: Error) => this.handleError(e));
+    socket.on('open', () => this.handleReopen());
+  }
+
+  /** A frame from the socket: a JSON message with a `type`, else the session fails. */
   protected handleMessage(m: unknown): void {
     if (this.state === 'closed') return;
     if (m === null || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') {
