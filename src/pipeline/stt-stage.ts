@@ -45,7 +45,7 @@ export function prewarmStreamingStt(
 }
 
 /** What a streamed transcription tells the turn before it ends. */
-export interface TranscribeHooks {
+interface TranscribeHooks {
   /**
    * A final transcript (the text so far) or a preflight transcript (`Transcript.preflight`)
    * before the end of turn is confirmed: preemption may start.

@@ -265,7 +265,7 @@ export function runLiveSession(
 }
 
 /** Sends a live session's messages in order, each after the processing delay, applying the session's fault. */
-export interface LiveEmitter {
+interface LiveEmitter {
   /** Queues `message` (after a latency draw unless `delayed` is false); resolves once it was sent or dropped. */
   (message: object, delayed?: boolean): Promise<void>;
   /** True once a `timeout` fault stopped the session from sending. */

@@ -29,10 +29,10 @@ import { DeepgramSocketSession, type LiveSessionParams } from './socket-session.
 
 type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 /** The SDK's Flux socket (`await client.listen.v2.connect(...)`). */
-export type FluxSocket = Awaited<ReturnType<DeepgramClient['listen']['v2']['connect']>>;
+type FluxSocket = Awaited<ReturnType<DeepgramClient['listen']['v2']['connect']>>;
 
 /** Parameters of a Flux session: those of every live session, and whether to pass `Update`s on. */
-export interface FluxSessionParams extends LiveSessionParams<FluxSocket> {
+interface FluxSessionParams extends LiveSessionParams<FluxSocket> {
   /** Emit an interim transcript for every `Update` (the pipeline reads only finals and preflights). */
   interimResults: boolean;
 }

@@ -24,8 +24,6 @@ type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 /** The SDK's live socket (`await client.listen.v1.connect(...)`). */
 type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
 
-export type { LiveSessionParams } from './socket-session.js';
-
 interface ResultsMessage {
   type: 'Results';
   start?: unknown;

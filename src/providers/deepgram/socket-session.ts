@@ -34,7 +34,7 @@ export interface SessionSocket {
 }
 
 /** The close event the SDK hands to `on('close')`. */
-export interface CloseEventLike {
+interface CloseEventLike {
   code?: number;
   reason?: string;
 }
