@@ -48,8 +48,6 @@ interface TurnInfo {
   audio_window_start?: unknown;
   audio_window_end?: unknown;
   words?: unknown;
-  end_of_turn_confidence?: unknown;
-  request_id?: unknown;
 }
 
 const normalized = (text: string) => text.trim().replace(/\s+/g, ' ');
@@ -124,21 +122,28 @@ export class DeepgramFluxSession extends DeepgramSocketSession<FluxSocket> {
   }
 
   #onTurnInfo(msg: Record<string, unknown>, now: number): void {
-    const problem =
-      typeof msg.event !== 'string'
-        ? ['event', 'expected a string']
-        : typeof msg.transcript !== 'string'
-          ? ['transcript', 'expected a string']
-          : finiteNumber(msg.turn_index) === undefined
-            ? ['turn_index', 'expected a number']
-            : undefined;
-    if (problem) {
-      this.fail(malformed(this.what, problem[0] as string, problem[1] as string, this.currentRequestId));
+    const { event, transcript } = msg;
+    const turnIndex = finiteNumber(msg.turn_index);
+    if (typeof event !== 'string' || typeof transcript !== 'string' || turnIndex === undefined) {
+      const [field, problem] =
+        typeof event !== 'string'
+          ? ['event', 'expected a string']
+          : typeof transcript !== 'string'
+            ? ['transcript', 'expected a string']
+            : ['turn_index', 'expected a number'];
+      this.fail(malformed(this.what, field, problem, this.currentRequestId));
       return;
     }
     // A newer event is ignored, as Deepgram's SDK does.
-    if (!TURN_EVENTS.has(msg.event as string)) return;
-    const info = msg as unknown as TurnInfo;
+    if (!TURN_EVENTS.has(event)) return;
+    const info: TurnInfo = {
+      event,
+      transcript,
+      turn_index: turnIndex,
+      audio_window_start: msg.audio_window_start,
+      audio_window_end: msg.audio_window_end,
+      words: msg.words,
+    };
     const lastWordEnd = this.#lastWordEnd(info);
     if (this.#endedEarly?.index === info.turn_index && info.event !== 'EndOfTurn') return;
     if (this.#turn?.index !== info.turn_index) {

@@ -24,7 +24,9 @@ type DeepgramClient = InstanceType<DeepgramSdk['DeepgramClient']>;
 /** The SDK's live socket (`await client.listen.v1.connect(...)`). */
 type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
 
-interface ResultsMessage {
+// A type alias, not an interface: every field is `unknown` and checked where it is read, and the
+// alias stays comparable with the frame's `Record<string, unknown>` (one plain `as`).
+type ResultsMessage = {
   type: 'Results';
   start?: unknown;
   duration?: unknown;
@@ -33,7 +35,7 @@ interface ResultsMessage {
   from_finalize?: unknown;
   channel?: { alternatives?: { transcript?: unknown; confidence?: unknown; words?: unknown }[] };
   metadata?: { request_id?: unknown };
-}
+};
 
 /**
  * A live Deepgram session. Created by `DeepgramSpeechToText.stream()`; not constructed directly.
@@ -84,7 +86,7 @@ export class DeepgramLiveSession extends DeepgramSocketSession<ListenSocket> {
   protected onFrame(msg: { type: string } & Record<string, unknown>, now: number): void {
     switch (msg.type) {
       case 'Results':
-        this.#onResults(msg as unknown as ResultsMessage, now);
+        this.#onResults(msg as ResultsMessage, now);
         return;
       case 'UtteranceEnd': {
         const end = finiteNumber(msg.last_word_end) ?? this.#lastWordEnd;

@@ -24,8 +24,17 @@ import {
 } from '../shared/index.js';
 import { malformed, mapDeepgramError, mapHandshakeError, PROVIDER } from './errors.js';
 
+/** The events of the SDK's live sockets a session listens to (the message is checked at run time). */
+interface SessionSocketEvents {
+  open?: () => void;
+  message?: (message: unknown) => void;
+  close?: (event: CloseEventLike) => void;
+  error?: (error: Error) => void;
+}
+
 /** The part of the SDK's live sockets (`listen.v1` and `listen.v2`) a session drives. */
 export interface SessionSocket {
+  on<T extends keyof SessionSocketEvents>(event: T, callback: SessionSocketEvents[T]): void;
   connect(): unknown;
   waitForOpen(): Promise<unknown>;
   sendMedia(chunk: Uint8Array): void;
@@ -223,15 +232,14 @@ export abstract class DeepgramSocketSession<S extends SessionSocket = SessionSoc
 
   /**
    * Wires the SDK socket's events to the session; subclasses call it at the end of their
-   * constructor. Both SDK sockets (v1 and v2) emit these four events with these payloads; their
-   * `on` overloads differ in the message type only, which `handleMessage` checks at run time.
+   * constructor. Both SDK sockets (v1 and v2) emit these four events; their messages differ in
+   * type only, which `handleMessage` checks at run time.
    */
   protected wireSocketEvents(): void {
-    const socket = this.socket as unknown as { on(event: string, handler: (arg: never) => void): void };
-    socket.on('message', (m: unknown) => this.handleMessage(m));
-    socket.on('close', (e: CloseEventLike | undefined) => this.handleClose(e));
-    socket.on('error', (e: Error) => this.handleError(e));
-    socket.on('open', () => this.handleReopen());
+    this.socket.on('message', (m: unknown) => this.handleMessage(m));
+    this.socket.on('close', (e: CloseEventLike | undefined) => this.handleClose(e));
+    this.socket.on('error', (e: Error) => this.handleError(e));
+    this.socket.on('open', () => this.handleReopen());
   }
 
   /** A frame from the socket: a JSON message with a `type`, else the session fails. */
