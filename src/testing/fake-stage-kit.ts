@@ -37,22 +37,41 @@ export class Pacer {
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  /** Waits `ms` (nothing below 1 ms, which timers cannot honour); throws when aborted. */
+  /**
+   * Waits `ms` (nothing below 1 ms, which timers cannot honour), never less; throws when
+   * aborted.
+   */
   wait(ms: number): Promise<void> | undefined {
     throwIfAborted(this.#signal);
     if (!(ms >= 1)) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      this.#reject = reject;
-      this.#timer = setTimeout(() => {
-        this.#reject = undefined;
-        resolve();
-      }, ms);
-    });
+    return this.#sleepUntil(performance.now() + ms);
   }
 
-  /** Waits until `performance.now()` reaches `due`. */
+  /** Waits until `performance.now()` reaches `due`, never returning before it; throws when aborted. */
   until(due: number): Promise<void> | undefined {
-    return this.wait(due - performance.now());
+    throwIfAborted(this.#signal);
+    if (!(performance.now() < due)) return undefined;
+    return this.#sleepUntil(due);
+  }
+
+  /**
+   * A timer may fire up to about a millisecond before its delay (the event loop keeps time in
+   * whole milliseconds), and a delay under 1 ms cannot be asked for: wait again, at least 1 ms,
+   * while the time has not come. A paced fake is then never early, only up to ~1 ms late.
+   */
+  async #sleepUntil(due: number): Promise<void> {
+    for (let left = due - performance.now(); left > 0; left = due - performance.now()) {
+      await new Promise<void>((resolve, reject) => {
+        this.#reject = reject;
+        this.#timer = setTimeout(
+          () => {
+            this.#reject = undefined;
+            resolve();
+          },
+          Math.max(1, left),
+        );
+      });
+    }
   }
 
   dispose(): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, ProviderError } from '../../src/errors.js';
 import type { LanguageModelEvent, SpeechToTextEvent, ToolDefinition } from '../../src/pipeline/index.js';
+import { Pacer } from '../../src/testing/fake-stage-kit.js';
 import {
   FakeLanguageModel,
   FakeSpeechToText,
@@ -170,5 +171,37 @@ describe('stage latency profiles', () => {
 
   it('transcribeFakeSpeech ignores audio without text', () => {
     expect(transcribeFakeSpeech(new Uint8Array(100))).toBe('');
+  });
+});
+
+describe("Pacer (the fakes' clock)", () => {
+  it('is never early: until(due) and wait(ms) return no sooner than asked, for fractional times', async () => {
+    // Timers fire up to ~1 ms early (whole-millisecond loop time) and cannot wait under 1 ms;
+    // a fake that promised "not before" failed a CI run by 1.6 ms.
+    const pacer = new Pacer(undefined);
+    try {
+      const early: string[] = [];
+      for (let k = 0; k < 60; k++) {
+        const ms = 1 + ((k * 7919) % 4000) / 1000; // 1.000 … 4.999 ms, fractional
+        const due = performance.now() + ms;
+        await pacer.until(due);
+        if (performance.now() < due) early.push(`until ${ms} ms`);
+        const t0 = performance.now();
+        await pacer.wait(ms);
+        if (performance.now() - t0 < ms) early.push(`wait ${ms} ms`);
+      }
+      expect(early).toEqual([]);
+    } finally {
+      pacer.dispose();
+    }
+  });
+
+  it('still aborts a wait at once', async () => {
+    const ac = new AbortController();
+    const pacer = new Pacer(ac.signal);
+    const waiting = pacer.until(performance.now() + 10_000);
+    ac.abort(new Error('stop'));
+    await expect(waiting).rejects.toBeInstanceOf(AbortedError);
+    pacer.dispose();
   });
 });
