@@ -54,6 +54,22 @@ export function visibleMessage(msg: Record<string, unknown>): Record<string, unk
  * liveness, an in-band failure, ElevenLabs' inactivity timeout (`inactivity_timeout`, default
  * 20 s) and the injected fault due at a chunk.
  */
+/**
+ * A client frame as both WebSocket routes read it: a JSON object in a text frame, else
+ * undefined (the route then fails the session with `invalid_message`, as ElevenLabs does).
+ */
+export function readClientFrame(data: RawData, isBinary: boolean): Record<string, unknown> | undefined {
+  if (isBinary) return undefined;
+  try {
+    const msg: unknown = JSON.parse(String(data));
+    return msg !== null && typeof msg === 'object' && !Array.isArray(msg)
+      ? (msg as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FakeSessionBasics {
   /** A `timeout` fault fired: the session sends nothing more. */
   stalled = false;
@@ -252,12 +268,8 @@ export function runMultiStreamInput(
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (closing) return;
     session.touch();
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary');
-      msg = JSON.parse(String(data)) as Record<string, unknown>;
-      if (msg === null || typeof msg !== 'object') throw new Error('not an object');
-    } catch {
+    const msg = readClientFrame(data, isBinary);
+    if (!msg) {
       fail('Invalid message: expected a JSON text frame.', 'invalid_message');
       return;
     }

@@ -14,6 +14,7 @@ import {
   FakeSessionBasics,
   inMessageKey,
   type MultiStreamDeps,
+  readClientFrame,
   visibleMessage,
 } from './fake-elevenlabs-multi.js';
 import { chunkAudio, type FakeRequestRecord, pacingMs, sleepWhile } from './fake-provider-kit.js';
@@ -100,11 +101,8 @@ export function runStreamInput(
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (ended) return;
     session.touch();
-    let msg: Record<string, unknown>;
-    try {
-      if (isBinary) throw new Error('binary');
-      msg = JSON.parse(String(data)) as Record<string, unknown>;
-    } catch {
+    const msg = readClientFrame(data, isBinary);
+    if (!msg) {
       fail('Invalid message: expected a JSON text frame.', 'invalid_message');
       return;
     }

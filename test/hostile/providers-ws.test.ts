@@ -94,6 +94,17 @@ async function cleanDeepgramSession(): Promise<SpeechToTextEvent[]> {
   return events;
 }
 
+/** The live STT behind the proxy, with a short deadline so stalls end quickly. */
+function hostileDeepgram(): DeepgramSpeechToText {
+  return new DeepgramSpeechToText({
+    apiKey: fakes.options.deepgram.apiKey,
+    baseUrl: deepgram.url,
+    timeoutMs: 700,
+    keepAliveMs: false,
+    monitor: false,
+  });
+}
+
 /**
  * One utterance through a live session: audio in 100 ms chunks, finalize, close. Reading may
  * fail first; every step must still end, typed. `events` gets whatever arrived, even on failure.
@@ -174,13 +185,7 @@ describe('hostile WebSocket frames', () => {
   it('Deepgram live: valid events or a typed error from every step of a session', {
     timeout: timeoutFor(60_000),
   }, async () => {
-    const stt = new DeepgramSpeechToText({
-      apiKey: fakes.options.deepgram.apiKey,
-      baseUrl: deepgram.url,
-      timeoutMs: 700,
-      keepAliveMs: false,
-      monitor: false,
-    });
+    const stt = hostileDeepgram();
     const audio = synthesizeFakeSpeech('Where is load 2314?');
     await fc.assert(
       fc.asyncProperty(fc.array(wsMutation, { maxLength: 4 }), async (plan) => {
@@ -346,13 +351,7 @@ describe('hostile WebSocket frames', () => {
   it('Deepgram live: after any fault, a prewarmed socket serves the next utterance', {
     timeout: timeoutFor(60_000),
   }, async () => {
-    const stt = new DeepgramSpeechToText({
-      apiKey: fakes.options.deepgram.apiKey,
-      baseUrl: deepgram.url,
-      timeoutMs: 700,
-      keepAliveMs: false,
-      monitor: false,
-    });
+    const stt = hostileDeepgram();
     const audio = synthesizeFakeSpeech('Where is load 2314?');
     const utterance = () => typedOutcome(() => liveUtterance(stt, audio, []), 8000, 'deepgram live session');
     try {
